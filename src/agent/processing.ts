@@ -1,0 +1,203 @@
+import { parse as parseCsv } from "csv-parse/sync";
+import type { AgentProcessingOption, Dataset, FileVariant } from "../datasets/types";
+
+/**
+ * The Kinesis Agent's `dataProcessingOptions`, implemented line for line so that our shipper sends
+ * the JSON the agent would send (awslabs/amazon-kinesis-agent, processing/*). Where the agent drops a
+ * line silently (a LOGTOJSON line that does not match), we return a rejection with a reason instead.
+ */
+
+export type LineResult = { readonly ok: true; readonly json: string } | { readonly ok: false; readonly reason: string };
+
+/** A compiled chain: one line of a file (without its newline) in, one JSON record or a rejection out. */
+export type LineProcessor = (line: string) => LineResult;
+
+// Regex building blocks of the agent's PatternConstants, in the syntax Java and JavaScript share.
+const INT = "(?:[+-]?(?:[0-9]+))";
+const IP = "(?:[\\d\\.]+)";
+const HOSTNAME = "(?:[\\w\\-]+)(?:\\.(?:[\\w\\-]+))*(?:\\.?|\\b)";
+const IPORHOST = `(?:${HOSTNAME}|${IP})`;
+const USER = "(?:[a-zA-Z0-9._-]+)";
+const MONTHDAY = "(?:(?:0[1-9])|(?:[12][0-9])|(?:3[01])|[1-9])";
+const MONTH =
+  "\\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|Jun(?:e)?|Jul(?:y)?|Aug(?:ust)?|Sep(?:tember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\\b";
+const YEAR = "(?:[1-9]\\d*)";
+const TIME = "(?:(?:2[0123]|[01]?[0-9]):(?:[0-5][0-9]):(?:(?:[0-5]?[0-9]|60)(?:[:\\.,][0-9]+)?))";
+const HTTPDATE = `(?:${MONTHDAY}/${MONTH}/${YEAR}:${TIME}\\s${INT})`;
+const NOQUOTE = '[^"]+';
+const SYSLOGTIMESTAMP = `(?:${MONTH}\\s+${MONTHDAY}\\s+${TIME})`;
+const COMMON_APACHE_LOG = `^(${IPORHOST}) (${USER}) (${USER}) \\[(${HTTPDATE})\\] "(${NOQUOTE})" (${INT}|\\-) (${INT}|\\-)`;
+const COMBINED_APACHE_LOG = `${COMMON_APACHE_LOG} "(${NOQUOTE})" "(${NOQUOTE})"`;
+const SYSLOG_BASE = `^(${SYSLOGTIMESTAMP}) (?:<[0-9]+.[0-9]+> )?(${USER}) ([\\w\\._/%-]+)(?:\\[((?:[1-9][0-9]*))\\])?: (.*)`;
+
+/** The agent's built-in LOGTOJSON formats: pattern, field names, and whether "-" means null. */
+export const AGENT_LOG_FORMATS = {
+  COMMONAPACHELOG: {
+    pattern: `${COMMON_APACHE_LOG}.*`,
+    fields: ["host", "ident", "authuser", "datetime", "request", "response", "bytes"],
+    dashIsNull: true,
+  },
+  COMBINEDAPACHELOG: {
+    pattern: `${COMBINED_APACHE_LOG}.*`,
+    fields: ["host", "ident", "authuser", "datetime", "request", "response", "bytes", "referer", "agent"],
+    dashIsNull: true,
+  },
+  SYSLOG: {
+    pattern: SYSLOG_BASE,
+    fields: ["timestamp", "hostname", "program", "processid", "message"],
+    dashIsNull: false,
+  },
+} as const;
+
+type Step = (input: string) => LineResult;
+
+function compileStep(option: AgentProcessingOption): Step {
+  switch (option.optionName) {
+    case "SINGLELINE":
+      // The agent passes the line through (joining multi-line records); the lake needs a JSON object,
+      // so a line that is not one is rejected here rather than failing format conversion later.
+      return (input) => {
+        const text = input.trim();
+        if (text === "") return { ok: false, reason: "empty line" };
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch (err) {
+          return { ok: false, reason: `invalid JSON: ${(err as Error).message}` };
+        }
+        if (value === null || typeof value !== "object" || Array.isArray(value)) {
+          return { ok: false, reason: "a record must be one JSON object (Firehose rejects arrays and scalars)" };
+        }
+        return { ok: true, json: text };
+      };
+    case "CSVTOJSON": {
+      const delimiter = option.delimiter ?? ",";
+      const names = option.customFieldNames;
+      // The agent splits on the delimiter without quoting rules; we honour RFC 4180 quotes (real exports
+      // quote fields that contain the delimiter) and otherwise map fields the same way: by position,
+      // missing fields null, extra fields ignored.
+      return (input) => {
+        let rows: string[][];
+        try {
+          rows = parseCsv(input, {
+            delimiter,
+            relax_column_count: true,
+            record_delimiter: ["\r\n", "\n"],
+          }) as string[][];
+        } catch (err) {
+          return { ok: false, reason: `malformed CSV: ${(err as Error).message}` };
+        }
+        const fields = rows[0] ?? [];
+        if (rows.length > 1) return { ok: false, reason: "malformed CSV: a quoted field spans lines" };
+        const record: Record<string, string | null> = {};
+        names.forEach((name, i) => {
+          record[name] = i < fields.length ? fields[i] : null;
+        });
+        return { ok: true, json: JSON.stringify(record) };
+      };
+    }
+    case "LOGTOJSON": {
+      const builtin =
+        option.logFormat in AGENT_LOG_FORMATS
+          ? AGENT_LOG_FORMATS[option.logFormat as keyof typeof AGENT_LOG_FORMATS]
+          : undefined;
+      const source = option.matchPattern ?? builtin?.pattern;
+      const fields = option.customFieldNames ?? builtin?.fields;
+      if (!source || !fields) {
+        throw new Error(
+          `LOGTOJSON logFormat ${option.logFormat} needs matchPattern and customFieldNames in this implementation`,
+        );
+      }
+      // Java's Matcher.matches() must match the whole input.
+      const pattern = new RegExp(`^(?:${source})$`);
+      const dashIsNull = builtin?.dashIsNull ?? option.logFormat.includes("APACHE");
+      return (input) => {
+        const m = pattern.exec(input);
+        if (!m) return { ok: false, reason: `line does not match the ${option.logFormat} pattern` };
+        if (m.length - 1 !== fields.length) {
+          return { ok: false, reason: `pattern has ${m.length - 1} groups but ${fields.length} field names` };
+        }
+        const record: Record<string, string | null> = {};
+        fields.forEach((name, i) => {
+          const value = m[i + 1];
+          record[name] = value === undefined || (dashIsNull && value === "-") ? null : value;
+        });
+        return { ok: true, json: JSON.stringify(record) };
+      };
+    }
+    case "ADDMETADATA":
+      // AddMetadataConverter: {"metadata": <metadataFields>, "data": <the record so far, as a string>}.
+      return (input) => ({ ok: true, json: JSON.stringify({ metadata: option.metadataFields, data: input }) });
+  }
+}
+
+/** Compiles an agent processing chain. An empty chain sends the line as it is (the agent's default). */
+export function compileAgentChain(options: readonly AgentProcessingOption[]): LineProcessor {
+  const steps = options.map(compileStep);
+  return (line) => {
+    let current = line;
+    for (const step of steps) {
+      const result = step(current);
+      if (!result.ok) return result;
+      current = result.json;
+    }
+    return { ok: true, json: current };
+  };
+}
+
+/** The file variant (COVIDx: split from the file name) a file belongs to, if the dataset has variants. */
+export function fileVariantFor(dataset: Dataset, baseName: string): FileVariant | undefined {
+  return dataset.source.fileVariants?.find((v) => new RegExp(v.baseNamePattern).test(baseName));
+}
+
+/** The full agent chain for one flow: the dataset's options, then ADDMETADATA for a file variant. */
+export function agentChainFor(dataset: Dataset, variant?: FileVariant): AgentProcessingOption[] {
+  const chain: AgentProcessingOption[] = [...dataset.source.agentProcessing];
+  if (variant) chain.push({ optionName: "ADDMETADATA", metadataFields: variant.metadataFields });
+  return chain;
+}
+
+/**
+ * The processor our shipper uses for one file of a dataset. A dataset with file variants needs the
+ * file's base name; one that matches no variant is an error naming the expected names.
+ */
+export function lineProcessorFor(dataset: Dataset, baseName: string): LineProcessor {
+  const variants = dataset.source.fileVariants;
+  if (variants && variants.length > 0) {
+    const variant = fileVariantFor(dataset, baseName);
+    if (!variant) {
+      throw new Error(
+        `File "${baseName}" matches none of ${dataset.name}'s file variants (${variants
+          .map((v) => v.filePattern)
+          .join(
+            ", ",
+          )}); rename it so the ${Object.keys(variants[0].metadataFields).join("/")} can be read from its name.`,
+      );
+    }
+    return compileAgentChain(agentChainFor(dataset, variant));
+  }
+  return compileAgentChain(agentChainFor(dataset));
+}
+
+/**
+ * The smallest record (bytes, with its newline) the chain can emit: every field present with a null
+ * value. Used to size the agent's aggregatedRecordSizeBytes so a packed record stays ≤ 500 records.
+ */
+export function minimumRecordBytes(dataset: Dataset): number | undefined {
+  if (dataset.minRecordBytes !== undefined) return dataset.minRecordBytes;
+  let fields: readonly string[] | undefined;
+  for (const option of dataset.source.agentProcessing) {
+    if (option.optionName === "CSVTOJSON") fields = option.customFieldNames;
+    if (option.optionName === "LOGTOJSON") {
+      fields =
+        option.customFieldNames ??
+        (option.logFormat in AGENT_LOG_FORMATS
+          ? AGENT_LOG_FORMATS[option.logFormat as keyof typeof AGENT_LOG_FORMATS].fields
+          : undefined);
+    }
+  }
+  if (!fields) return undefined;
+  const empty: Record<string, null> = {};
+  for (const f of fields) empty[f] = null;
+  return Buffer.byteLength(JSON.stringify(empty)) + 1;
+}
