@@ -126,8 +126,9 @@ function compileStep(option: AgentProcessingOption): Step {
       };
     }
     case "ADDMETADATA":
-      // AddMetadataConverter: {"metadata": <metadataFields>, "data": <the record so far, as a string>}.
-      return (input) => ({ ok: true, json: JSON.stringify({ metadata: option.metadataFields, data: input }) });
+      // AddMetadataConverter: {"metadata": <metadata>, "data": <the record so far, as a string>}. Newer
+      // agent releases add "dataType":"TEXT" (and "ts" when asked); the covidx transform ignores both.
+      return (input) => ({ ok: true, json: JSON.stringify({ metadata: option.metadata, data: input }) });
   }
 }
 
@@ -153,7 +154,7 @@ export function fileVariantFor(dataset: Dataset, baseName: string): FileVariant 
 /** The full agent chain for one flow: the dataset's options, then ADDMETADATA for a file variant. */
 export function agentChainFor(dataset: Dataset, variant?: FileVariant): AgentProcessingOption[] {
   const chain: AgentProcessingOption[] = [...dataset.source.agentProcessing];
-  if (variant) chain.push({ optionName: "ADDMETADATA", metadataFields: variant.metadataFields });
+  if (variant) chain.push({ optionName: "ADDMETADATA", metadata: variant.metadata });
   return chain;
 }
 
@@ -169,9 +170,7 @@ export function lineProcessorFor(dataset: Dataset, baseName: string): LineProces
       throw new Error(
         `File "${baseName}" matches none of ${dataset.name}'s file variants (${variants
           .map((v) => v.filePattern)
-          .join(
-            ", ",
-          )}); rename it so the ${Object.keys(variants[0].metadataFields).join("/")} can be read from its name.`,
+          .join(", ")}); rename it so the ${Object.keys(variants[0].metadata).join("/")} can be read from its name.`,
       );
     }
     return compileAgentChain(agentChainFor(dataset, variant));

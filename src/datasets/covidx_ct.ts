@@ -26,19 +26,19 @@ export const covidx_ct: Dataset = {
     fileVariants: ["train", "val", "test"].map((split) => ({
       filePattern: `${split}_COVIDx_CT-*.txt`,
       baseNamePattern: `^${split}_`,
-      metadataFields: { split },
+      metadata: { split },
     })),
   },
   transform: "covidx_ct",
   partitionKeys: [
     {
-      name: "split",
+      name: "dataset_split",
       jq: ".split",
       fromRecord: (r) => String(r.split),
       projection: { type: "enum", values: ["train", "val", "test"] },
     },
     {
-      name: "class_name",
+      name: "diagnosis",
       jq: ".class_name",
       fromRecord: (r) => String(r.class_name),
       projection: { type: "enum", values: ["normal", "pneumonia", "covid19"] },

@@ -33,7 +33,7 @@ export const retail_events: Dataset = {
       projection: { type: "date", format: "yyyy-MM", range: "2015-01,NOW" },
     },
     {
-      name: "event",
+      name: "event_type",
       jq: ".event",
       fromRecord: (r) => String(r.event),
       projection: { type: "enum", values: ["view", "addtocart", "transaction"] },

@@ -35,7 +35,7 @@ export type AgentProcessingOption =
       readonly matchPattern?: string;
       readonly customFieldNames?: readonly string[];
     }
-  | { readonly optionName: "ADDMETADATA"; readonly metadataFields: Readonly<Record<string, string>> };
+  | { readonly optionName: "ADDMETADATA"; readonly metadata: Readonly<Record<string, string>> };
 
 /** How servers write the dataset's files, and how a line becomes the JSON the stream receives. */
 export interface SourceFormat {
@@ -49,7 +49,7 @@ export interface SourceFormat {
   readonly filePattern: string;
   /**
    * Some datasets carry facts in the file name (COVIDx: the split). Each entry becomes its own agent
-   * flow whose ADDMETADATA adds `metadataFields`; the shipper derives the same fields from the name.
+   * flow whose ADDMETADATA adds `metadata`; the shipper derives the same fields from the name.
    */
   readonly fileVariants?: readonly FileVariant[];
 }
@@ -59,7 +59,7 @@ export interface FileVariant {
   readonly filePattern: string;
   /** RegExp (JavaScript) tested against a file's base name to pick this variant in the shipper. */
   readonly baseNamePattern: string;
-  readonly metadataFields: Readonly<Record<string, string>>;
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 /** A partition key: the jq 1.6 expression Firehose runs and its TypeScript twin the tests compare. */

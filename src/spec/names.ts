@@ -1,0 +1,22 @@
+import type { Dataset } from "../datasets/types";
+
+/**
+ * Physical names derived from a stack's name prefix (`tributary-<stack>` by default). Resource names
+ * are state identity in Pulumi and user-facing in AWS: never change these formulas for existing stacks.
+ */
+export interface StackNames {
+  /** e.g. `tributary-dev` */
+  readonly prefix: string;
+}
+
+export const streamName = (names: StackNames, dataset: Pick<Dataset, "name">): string =>
+  `${names.prefix}-${dataset.name}`;
+
+/** Glue database names allow lower-case letters, digits and underscores. */
+export const glueDatabaseName = (names: StackNames): string => names.prefix.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+
+export const glueTableName = (dataset: Pick<Dataset, "name">): string => dataset.name;
+
+export const curatedPrefix = (dataset: Pick<Dataset, "name">): string => `curated/${dataset.name}/`;
+export const errorsPrefix = (dataset: Pick<Dataset, "name">): string => `errors/${dataset.name}/`;
+export const rawPrefix = (dataset: Pick<Dataset, "name">): string => `raw/${dataset.name}/`;
