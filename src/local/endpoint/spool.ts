@@ -1,0 +1,352 @@
+import { promises as fs, constants as fsConstants } from "node:fs";
+import * as path from "node:path";
+import { crc32 } from "node:zlib";
+import { TributaryError } from "../../errors";
+import type { StreamSink } from "./sink";
+import { DELIVERY_STREAM_NAME_PATTERN } from "./streams";
+
+/**
+ * A write-ahead spool: every accepted batch is appended to a per-stream log and fsync'd before
+ * `accept` resolves, so a record acknowledged to a client survives a crash (SIGKILL, power loss
+ * after fsync). After a restart, `replay` yields what has not been consumed yet, exactly once per
+ * committed consumption.
+ *
+ * On disk, per stream: `<dir>/<stream>/<base offset, 20 digits>.spool` segments and
+ * `committed.json`. Offsets are logical byte positions across segments; they only grow, so a
+ * consumed segment is deleted without renumbering anything. A segment is a sequence of frames, one
+ * per accepted batch:
+ *
+ *     magic "TRSP" | u32 payload length | u32 CRC-32 of payload | payload
+ *     payload = u32 record count, then per record: u32 length | bytes      (all big-endian)
+ *
+ * A crash mid-append leaves a torn last frame; opening the spool finds it by length and checksum
+ * and truncates it (that batch was never acknowledged).
+ */
+export interface DurableSpoolOptions {
+  /** Folder of the spool; created when missing. */
+  readonly dir: string;
+  /** A segment that has grown past this many bytes is closed and a new one started. @default 64 MiB */
+  readonly maxSegmentBytes?: number;
+}
+
+/** Options of one replay. */
+export interface ReplayOptions {
+  /**
+   * Persist the committed offset after at least this many bytes of consumed frames (and always at
+   * the end of the iteration). A crash in between replays at most this much again. @default 4 MiB
+   */
+  readonly commitEveryBytes?: number;
+}
+
+const MAGIC = Buffer.from("TRSP", "latin1");
+const HEADER_BYTES = 12;
+const SEGMENT_SUFFIX = ".spool";
+
+/** Encodes one batch as one frame. */
+export function encodeSpoolFrame(records: readonly Buffer[]): Buffer {
+  const payloadLength = 4 + records.reduce((sum, r) => sum + 4 + r.length, 0);
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + payloadLength);
+  MAGIC.copy(frame, 0);
+  frame.writeUInt32BE(payloadLength, 4);
+  let at = HEADER_BYTES;
+  frame.writeUInt32BE(records.length, at);
+  at += 4;
+  for (const record of records) {
+    frame.writeUInt32BE(record.length, at);
+    at += 4;
+    record.copy(frame, at);
+    at += record.length;
+  }
+  frame.writeUInt32BE(crc32(frame.subarray(HEADER_BYTES)), 8);
+  return frame;
+}
+
+function decodePayload(payload: Buffer): Buffer[] {
+  const count = payload.readUInt32BE(0);
+  const records: Buffer[] = [];
+  let at = 4;
+  for (let i = 0; i < count; i++) {
+    const length = payload.readUInt32BE(at);
+    at += 4;
+    records.push(Buffer.from(payload.subarray(at, at + length)));
+    at += length;
+  }
+  return records;
+}
+
+/** Length of the valid frame starting at `at` in `bytes`, or 0 when it is torn or corrupt. */
+function validFrameLength(bytes: Buffer, at: number): number {
+  if (at + HEADER_BYTES > bytes.length) return 0;
+  if (!bytes.subarray(at, at + 4).equals(MAGIC)) return 0;
+  const payloadLength = bytes.readUInt32BE(at + 4);
+  const end = at + HEADER_BYTES + payloadLength;
+  if (end > bytes.length || payloadLength < 4) return 0;
+  if (crc32(bytes.subarray(at + HEADER_BYTES, end)) !== bytes.readUInt32BE(at + 8)) return 0;
+  return HEADER_BYTES + payloadLength;
+}
+
+interface Segment {
+  readonly base: number;
+  readonly file: string;
+  size: number;
+}
+
+interface PendingAppend {
+  readonly frame: Buffer;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** One stream's log: a single writer with group commit (one write + one fsync for all waiting batches). */
+class StreamSpool {
+  private segments: Segment[] = [];
+  private active: fs.FileHandle | undefined;
+  private committed = 0;
+  private queue: PendingAppend[] = [];
+  private writing = false;
+  private broken: Error | undefined;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly maxSegmentBytes: number,
+  ) {}
+
+  static async open(dir: string, maxSegmentBytes: number): Promise<StreamSpool> {
+    const spool = new StreamSpool(dir, maxSegmentBytes);
+    await spool.recover();
+    return spool;
+  }
+
+  get endOffset(): number {
+    const last = this.segments[this.segments.length - 1];
+    return last ? last.base + last.size : this.committed;
+  }
+
+  get committedOffset(): number {
+    return this.committed;
+  }
+
+  private async recover(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+    try {
+      const text = await fs.readFile(path.join(this.dir, "committed.json"), "utf8");
+      this.committed = (JSON.parse(text) as { offset: number }).offset;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    const names = (await fs.readdir(this.dir)).filter((n) => n.endsWith(SEGMENT_SUFFIX)).sort();
+    for (const name of names) {
+      const file = path.join(this.dir, name);
+      const { size } = await fs.stat(file);
+      this.segments.push({ base: Number(name.slice(0, -SEGMENT_SUFFIX.length)), file, size });
+    }
+    const last = this.segments[this.segments.length - 1];
+    if (last) {
+      // Only the last segment can hold a torn frame: earlier ones were fsync'd before the roll.
+      const bytes = await fs.readFile(last.file);
+      let valid = 0;
+      for (let n = validFrameLength(bytes, 0); n > 0; n = validFrameLength(bytes, valid)) valid += n;
+      if (valid < bytes.length) {
+        const handle = await fs.open(last.file, "r+");
+        await handle.truncate(valid);
+        await handle.sync();
+        await handle.close();
+        last.size = valid;
+      }
+      this.active = await fs.open(last.file, "a");
+    } else {
+      await this.startSegment(this.committed);
+    }
+  }
+
+  private async startSegment(base: number): Promise<void> {
+    const file = path.join(this.dir, `${String(base).padStart(20, "0")}${SEGMENT_SUFFIX}`);
+    this.active = await fs.open(file, "a");
+    this.segments.push({ base, file, size: 0 });
+    await syncDirectory(this.dir);
+  }
+
+  append(frame: Buffer): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ frame, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        await this.write(Buffer.concat(batch.map((p) => p.frame)));
+        for (const pending of batch) pending.resolve();
+      } catch (err) {
+        // After a failed write the file's tail is unknown: refuse further appends rather than risk
+        // acknowledging records behind a corrupt frame. Reopening the spool repairs the tail.
+        this.broken = new Error(`spool ${this.dir} failed: ${(err as Error).message}; restart to recover`);
+        for (const pending of [...batch, ...this.queue]) pending.reject(this.broken);
+        this.queue = [];
+      }
+    }
+    this.writing = false;
+  }
+
+  private async write(bytes: Buffer): Promise<void> {
+    let segment = this.segments[this.segments.length - 1];
+    if (segment.size >= this.maxSegmentBytes) {
+      await this.active?.close();
+      await this.startSegment(segment.base + segment.size);
+      segment = this.segments[this.segments.length - 1];
+    }
+    const handle = this.active;
+    if (!handle) throw new Error("spool is closed");
+    let written = 0;
+    while (written < bytes.length) {
+      const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
+      written += bytesWritten;
+    }
+    await handle.datasync();
+    segment.size += bytes.length;
+  }
+
+  /** Frames from the committed offset to the end as of this call, with their end offsets. */
+  async *frames(): AsyncGenerator<{ records: Buffer[]; end: number }> {
+    const end = this.endOffset;
+    for (const segment of [...this.segments]) {
+      const segmentEnd = segment.base + segment.size;
+      if (segmentEnd <= this.committed || segment.base >= end) continue;
+      const handle = await fs.open(segment.file, "r");
+      try {
+        let at = Math.max(this.committed, segment.base) - segment.base;
+        const stop = Math.min(end, segmentEnd) - segment.base;
+        const header = Buffer.alloc(HEADER_BYTES);
+        while (at < stop) {
+          await handle.read(header, 0, HEADER_BYTES, at);
+          const payload = Buffer.alloc(header.readUInt32BE(4));
+          await handle.read(payload, 0, payload.length, at + HEADER_BYTES);
+          at += HEADER_BYTES + payload.length;
+          yield { records: decodePayload(payload), end: segment.base + at };
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+
+  /** Persists `offset` as consumed (atomically) and deletes segments wholly before it. */
+  async commit(offset: number): Promise<void> {
+    if (offset <= this.committed) return;
+    const file = path.join(this.dir, "committed.json");
+    const temp = `${file}.tmp`;
+    const handle = await fs.open(temp, "w");
+    await handle.writeFile(JSON.stringify({ offset }));
+    await handle.sync();
+    await handle.close();
+    await fs.rename(temp, file);
+    await syncDirectory(this.dir);
+    this.committed = offset;
+    const last = this.segments[this.segments.length - 1];
+    const consumed = this.segments.filter((s) => s !== last && s.base + s.size <= offset);
+    for (const segment of consumed) await fs.rm(segment.file, { force: true });
+    this.segments = this.segments.filter((s) => !consumed.includes(s));
+  }
+
+  async close(): Promise<void> {
+    while (this.writing) await new Promise((resolve) => setImmediate(resolve));
+    await this.active?.close();
+    this.active = undefined;
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  // A new or renamed file is durable only once its directory entry is: fsync the folder too.
+  const handle = await fs.open(dir, fsConstants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Position of one stream's spool: what was appended and what was consumed. */
+export interface SpoolPosition {
+  readonly endOffset: number;
+  readonly committedOffset: number;
+}
+
+/**
+ * The durable `StreamSink`: appends each accepted batch to the stream's spool and fsyncs before
+ * resolving. The delivery side consumes it with `replay`.
+ */
+export class DurableSpoolSink implements StreamSink {
+  private readonly spools = new Map<string, Promise<StreamSpool>>();
+  private readonly maxSegmentBytes: number;
+  private closed = false;
+
+  constructor(private readonly options: DurableSpoolOptions) {
+    this.maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
+  }
+
+  async accept(streamName: string, records: readonly Buffer[]): Promise<void> {
+    if (records.length === 0) return;
+    const spool = await this.spoolFor(streamName);
+    await spool.append(encodeSpoolFrame(records));
+  }
+
+  /**
+   * Yields the records not yet consumed, in acceptance order, up to what was appended when the
+   * replay started. A batch counts as consumed once the consumer asks for the record after its last
+   * one (a `for await` body finished with it), and the committed offset is persisted every
+   * `commitEveryBytes` and when the iteration ends. Breaking out of the loop leaves the batch in
+   * progress unconsumed: it is replayed next time (at-least-once, never lost).
+   */
+  async *replay(streamName: string, options: ReplayOptions = {}): AsyncGenerator<Buffer> {
+    const commitEvery = options.commitEveryBytes ?? 4 * 1024 * 1024;
+    const spool = await this.spoolFor(streamName);
+    let consumedTo = spool.committedOffset;
+    try {
+      for await (const frame of spool.frames()) {
+        for (const record of frame.records) yield record;
+        consumedTo = frame.end;
+        if (consumedTo - spool.committedOffset >= commitEvery) await spool.commit(consumedTo);
+      }
+    } finally {
+      await spool.commit(consumedTo);
+    }
+  }
+
+  /** Appended and consumed offsets of a stream's spool. */
+  async position(streamName: string): Promise<SpoolPosition> {
+    const spool = await this.spoolFor(streamName);
+    return { endOffset: spool.endOffset, committedOffset: spool.committedOffset };
+  }
+
+  /** Waits for pending appends and closes every file. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const spool of this.spools.values()) await (await spool).close();
+    this.spools.clear();
+  }
+
+  private spoolFor(streamName: string): Promise<StreamSpool> {
+    if (this.closed) return Promise.reject(new Error("the spool is closed"));
+    if (!DELIVERY_STREAM_NAME_PATTERN.test(streamName) || streamName === "." || streamName === "..") {
+      return Promise.reject(
+        new TributaryError(
+          "TRIBUTARY_SPOOL_INVALID_STREAM",
+          `Cannot spool stream "${streamName}": a stream name is 1-64 characters from [a-zA-Z0-9_.-] and not "." or "..".`,
+        ),
+      );
+    }
+    let spool = this.spools.get(streamName);
+    if (!spool) {
+      spool = StreamSpool.open(path.join(this.options.dir, streamName), this.maxSegmentBytes);
+      this.spools.set(streamName, spool);
+      // A failed open is not cached: the next call retries it.
+      spool.catch(() => this.spools.delete(streamName));
+    }
+    return spool;
+  }
+}
