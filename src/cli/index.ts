@@ -6,7 +6,9 @@ import { TributaryError } from "../errors";
  * this one and one line in COMMANDS.
  */
 type Register = (program: Command) => void;
-const COMMANDS: ReadonlyArray<() => Register> = [];
+const COMMANDS: ReadonlyArray<() => Register> = [
+  () => require("./ship").register,
+];
 
 export function buildProgram(): Command {
   const program = new Command("tributary")

@@ -1,0 +1,65 @@
+import { existsSync } from "fs";
+import { homedir } from "os";
+import { join } from "path";
+import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import type { FailedEntry, RecordBatchPort } from "./sender";
+
+/** How to reach Firehose (or a Firehose-compatible endpoint such as the offline lake). */
+export interface FirehoseConnection {
+  /** e.g. http://127.0.0.1:4573 for a local endpoint; omitted for AWS. */
+  readonly endpoint?: string;
+  readonly region?: string;
+  /** Attempts per call by the SDK's standard retry strategy (transport errors, 5xx, throttling). @default 5 */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * Credentials only matter to a local endpoint for signing, so when one is given and the standard
+ * chain has nothing to offer we sign with placeholders rather than fail (or, worse, probe the EC2
+ * metadata service for seconds on a laptop).
+ */
+function hasConfiguredCredentials(): boolean {
+  const env = process.env;
+  if (env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) {
+    return true;
+  }
+  const home = homedir();
+  return (
+    existsSync(env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, ".aws", "credentials")) ||
+    existsSync(env.AWS_CONFIG_FILE ?? join(home, ".aws", "config"))
+  );
+}
+
+/** A Firehose client: the standard credential/region chain, the SDK's standard retry strategy. */
+export function firehoseClientFor(connection: FirehoseConnection): FirehoseClient {
+  const local = connection.endpoint !== undefined;
+  return new FirehoseClient({
+    endpoint: connection.endpoint,
+    region: connection.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (local ? "us-east-1" : undefined),
+    maxAttempts: connection.maxAttempts ?? 5,
+    retryMode: "standard",
+    credentials:
+      local && !hasConfiguredCredentials() ? { accessKeyId: "tributary-local", secretAccessKey: "tributary-local" } : undefined,
+  });
+}
+
+/** The PutRecordBatch port over an SDK client. */
+export function firehosePort(client: FirehoseClient): RecordBatchPort {
+  return {
+    async putRecordBatch(streamName, records) {
+      const output = await client.send(
+        new PutRecordBatchCommand({ DeliveryStreamName: streamName, Records: records.map((Data) => ({ Data })) }),
+      );
+      if (!output.FailedPutCount) return [];
+      const failed: FailedEntry[] = [];
+      (output.RequestResponses ?? []).forEach((response, index) => {
+        if (response.ErrorCode) {
+          failed.push({ index, errorCode: response.ErrorCode, errorMessage: response.ErrorMessage });
+        }
+      });
+      // A count without per-entry detail cannot tell which entries to resend; resending all is the safe side.
+      if (failed.length === 0) return records.map((_, index) => ({ index, errorCode: "UnknownFailure" }));
+      return failed;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Splits a byte stream into lines, the way the Kinesis Agent reads a file: on "\n", with a trailing
+ * "\r" (CRLF files) stripped, and a last line without a newline kept when the input ends. Pure: it
+ * is fed chunks by whatever reads the file and knows nothing about files, offsets on disk or time.
+ */
+
+/** Receives one line (without its line end) and where it sits in the input. */
+export type LineSink = (text: string, startOffset: number, endOffset: number, lineNumber: number) => void;
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+export class LineSplitter {
+  private partial: Buffer | undefined;
+  private offset: number;
+  private line: number;
+
+  /**
+   * @param startOffset byte offset of the first byte that will be pushed (a checkpoint's offset).
+   * @param linesBefore number of lines before that offset, so line numbers stay those of the file.
+   */
+  constructor(startOffset = 0, linesBefore = 0) {
+    this.offset = startOffset;
+    this.line = linesBefore;
+  }
+
+  /** Byte offset just after the last complete line handed out. */
+  get consumedOffset(): number {
+    return this.offset;
+  }
+
+  /** Number of complete lines handed out, counting those before the start offset. */
+  get linesConsumed(): number {
+    return this.line;
+  }
+
+  /** Bytes held back because their line has not ended yet. */
+  get pendingBytes(): number {
+    return this.partial?.length ?? 0;
+  }
+
+  push(chunk: Buffer, sink: LineSink): void {
+    let from = 0;
+    let newline = chunk.indexOf(NEWLINE);
+    if (newline === -1) {
+      this.partial = this.partial ? Buffer.concat([this.partial, chunk]) : Buffer.from(chunk);
+      return;
+    }
+    if (this.partial) {
+      // Only the line that straddles chunks is copied; all others are decoded straight from the chunk.
+      const joined = Buffer.concat([this.partial, chunk.subarray(0, newline + 1)]);
+      this.partial = undefined;
+      this.emit(joined, 0, joined.length - 1, sink);
+      from = newline + 1;
+      newline = chunk.indexOf(NEWLINE, from);
+    }
+    while (newline !== -1) {
+      this.emit(chunk, from, newline, sink);
+      from = newline + 1;
+      newline = chunk.indexOf(NEWLINE, from);
+    }
+    if (from < chunk.length) this.partial = Buffer.from(chunk.subarray(from));
+  }
+
+  /** The input ended: a last line without a newline is still a line (the Sparkify files end that way). */
+  end(sink: LineSink): void {
+    const rest = this.partial;
+    this.partial = undefined;
+    if (!rest || rest.length === 0) return;
+    let end = rest.length;
+    if (rest[end - 1] === CARRIAGE_RETURN) end--;
+    const start = this.offset;
+    this.offset += rest.length;
+    this.line++;
+    sink(rest.toString("utf8", 0, end), start, this.offset, this.line);
+  }
+
+  private emit(source: Buffer, from: number, newline: number, sink: LineSink): void {
+    const end = newline > from && source[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
+    const start = this.offset;
+    this.offset += newline + 1 - from;
+    this.line++;
+    sink(source.toString("utf8", from, end), start, this.offset, this.line);
+  }
+}
