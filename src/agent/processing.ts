@@ -179,8 +179,9 @@ export function lineProcessorFor(dataset: Dataset, baseName: string): LineProces
 }
 
 /**
- * The smallest record (bytes, with its newline) the chain can emit: every field present with a null
- * value. Used to size the agent's aggregatedRecordSizeBytes so a packed record stays ≤ 500 records.
+ * A lower bound (bytes, with its newline) of any record the chain can emit: every field present with
+ * the shortest JSON value, `""` (shorter than `null`). Used to size the agent's
+ * aggregatedRecordSizeBytes so a packed record never holds more than 500 records.
  */
 export function minimumRecordBytes(dataset: Dataset): number | undefined {
   if (dataset.minRecordBytes !== undefined) return dataset.minRecordBytes;
@@ -196,7 +197,7 @@ export function minimumRecordBytes(dataset: Dataset): number | undefined {
     }
   }
   if (!fields) return undefined;
-  const empty: Record<string, null> = {};
-  for (const f of fields) empty[f] = null;
+  const empty: Record<string, string> = {};
+  for (const f of fields) empty[f] = "";
   return Buffer.byteLength(JSON.stringify(empty)) + 1;
 }

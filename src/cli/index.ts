@@ -6,8 +6,11 @@ import { TributaryError } from "../errors";
  * this one and one line in COMMANDS.
  */
 type Register = (program: Command) => void;
+/* eslint-disable @typescript-eslint/no-require-imports -- commands load lazily so `--help` stays fast */
 const COMMANDS: ReadonlyArray<() => Register> = [
   () => require("./ship").register,
+  () => require("./plan").register,
+  () => require("./agent-config").register,
 ];
 
 export function buildProgram(): Command {

@@ -1,0 +1,23 @@
+import * as path from "path";
+import type { Command } from "commander";
+
+const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+export function register(program: Command): void {
+  program
+    .command("agent-config")
+    .description(
+      "Print the Kinesis Agent agent.json a stack publishes (to SSM Parameter Store), ready for\n" +
+        "/etc/aws-kinesis/agent.json on a log server. Works offline: no AWS credentials needed.",
+    )
+    .argument("<stack>", "stack name, e.g. dev or prod")
+    .action(async (stack: string) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { planStack } = require("../../stacks/plan") as typeof import("../../stacks/plan");
+      const plan = await planStack(PROJECT_DIR, stack);
+      const parameter = plan.resources.find((r) => r.type === "aws:ssm/parameter:Parameter" && /agent/.test(r.name));
+      const value = (parameter?.inputs as { value?: string } | undefined)?.value;
+      if (!value) throw new Error(`stack ${stack} publishes no agent.json parameter`);
+      process.stdout.write(`${JSON.stringify(JSON.parse(value), null, 2)}\n`);
+    });
+}

@@ -1,0 +1,142 @@
+import { TributaryError } from "../src/errors";
+import { PROFILES, type Profile } from "./profiles";
+
+/**
+ * Stack configuration, read once and validated: every problem is collected and reported with the
+ * config key that holds it. This file has no Pulumi import so it can be tested and used by `plan`.
+ */
+export interface StackConfig {
+  readonly stack: string;
+  readonly profileName: string;
+  readonly profile: Profile;
+  readonly namePrefix: string;
+  readonly region: string;
+  readonly alarmEmail?: string;
+  /** Accounts whose hosts may assume the agent role (non-EC2 log servers). */
+  readonly agentTrustedAccountIds: readonly string[];
+}
+
+const KNOWN_KEYS = ["profile", "namePrefix", "alarmEmail", "agentTrustedAccountIds", "overrides"] as const;
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function parseValue(raw: string): Json {
+  // Pulumi passes structured values as JSON text and plain values as strings.
+  try {
+    return JSON.parse(raw) as Json;
+  } catch {
+    return raw;
+  }
+}
+
+function describe(value: unknown): string {
+  return Array.isArray(value)
+    ? "a list"
+    : value === null
+      ? "null"
+      : typeof value === "object"
+        ? "an object"
+        : typeof value;
+}
+
+/** Applies `overrides` over `base`, key by key; unknown keys and wrong types are problems. */
+function applyOverrides(base: unknown, overrides: Json, path: string, problems: string[]): unknown {
+  if (base !== null && typeof base === "object" && !Array.isArray(base)) {
+    if (overrides === null || typeof overrides !== "object" || Array.isArray(overrides)) {
+      problems.push(`${path} must be an object (got ${describe(overrides)}).`);
+      return base;
+    }
+    const result: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [key, value] of Object.entries(overrides)) {
+      if (!(key in result)) {
+        problems.push(`${path}.${key} is not a setting. Settings here: ${Object.keys(result).join(", ")}.`);
+        continue;
+      }
+      result[key] = applyOverrides(result[key], value, `${path}.${key}`, problems);
+    }
+    return result;
+  }
+  if (typeof overrides !== typeof base) {
+    problems.push(`${path} must be a ${typeof base} like ${JSON.stringify(base)} (got ${JSON.stringify(overrides)}).`);
+    return base;
+  }
+  return overrides;
+}
+
+/**
+ * Reads `tributary:*` and `aws:region` from a stack's config (as Pulumi's runtime exposes it:
+ * "namespace:key" → string) and returns the validated settings, or throws once with every problem.
+ */
+export function loadStackConfig(stack: string, raw: Readonly<Record<string, string>>): StackConfig {
+  const problems: string[] = [];
+  const get = (key: string) =>
+    raw[`tributary:${key}`] === undefined ? undefined : parseValue(raw[`tributary:${key}`]);
+
+  for (const fullKey of Object.keys(raw)) {
+    if (!fullKey.startsWith("tributary:")) continue;
+    const key = fullKey.slice("tributary:".length);
+    if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
+      problems.push(
+        `tributary:${key} is not a Tributary setting. Known keys: ${KNOWN_KEYS.map((k) => `tributary:${k}`).join(", ")}.`,
+      );
+    }
+  }
+
+  const profileName = get("profile");
+  let profile: Profile = PROFILES.dev;
+  if (profileName === undefined) {
+    problems.push(
+      `tributary:profile is not set. Choose one with \`pulumi config set tributary:profile ${Object.keys(PROFILES).join("|")}\`.`,
+    );
+  } else if (typeof profileName !== "string" || !(profileName in PROFILES)) {
+    problems.push(
+      `tributary:profile is ${JSON.stringify(profileName)}; use one of ${Object.keys(PROFILES).join(", ")}.`,
+    );
+  } else {
+    profile = PROFILES[profileName];
+  }
+
+  const overrides = get("overrides");
+  if (overrides !== undefined) profile = applyOverrides(profile, overrides, "tributary:overrides", problems) as Profile;
+
+  const region = raw["aws:region"];
+  if (!region)
+    problems.push("aws:region is not set. Set it with `pulumi config set aws:region <region>` (e.g. eu-west-1).");
+
+  const namePrefix = get("namePrefix") ?? `tributary-${stack}`;
+  if (typeof namePrefix !== "string" || !/^[a-z][a-z0-9-]{1,30}$/.test(namePrefix)) {
+    problems.push(
+      `tributary:namePrefix is ${JSON.stringify(namePrefix)}; use 2–31 lower-case letters, digits and hyphens starting with a letter (it prefixes bucket, stream and role names).`,
+    );
+  }
+
+  const alarmEmail = get("alarmEmail");
+  if (alarmEmail !== undefined && (typeof alarmEmail !== "string" || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail))) {
+    problems.push(
+      `tributary:alarmEmail is ${JSON.stringify(alarmEmail)}; use an e-mail address, or remove the key for no subscription.`,
+    );
+  }
+
+  const trusted = get("agentTrustedAccountIds") ?? [];
+  if (!Array.isArray(trusted) || trusted.some((id) => typeof id !== "string" || !/^\d{12}$/.test(id))) {
+    problems.push(
+      `tributary:agentTrustedAccountIds is ${JSON.stringify(trusted)}; use a list of 12-digit AWS account ids.`,
+    );
+  }
+
+  if (problems.length > 0) {
+    throw new TributaryError(
+      "TRIBUTARY_INVALID_STACK_CONFIG",
+      `Stack "${stack}" has ${problems.length} configuration problem${problems.length === 1 ? "" : "s"} (Pulumi.${stack}.yaml):\n  - ${problems.join("\n  - ")}`,
+    );
+  }
+  return {
+    stack,
+    profileName: profileName as string,
+    profile,
+    namePrefix: namePrefix as string,
+    region: region as string,
+    ...(alarmEmail !== undefined ? { alarmEmail: alarmEmail as string } : {}),
+    agentTrustedAccountIds: trusted as string[],
+  };
+}

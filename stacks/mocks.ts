@@ -1,0 +1,130 @@
+import type * as pulumi from "@pulumi/pulumi";
+
+/** The fake account every offline plan and test runs in. */
+export const MOCK_ACCOUNT_ID = "123456789012";
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly id: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+/**
+ * Pulumi mocks that answer like AWS would for the identifiers other resources read (ids, ARNs,
+ * names), and record every resource. Shared by `tributary plan` and the tests.
+ */
+export class AwsMocks implements pulumi.runtime.Mocks {
+  readonly resources: RecordedResource[] = [];
+
+  constructor(readonly region: string = "eu-west-1") {}
+
+  newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+    const inputs = (args.inputs ?? {}) as Record<string, unknown>;
+    const id = `${args.name}-id`;
+    this.resources.push({ type: args.type, name: args.name, id, inputs });
+    return { id, state: { ...inputs, ...this.computedState(args.type, args.name, inputs, id) } };
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+    switch (args.token) {
+      case "aws:index/getCallerIdentity:getCallerIdentity":
+        return {
+          accountId: MOCK_ACCOUNT_ID,
+          arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/plan`,
+          userId: "AIDAPLAN",
+          id: MOCK_ACCOUNT_ID,
+        };
+      case "aws:index/getRegion:getRegion":
+        return {
+          name: this.region,
+          region: this.region,
+          id: this.region,
+          description: this.region,
+          endpoint: `ec2.${this.region}.amazonaws.com`,
+        };
+      case "aws:index/getPartition:getPartition":
+        return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
+      case "aws:index/getAvailabilityZones:getAvailabilityZones":
+        return {
+          names: ["a", "b", "c"].map((z) => `${this.region}${z}`),
+          zoneIds: ["1", "2", "3"].map((z) => `euw1-az${z}`),
+          id: this.region,
+        };
+      default:
+        return { ...(args.inputs as Record<string, unknown>) };
+    }
+  }
+
+  /** The attributes AWS computes that other resources reference. */
+  private computedState(
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+    id: string,
+  ): Record<string, unknown> {
+    const account = MOCK_ACCOUNT_ID;
+    const region = this.region;
+    const str = (key: string) => (typeof inputs[key] === "string" ? (inputs[key] as string) : undefined);
+    const physical = str("name") ?? str("bucket") ?? name;
+    const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
+    switch (type) {
+      case "aws:s3/bucket:Bucket":
+        return {
+          bucket: str("bucket") ?? name,
+          arn: `arn:aws:s3:::${str("bucket") ?? name}`,
+          id: str("bucket") ?? name,
+        };
+      case "aws:kms/key:Key":
+        return { arn: `arn:aws:kms:${region}:${account}:key/${id}`, keyId: id };
+      case "aws:iam/role:Role":
+        return { arn: `arn:aws:iam::${account}:role/${physical}`, name: physical };
+      case "aws:iam/instanceProfile:InstanceProfile":
+        return { arn: `arn:aws:iam::${account}:instance-profile/${physical}`, name: physical };
+      case "aws:lambda/function:Function":
+        return {
+          arn: `arn:aws:lambda:${region}:${account}:function:${physical}`,
+          name: physical,
+          qualifiedArn: `arn:aws:lambda:${region}:${account}:function:${physical}:$LATEST`,
+        };
+      case "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+        return { arn: `arn:aws:firehose:${region}:${account}:deliverystream/${physical}`, name: physical };
+      case "aws:cloudwatch/logGroup:LogGroup":
+        return { arn: `arn:aws:logs:${region}:${account}:log-group:${physical}`, name: physical };
+      case "aws:cloudwatch/logStream:LogStream":
+        return {
+          arn: `arn:aws:logs:${region}:${account}:log-group:${str("logGroupName") ?? "unknown"}:log-stream:${physical}`,
+          name: physical,
+        };
+      case "aws:sns/topic:Topic":
+        return { arn: `arn:aws:sns:${region}:${account}:${physical}`, name: physical };
+      case "aws:sqs/queue:Queue":
+        return {
+          arn: `arn:aws:sqs:${region}:${account}:${physical}`,
+          name: physical,
+          url: `https://sqs.${region}.amazonaws.com/${account}/${physical}`,
+        };
+      case "aws:glue/catalogDatabase:CatalogDatabase":
+        return { arn: `arn:aws:glue:${region}:${account}:database/${physical}`, name: physical, catalogId: account };
+      case "aws:glue/catalogTable:CatalogTable":
+        return {
+          arn: `arn:aws:glue:${region}:${account}:table/${str("databaseName") ?? "db"}/${physical}`,
+          name: physical,
+        };
+      case "aws:ssm/parameter:Parameter":
+        return {
+          arn: `arn:aws:ssm:${region}:${account}:parameter${physical.startsWith("/") ? "" : "/"}${physical}`,
+          name: physical,
+        };
+      case "aws:athena/workgroup:Workgroup":
+        return { arn: `arn:aws:athena:${region}:${account}:workgroup/${physical}`, name: physical };
+      case "aws:secretsmanager/secret:Secret":
+        return { arn: `arn:aws:secretsmanager:${region}:${account}:secret:${physical}-AbCdEf`, name: physical };
+      default:
+        return {
+          arn: `arn:aws:${service}:${region}:${account}:${physical}`,
+          ...(str("name") ? {} : { name: physical }),
+        };
+    }
+  }
+}

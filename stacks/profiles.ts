@@ -1,0 +1,82 @@
+import { DEFAULT_DELIVERY_SETTINGS, type DeliverySettings } from "../src/spec/settings";
+
+/**
+ * An environment profile: every setting that differs between environments, as data. Components
+ * branch on these values, never on the environment's name. A stack picks a profile in its
+ * Pulumi.<stack>.yaml (`tributary:profile`) and may override any value (`tributary:overrides`).
+ */
+export interface Profile {
+  readonly delivery: DeliverySettings;
+  readonly storage: {
+    /** Allow `pulumi destroy` to delete non-empty buckets. */
+    readonly forceDestroy: boolean;
+    /** Failed records under errors/ are kept this long. */
+    readonly errorObjectExpirationDays: number;
+    /** Overwritten or deleted object versions are kept this long. */
+    readonly noncurrentVersionExpirationDays: number;
+    readonly accessLogExpirationDays: number;
+    /** Move raw/ uploads to Standard-IA after this many days (0 = never). */
+    readonly rawTransitionToIaDays: number;
+  };
+  /** Retention of every CloudWatch log group the stack creates. */
+  readonly logRetentionDays: number;
+  readonly kms: { readonly deletionWindowDays: number };
+  readonly alarms: {
+    /** Alarm when the oldest record in a stream is older than this (DP latency can reach 1.5× the interval). */
+    readonly freshnessThresholdSeconds: number;
+  };
+  readonly athena: {
+    /** Cancel an Athena query past this many bytes scanned (0 = no limit). */
+    readonly bytesScannedCutoffPerQuery: number;
+    readonly forceDestroy: boolean;
+  };
+}
+
+/** Small and cheap: short buffers for fast feedback, short retention, destroyable. */
+export const dev: Profile = {
+  delivery: {
+    ...DEFAULT_DELIVERY_SETTINGS,
+    bufferingSizeMiB: 64,
+    bufferingIntervalSeconds: 60,
+    agent: { initialPosition: "START_OF_FILE", maxBufferAgeMillis: 10_000 },
+  },
+  storage: {
+    forceDestroy: true,
+    errorObjectExpirationDays: 14,
+    noncurrentVersionExpirationDays: 7,
+    accessLogExpirationDays: 30,
+    rawTransitionToIaDays: 0,
+  },
+  logRetentionDays: 14,
+  kms: { deletionWindowDays: 7 },
+  alarms: { freshnessThresholdSeconds: 600 },
+  athena: { bytesScannedCutoffPerQuery: 1024 ** 3, forceDestroy: true },
+};
+
+/**
+ * Durable: long buffers toward 128 MiB Parquet files (fewer, larger files are cheaper to query and
+ * load), long retention, buckets that refuse to be destroyed while they hold data.
+ */
+export const prod: Profile = {
+  delivery: {
+    ...DEFAULT_DELIVERY_SETTINGS,
+    bufferingSizeMiB: 128,
+    bufferingIntervalSeconds: 900,
+    retryDurationSeconds: 7200,
+    agent: { initialPosition: "END_OF_FILE", maxBufferAgeMillis: 60_000 },
+  },
+  storage: {
+    forceDestroy: false,
+    errorObjectExpirationDays: 90,
+    noncurrentVersionExpirationDays: 30,
+    accessLogExpirationDays: 365,
+    rawTransitionToIaDays: 30,
+  },
+  logRetentionDays: 365,
+  kms: { deletionWindowDays: 30 },
+  // 900 s buffering can deliver up to ~1,350 s late; alarm past 30 minutes.
+  alarms: { freshnessThresholdSeconds: 1800 },
+  athena: { bytesScannedCutoffPerQuery: 10 * 1024 ** 3, forceDestroy: false },
+};
+
+export const PROFILES: Readonly<Record<string, Profile>> = { dev, prod };

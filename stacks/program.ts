@@ -1,0 +1,52 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DATASETS } from "../src/datasets";
+import { Platform } from "../infra/platform";
+import type { StackConfig } from "./config";
+
+/** What a stack exports (`pulumi stack output`): the names users and `tributary` commands need. */
+export interface StackOutputs {
+  readonly bucket: pulumi.Output<string>;
+  readonly streams: pulumi.Output<Record<string, string>>;
+  readonly glueDatabase: pulumi.Output<string>;
+  readonly athenaWorkgroup: pulumi.Output<string>;
+  readonly agentConfigParameter: pulumi.Output<string>;
+  readonly agentConfig: pulumi.Output<string>;
+  readonly agentInstanceProfile: pulumi.Output<string>;
+  readonly alarmTopicArn: pulumi.Output<string>;
+}
+
+/** Builds one environment from its validated config; shared by `pulumi up` and `tributary plan`. */
+export function createStack(config: StackConfig): StackOutputs {
+  const p = config.profile;
+  const platform = new Platform("tributary", {
+    namePrefix: config.namePrefix,
+    region: config.region,
+    datasets: DATASETS,
+    delivery: p.delivery,
+    storage: p.storage,
+    logRetentionDays: p.logRetentionDays,
+    kms: p.kms,
+    alarms: {
+      freshnessThresholdSeconds: p.alarms.freshnessThresholdSeconds,
+      ...(config.alarmEmail ? { email: config.alarmEmail } : {}),
+    },
+    agent: { trustedAccountIds: config.agentTrustedAccountIds },
+    athena: {
+      forceDestroy: p.athena.forceDestroy,
+      ...(p.athena.bytesScannedCutoffPerQuery > 0
+        ? { bytesScannedCutoffPerQuery: p.athena.bytesScannedCutoffPerQuery }
+        : {}),
+    },
+    tags: { project: "tributary", stack: config.stack, profile: config.profileName },
+  });
+  return {
+    bucket: platform.bucketName,
+    streams: platform.streams,
+    glueDatabase: platform.glueDatabase,
+    athenaWorkgroup: platform.athenaWorkgroup,
+    agentConfigParameter: platform.agentConfigParameter,
+    agentConfig: platform.agentConfig,
+    agentInstanceProfile: platform.agentInstanceProfile,
+    alarmTopicArn: platform.alarmTopicArn,
+  };
+}
