@@ -1,0 +1,131 @@
+import type { Model } from "./types";
+
+/**
+ * UCI Online Retail: invoice lines, invoices, customers and stock items. A cancellation (`C…`
+ * invoice, negative quantities) stays a row of its own, flagged, and its negative amount nets off
+ * the customer's and the stock item's totals; amounts are rounded to pence.
+ */
+
+const STAGED_INVOICES = "SELECT s.invoice_no FROM staging.ecommerce_invoices s";
+const STAGED_CUSTOMERS = "SELECT s.customer_id FROM staging.ecommerce_invoices s WHERE s.customer_id IS NOT NULL";
+const STAGED_STOCK_CODES = "SELECT s.stock_code FROM staging.ecommerce_invoices s";
+
+export const onlineRetailModel: Model = {
+  name: "online_retail",
+  description: "Online Retail: invoices, invoice items, customers, stock items, purchase history",
+  datasets: ["ecommerce_invoices"],
+  tables: [
+    {
+      schema: "analytics",
+      name: "invoices",
+      columns: [
+        { name: "invoice_no", type: "string" },
+        { name: "invoice_date", type: "timestamp" },
+        { name: "customer_id", type: "bigint" },
+        { name: "country", type: "string" },
+        { name: "is_cancellation", type: "boolean" },
+        { name: "line_count", type: "bigint" },
+        { name: "units", type: "bigint" },
+        { name: "net_amount", type: "double" },
+      ],
+      distKey: "invoice_no",
+      sortKey: ["invoice_date"],
+      primaryKey: ["invoice_no"],
+    },
+    {
+      schema: "analytics",
+      name: "customers",
+      columns: [
+        { name: "customer_id", type: "bigint" },
+        { name: "country", type: "string" },
+        { name: "first_invoice_at", type: "timestamp" },
+        { name: "last_invoice_at", type: "timestamp" },
+        { name: "invoices", type: "bigint" },
+        { name: "cancellations", type: "bigint" },
+        { name: "gross_amount", type: "double" },
+        { name: "cancelled_amount", type: "double" },
+        { name: "net_amount", type: "double" },
+      ],
+      sortKey: ["customer_id"],
+      primaryKey: ["customer_id"],
+    },
+    {
+      schema: "analytics",
+      name: "stock_items",
+      columns: [
+        { name: "stock_code", type: "string" },
+        { name: "description", type: "string" },
+        { name: "last_unit_price", type: "double" },
+        { name: "units_sold", type: "bigint" },
+        { name: "net_amount", type: "double" },
+        { name: "first_sold_at", type: "timestamp" },
+        { name: "last_sold_at", type: "timestamp" },
+      ],
+      sortKey: ["stock_code"],
+      primaryKey: ["stock_code"],
+    },
+  ],
+  views: [
+    {
+      schema: "analytics",
+      name: "invoice_items",
+      select: `SELECT h.invoice_no, h.stock_code, h.description, h.quantity, h.unit_price,
+  ROUND(h.quantity * h.unit_price, 2) AS line_amount, h.invoice_date, h.customer_id, h.country, h.is_cancellation
+FROM history.ecommerce_invoices h`,
+    },
+    {
+      schema: "analytics",
+      name: "customer_purchase_history",
+      select: `SELECT i.customer_id, i.invoice_no, i.invoice_date, i.is_cancellation, i.units, i.net_amount,
+  ROW_NUMBER() OVER (PARTITION BY i.customer_id ORDER BY i.invoice_date, i.invoice_no) AS invoice_seq,
+  ROUND(SUM(i.net_amount) OVER (PARTITION BY i.customer_id ORDER BY i.invoice_date, i.invoice_no
+    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), 2) AS running_net_amount
+FROM analytics.invoices i
+WHERE i.customer_id IS NOT NULL`,
+    },
+  ],
+  refresh: {
+    ecommerce_invoices: [
+      `DELETE FROM analytics.invoices WHERE invoice_no IN (${STAGED_INVOICES})`,
+      `INSERT INTO analytics.invoices (invoice_no, invoice_date, customer_id, country, is_cancellation, line_count, units, net_amount)
+SELECT h.invoice_no, MIN(h.invoice_date), MAX(h.customer_id), MAX(h.country),
+  MAX(CASE WHEN h.is_cancellation THEN 1 ELSE 0 END) = 1,
+  COUNT(*), SUM(h.quantity), ROUND(SUM(h.quantity * h.unit_price), 2)
+FROM history.ecommerce_invoices h
+WHERE h.invoice_no IN (${STAGED_INVOICES})
+GROUP BY h.invoice_no`,
+      `DELETE FROM analytics.customers WHERE customer_id IN (${STAGED_CUSTOMERS})`,
+      `INSERT INTO analytics.customers (customer_id, country, first_invoice_at, last_invoice_at, invoices, cancellations, gross_amount, cancelled_amount, net_amount)
+SELECT i.customer_id, MAX(i.country), MIN(i.invoice_date), MAX(i.invoice_date),
+  SUM(CASE WHEN i.is_cancellation THEN 0 ELSE 1 END),
+  SUM(CASE WHEN i.is_cancellation THEN 1 ELSE 0 END),
+  ROUND(SUM(CASE WHEN i.is_cancellation THEN 0 ELSE i.net_amount END), 2),
+  ROUND(SUM(CASE WHEN i.is_cancellation THEN i.net_amount ELSE 0 END), 2),
+  ROUND(SUM(i.net_amount), 2)
+FROM analytics.invoices i
+WHERE i.customer_id IN (${STAGED_CUSTOMERS})
+GROUP BY i.customer_id`,
+      `DELETE FROM analytics.stock_items WHERE stock_code IN (${STAGED_STOCK_CODES})`,
+      `INSERT INTO analytics.stock_items (stock_code, description, last_unit_price, units_sold, net_amount, first_sold_at, last_sold_at)
+SELECT totals.stock_code, last_sale.description, last_sale.unit_price, totals.units_sold, totals.net_amount,
+  totals.first_sold_at, totals.last_sold_at
+FROM (
+  SELECT h.stock_code, SUM(h.quantity) AS units_sold, ROUND(SUM(h.quantity * h.unit_price), 2) AS net_amount,
+    MIN(h.invoice_date) AS first_sold_at, MAX(h.invoice_date) AS last_sold_at
+  FROM history.ecommerce_invoices h
+  WHERE h.stock_code IN (${STAGED_STOCK_CODES})
+  GROUP BY h.stock_code
+) totals
+LEFT JOIN (
+  SELECT stock_code, description, unit_price
+  FROM (
+    SELECT h.stock_code, h.description, h.unit_price,
+      ROW_NUMBER() OVER (PARTITION BY h.stock_code ORDER BY h.invoice_date DESC, h.invoice_no DESC, h.unit_price DESC) AS rn
+    FROM history.ecommerce_invoices h
+    WHERE h.stock_code IN (${STAGED_STOCK_CODES}) AND NOT h.is_cancellation
+  ) ranked
+  WHERE rn = 1
+) last_sale ON last_sale.stock_code = totals.stock_code`,
+    ],
+  },
+};

@@ -1,0 +1,106 @@
+import { datasetByName } from "../../datasets";
+import { recordKeyExpression } from "../tables";
+import type { Model } from "./types";
+
+/**
+ * RetailRocket: every event with the category its item had when the event happened (the latest
+ * `categoryid` property at or before the event; null when the item had none yet), and a daily
+ * view → add-to-cart → transaction funnel per category with its parent from the category tree.
+ */
+
+function insertItemEvents(eventFilter: string): string {
+  return `INSERT INTO analytics.retail_item_events (event_key, event_time, ts, visitor_id, event, item_id, transaction_id, category_id)
+SELECT record_key, event_time, ts, visitor_id, event, item_id, transaction_id, category_id
+FROM (
+  SELECT e.record_key, e.event_time, e.ts, e.visitor_id, e.event, e.item_id, e.transaction_id,
+    CAST(p.value AS BIGINT) AS category_id,
+    ROW_NUMBER() OVER (PARTITION BY e.record_key ORDER BY p.ts DESC) AS rn
+  FROM history.retail_events e
+  LEFT JOIN history.retail_item_properties p
+    ON p.item_id = e.item_id AND p.property = 'categoryid' AND p.ts <= e.ts
+  WHERE ${eventFilter}
+) categorised
+WHERE rn = 1`;
+}
+
+function insertFunnel(dayFilter: string): string {
+  return `INSERT INTO analytics.retail_category_funnel_daily (day, category_id, parent_category_id, views, add_to_carts, transactions, visitors)
+SELECT CAST(e.event_time AS DATE), e.category_id, MAX(c.parent_id),
+  SUM(CASE WHEN e.event = 'view' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN e.event = 'addtocart' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN e.event = 'transaction' THEN 1 ELSE 0 END),
+  COUNT(DISTINCT e.visitor_id)
+FROM analytics.retail_item_events e
+LEFT JOIN history.retail_category_tree c ON c.category_id = e.category_id
+WHERE ${dayFilter}
+GROUP BY CAST(e.event_time AS DATE), e.category_id`;
+}
+
+const STAGED_DAYS = "SELECT CAST(s.event_time AS DATE) FROM staging.retail_events s";
+const STAGED_CATEGORY_ITEMS =
+  "SELECT s.item_id FROM staging.retail_item_properties s WHERE s.property = 'categoryid'";
+
+/** Categories and parents change rarely and touch any day: rebuilding the small funnel is simpler than tracking which days. */
+const REBUILD_FUNNEL = ["DELETE FROM analytics.retail_category_funnel_daily", insertFunnel("1 = 1")];
+
+export const retailRocketModel: Model = {
+  name: "retailrocket",
+  description: "RetailRocket events with item category, and a daily funnel per category",
+  datasets: ["retail_events", "retail_item_properties", "retail_category_tree"],
+  tables: [
+    {
+      schema: "analytics",
+      name: "retail_item_events",
+      columns: [
+        { name: "event_key", type: "string" },
+        { name: "event_time", type: "timestamp" },
+        { name: "ts", type: "bigint" },
+        { name: "visitor_id", type: "bigint" },
+        { name: "event", type: "string" },
+        { name: "item_id", type: "bigint" },
+        { name: "transaction_id", type: "bigint" },
+        { name: "category_id", type: "bigint" },
+      ],
+      distKey: "item_id",
+      sortKey: ["event_time"],
+      primaryKey: ["event_key"],
+    },
+    {
+      schema: "analytics",
+      name: "retail_category_funnel_daily",
+      columns: [
+        { name: "day", type: "date" },
+        { name: "category_id", type: "bigint" },
+        { name: "parent_category_id", type: "bigint" },
+        { name: "views", type: "bigint" },
+        { name: "add_to_carts", type: "bigint" },
+        { name: "transactions", type: "bigint" },
+        { name: "visitors", type: "bigint" },
+      ],
+      sortKey: ["day", "category_id"],
+    },
+  ],
+  views: [
+    {
+      schema: "analytics",
+      name: "retail_categories",
+      select: "SELECT c.category_id, c.parent_id FROM history.retail_category_tree c",
+    },
+  ],
+  refresh: {
+    retail_events: [
+      `DELETE FROM analytics.retail_item_events WHERE event_key IN (SELECT ${recordKeyExpression(datasetByName("retail_events"), "s")} FROM staging.retail_events s)`,
+      insertItemEvents(
+        `e.record_key IN (SELECT ${recordKeyExpression(datasetByName("retail_events"), "s")} FROM staging.retail_events s)`,
+      ),
+      `DELETE FROM analytics.retail_category_funnel_daily WHERE day IN (${STAGED_DAYS})`,
+      insertFunnel(`CAST(e.event_time AS DATE) IN (${STAGED_DAYS})`),
+    ],
+    retail_item_properties: [
+      `DELETE FROM analytics.retail_item_events WHERE item_id IN (${STAGED_CATEGORY_ITEMS})`,
+      insertItemEvents(`e.item_id IN (${STAGED_CATEGORY_ITEMS})`),
+      ...REBUILD_FUNNEL,
+    ],
+    retail_category_tree: [...REBUILD_FUNNEL],
+  },
+};

@@ -1,0 +1,49 @@
+import type { Model } from "./types";
+
+/** Apache access logs: a requests fact (a view over the deduplicated history) and a daily status/path summary. */
+
+const STAGED_DAYS = "SELECT CAST(s.event_time AS DATE) FROM staging.weblogs s";
+
+export const weblogsModel: Model = {
+  name: "weblogs",
+  description: "HTTP requests fact and daily status/path summary",
+  datasets: ["weblogs"],
+  tables: [
+    {
+      schema: "analytics",
+      name: "daily_request_summary",
+      columns: [
+        { name: "day", type: "date" },
+        { name: "status", type: "int" },
+        { name: "path", type: "string" },
+        { name: "requests", type: "bigint" },
+        { name: "bytes", type: "bigint" },
+        { name: "clients", type: "bigint" },
+      ],
+      sortKey: ["day", "status"],
+    },
+  ],
+  views: [
+    {
+      schema: "analytics",
+      name: "requests",
+      // status / 100 is integer division in Redshift and float division in DuckDB; subtracting the
+      // remainder first makes both exact.
+      select: `SELECT h.record_key AS request_key, h.event_time, CAST(h.event_time AS DATE) AS day,
+  EXTRACT(hour FROM h.event_time) AS hour, h.client_host, h.auth_user, h.method, h.path, h.protocol, h.status,
+  CAST(CAST((h.status - MOD(h.status, 100)) / 100 AS INTEGER) AS VARCHAR) || 'xx' AS status_class,
+  h.bytes, h.referer, h.user_agent
+FROM history.weblogs h`,
+    },
+  ],
+  refresh: {
+    weblogs: [
+      `DELETE FROM analytics.daily_request_summary WHERE day IN (${STAGED_DAYS})`,
+      `INSERT INTO analytics.daily_request_summary (day, status, path, requests, bytes, clients)
+SELECT CAST(h.event_time AS DATE), h.status, h.path, COUNT(*), SUM(h.bytes), COUNT(DISTINCT h.client_host)
+FROM history.weblogs h
+WHERE CAST(h.event_time AS DATE) IN (${STAGED_DAYS})
+GROUP BY CAST(h.event_time AS DATE), h.status, h.path`,
+    ],
+  },
+};
