@@ -138,7 +138,7 @@ export class Shipper {
   private readonly stopped: Promise<void>;
   private readonly maxInFlightBytes: number;
   private readonly pollIntervalMs: number;
-  private readonly readBuffer: Buffer;
+  private readonly readChunkBytes: number;
 
   constructor(
     private readonly options: ShipOptions,
@@ -161,7 +161,7 @@ export class Shipper {
     });
     this.maxInFlightBytes = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
-    this.readBuffer = Buffer.allocUnsafe(options.readChunkBytes ?? 1024 * 1024);
+    this.readChunkBytes = options.readChunkBytes ?? 1024 * 1024;
     this.stopped = new Promise((resolve) => {
       this.wakeStop = resolve;
     });
@@ -193,19 +193,34 @@ export class Shipper {
         )
       : undefined;
     try {
-      // One reader failing (a missing file) stops the others, so a follow run cannot hang half-dead.
-      const readers = await Promise.allSettled(
-        paths.map((path) =>
-          this.shipPath(path).catch((err: unknown) => {
-            this.stop();
-            throw err;
-          }),
-        ),
-      );
-      const failed = readers.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      let failure: { reason: unknown } | undefined;
+      if (this.options.follow) {
+        // Followed files are tailed side by side; one failing (a read error) stops the others, so a
+        // follow run cannot hang half-dead.
+        const readers = await Promise.allSettled(
+          paths.map((path) =>
+            this.shipPath(path).catch((err: unknown) => {
+              this.stop();
+              throw err;
+            }),
+          ),
+        );
+        failure = readers.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      } else {
+        // One file at a time: a backfill of thousands of files keeps one descriptor and one buffer.
+        for (const path of paths) {
+          if (this.stopping) break;
+          try {
+            await this.shipPath(path);
+          } catch (reason) {
+            failure = { reason };
+            break;
+          }
+        }
+      }
       this.packer.flush();
       await this.sender.drain();
-      if (failed) throw failed.reason;
+      if (failure) throw failure.reason;
     } finally {
       if (ager) clearInterval(ager);
       this.ports.rejects.flush();
@@ -272,7 +287,7 @@ export class Shipper {
     source.savedOffset = point.offset;
   }
 
-  private async openSource(handle: FileHandle, path: string, rotated: boolean): Promise<SourceState> {
+  private async openSource(handle: FileHandle, path: string, rotated: boolean, buffer: Buffer): Promise<SourceState> {
     const identity = await identityOf(handle);
     const checkpoint = this.ports.checkpoints.load(identity);
     let offset = 0;
@@ -281,7 +296,7 @@ export class Shipper {
       offset = checkpoint.offset;
       lines = checkpoint.lines;
     } else if (this.options.follow && !this.options.fromStart && !rotated) {
-      const end = await this.countLines(handle);
+      const end = await this.countLines(handle, buffer);
       offset = end.offset;
       lines = end.lines;
     }
@@ -310,18 +325,17 @@ export class Shipper {
   }
 
   /** Offset and line count of the last complete line: where following starts when not from the start. */
-  private async countLines(handle: FileHandle): Promise<{ offset: number; lines: number }> {
+  private async countLines(handle: FileHandle, buffer: Buffer): Promise<{ offset: number; lines: number }> {
     let position = 0;
     let lines = 0;
     let lastNewline = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(this.readBuffer, 0, this.readBuffer.length, position);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) return { offset: lastNewline, lines };
-      let i = this.readBuffer.indexOf(0x0a, 0);
-      while (i !== -1 && i < bytesRead) {
+      const chunk = buffer.subarray(0, bytesRead);
+      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) {
         lines++;
         lastNewline = position + i + 1;
-        i = this.readBuffer.indexOf(0x0a, i + 1);
       }
       position += bytesRead;
     }
@@ -336,7 +350,8 @@ export class Shipper {
         this.stats.headerLinesSkipped++;
         return;
       }
-      if (text.trim() === "") {
+      // trim() copies the line; only a line that starts with whitespace can be blank.
+      if (text.length === 0 || (text.charCodeAt(0) <= 0x20 && text.trim() === "")) {
         this.stats.blankLines++;
         return;
       }
@@ -382,14 +397,14 @@ export class Shipper {
   }
 
   /** Reads `handle` from `position` to its current end; returns the new position. */
-  private async readToEnd(handle: FileHandle, source: SourceState, position: number): Promise<number> {
+  private async readToEnd(handle: FileHandle, source: SourceState, position: number, buffer: Buffer): Promise<number> {
     const sink = this.lineSink(source);
     for (;;) {
       if (this.stopping) return position;
       await this.sender.waitBelow(this.maxInFlightBytes);
-      const { bytesRead } = await handle.read(this.readBuffer, 0, this.readBuffer.length, position);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) return position;
-      source.splitter.push(this.readBuffer.subarray(0, bytesRead), sink);
+      source.splitter.push(buffer.subarray(0, bytesRead), sink);
       position += bytesRead;
       this.stats.bytesRead += bytesRead;
       if (source.identity.fingerprintBytes < FINGERPRINT_BYTES) source.identity = await identityOf(handle);
@@ -400,11 +415,13 @@ export class Shipper {
   private async shipPath(path: string): Promise<void> {
     let handle = await this.openPath(path);
     if (!handle) return;
+    // One buffer per reader: followed files are read concurrently. The splitter copies what it keeps.
+    const buffer = Buffer.allocUnsafe(this.readChunkBytes);
     try {
-      let source = await this.openSource(handle, path, false);
+      let source = await this.openSource(handle, path, false, buffer);
       let position = source.splitter.consumedOffset + source.splitter.pendingBytes;
       for (;;) {
-        position = await this.readToEnd(handle, source, position);
+        position = await this.readToEnd(handle, source, position, buffer);
         if (this.stopping) return;
         if (!this.options.follow) {
           source.splitter.end(this.lineSink(source));
@@ -425,14 +442,14 @@ export class Shipper {
           source.retired = true;
         } else {
           // Renamed away: its writer may have added a last line after our read; take it, then move on.
-          position = await this.readToEnd(handle, source, position);
+          position = await this.readToEnd(handle, source, position, buffer);
           source.splitter.end(this.lineSink(source));
           this.saveCheckpoint(source);
           await handle.close();
           handle = await this.openPath(path);
           if (!handle) return;
         }
-        source = await this.openSource(handle, path, true);
+        source = await this.openSource(handle, path, true, buffer);
         position = source.splitter.consumedOffset;
       }
     } finally {
