@@ -10,7 +10,6 @@ export const hasSharedDatasets = (): boolean => fs.existsSync(SHARED_DATASETS);
 
 export function skipWithoutSharedDatasets(ctx: Mocha.Context): void {
   if (!hasSharedDatasets()) {
-    // eslint-disable-next-line no-console
     console.log(`      (skipped: ${SHARED_DATASETS} is absent; these tests read the real public datasets)`);
     ctx.skip();
   }
