@@ -215,6 +215,8 @@ export async function runRedshiftLoad(
     } catch (err) {
       const code = err instanceof TributaryError ? err.code : "TRIBUTARY_LOAD_FAILED";
       if (code === "TRIBUTARY_REDSHIFT_TIMEOUT" && statementId) {
+        // Best effort: if the cancel loses the race and the batch commits, the ledger turns the
+        // next run's retry of these objects into an acknowledgement.
         await cancelStatement(ports.redshiftData, statementId).catch(() => undefined);
       }
       results.push({
