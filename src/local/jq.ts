@@ -1,0 +1,140 @@
+import { spawn, spawnSync } from "node:child_process";
+import { TributaryError } from "../errors";
+
+/**
+ * The jq engine behind the offline MetadataExtraction processor. Firehose runs its query with jq 1.6
+ * (`JsonParsingEngine: JQ-1.6`), so the `jq` binary is preferred when it reports `jq-1.6`; otherwise
+ * jq-web (jq 1.7 compiled to WebAssembly, shipped with npm) keeps the offline lake working on a
+ * fresh clone. Both are driven one batch per call: a per-record call costs milliseconds, a batch of
+ * 20,000 records a few hundred.
+ */
+
+/** What the query produced for one input record. */
+export type JqOutcome =
+  { readonly ok: true; readonly outputs: readonly unknown[] } | { readonly ok: false; readonly error: string };
+
+/** A jq engine: evaluates one query over many JSON texts, one outcome per text, in order. */
+export interface JqEngine {
+  /** e.g. `jq-1.6 (binary /usr/bin/jq)` or `jq-1.7.1 (jq-web, WebAssembly)`: printed in summaries. */
+  readonly description: string;
+  /** True when the engine is jq 1.6, the version Firehose runs. */
+  readonly isFirehoseVersion: boolean;
+  /**
+   * Runs `query` over each JSON text. Each text must be one valid JSON value (the caller parsed it
+   * already): jq stops reading its input at the first parse error. A query that fails on a record
+   * yields `{ok:false}` for that record only.
+   */
+  evaluate(query: string, jsonTexts: readonly string[]): Promise<JqOutcome[]>;
+}
+
+/** Which engine to use. `auto`: the jq binary when it is jq 1.6, else jq-web. */
+export type JqEngineChoice = "auto" | "binary" | "wasm";
+
+/**
+ * Wraps the user's query so that every input produces exactly one output line: all of the query's
+ * outputs in an array, or the error message. Without this a failing record prints nothing and the
+ * outputs could no longer be matched to their inputs.
+ */
+export function wrapQuery(query: string): string {
+  return `try ([${query}] | {ok: .}) catch {error: (. | tostring)}`;
+}
+
+function parseOutcomes(stdout: string, expected: number, engine: string): JqOutcome[] {
+  const lines = stdout.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  if (lines.length !== expected) {
+    throw new TributaryError(
+      "TRIBUTARY_JQ_OUTPUT_MISMATCH",
+      `${engine} returned ${lines.length} results for ${expected} records; the records handed to jq must each be one valid JSON value.`,
+    );
+  }
+  return lines.map((line) => {
+    const parsed = JSON.parse(line) as { ok?: unknown[]; error?: string };
+    return parsed.ok !== undefined ? { ok: true, outputs: parsed.ok } : { ok: false, error: String(parsed.error) };
+  });
+}
+
+/** The version string `jq --version` prints, or undefined when there is no jq on PATH. */
+export function jqBinaryVersion(binary = "jq"): string | undefined {
+  const result = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/** The jq binary, one process per batch (spawning costs ~2 ms; a batch is thousands of records). */
+export function binaryJqEngine(binary = "jq"): JqEngine {
+  const version = jqBinaryVersion(binary);
+  if (version === undefined) {
+    throw new TributaryError(
+      "TRIBUTARY_JQ_NOT_FOUND",
+      `No \`${binary}\` on PATH. Install jq 1.6 (Firehose's engine), e.g. \`apt-get install -y jq\`, or use the built-in jq-web engine.`,
+    );
+  }
+  return {
+    description: `${version} (binary ${binary})`,
+    isFirehoseVersion: version === "jq-1.6",
+    evaluate(query, jsonTexts) {
+      if (jsonTexts.length === 0) return Promise.resolve([]);
+      return new Promise((resolve, reject) => {
+        const child = spawn(binary, ["-c", wrapQuery(query)], { stdio: ["pipe", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+        child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+        child.on("error", reject);
+        child.on("close", (code) => {
+          if (code !== 0) {
+            reject(
+              new TributaryError(
+                "TRIBUTARY_JQ_FAILED",
+                `jq exited with ${code} on query ${query}: ${Buffer.concat(err).toString("utf8").trim()}`,
+              ),
+            );
+            return;
+          }
+          try {
+            resolve(parseOutcomes(Buffer.concat(out).toString("utf8"), jsonTexts.length, "jq"));
+          } catch (e) {
+            reject(e);
+          }
+        });
+        child.stdin.on("error", () => undefined);
+        child.stdin.end(jsonTexts.join("\n") + "\n");
+      });
+    },
+  };
+}
+
+interface JqWeb {
+  raw(input: string, filter: string, flags?: string[]): string;
+}
+
+let jqWebInstance: Promise<JqWeb> | undefined;
+
+/** jq-web (jq 1.7 in WebAssembly): no install needed, slightly different from 1.6 in rare corners. */
+export function wasmJqEngine(): JqEngine {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- jq-web ships no types; it exports a promise
+  jqWebInstance ??= Promise.resolve(require("jq-web") as Promise<JqWeb>);
+  const instance = jqWebInstance;
+  return {
+    description: "jq-1.7 (jq-web, WebAssembly)",
+    isFirehoseVersion: false,
+    async evaluate(query, jsonTexts) {
+      if (jsonTexts.length === 0) return [];
+      const jq = await instance;
+      let stdout: string;
+      try {
+        stdout = jq.raw(jsonTexts.join("\n"), wrapQuery(query), ["-c"]);
+      } catch (err) {
+        throw new TributaryError("TRIBUTARY_JQ_FAILED", `jq-web failed on query ${query}: ${(err as Error).message}`);
+      }
+      return parseOutcomes(stdout, jsonTexts.length, "jq-web");
+    },
+  };
+}
+
+/** The engine for `choice`; `auto` prefers the jq 1.6 binary (Firehose's engine), else jq-web. */
+export function createJqEngine(choice: JqEngineChoice = "auto"): JqEngine {
+  if (choice === "binary") return binaryJqEngine();
+  if (choice === "wasm") return wasmJqEngine();
+  return jqBinaryVersion() === "jq-1.6" ? binaryJqEngine() : wasmJqEngine();
+}
