@@ -11,6 +11,8 @@ const COMMANDS: ReadonlyArray<() => Register> = [
   () => require("./ship").register,
   () => require("./plan").register,
   () => require("./agent-config").register,
+  () => require("./query").register,
+  () => require("./load").register,
 ];
 
 export function buildProgram(): Command {

@@ -1,0 +1,45 @@
+import { Command } from "commander";
+import Table from "cli-table3";
+import { TributaryError } from "../errors";
+import { loadLakeOnce, type LocalLoadReport } from "../loader/duckdb";
+
+/**
+ * `tributary load --local --dir D`: one run of the offline loader (lake folder → DuckDB). On AWS the
+ * loader is the scheduled Lambda; there is nothing to run by hand.
+ */
+
+export function formatLoadReport(report: LocalLoadReport): string {
+  const lines: string[] = [];
+  if (report.results.length === 0) {
+    lines.push(`Nothing new: ${report.discovered} Parquet object(s) in the lake, all already in the ledger.`);
+  } else {
+    const table = new Table({ head: ["dataset", "objects", "result", "history rows"], style: { head: [], border: [] } });
+    for (const r of report.results) {
+      table.push([r.dataset, r.objects.length, r.ok ? "loaded" : `FAILED ${r.code}: ${r.error}`, r.ok ? (report.historyRows[r.dataset] ?? 0) : ""]);
+    }
+    lines.push(`Load ${report.loadId} into ${report.warehouse}`, table.toString());
+    lines.push(`${report.alreadyLoaded} object(s) were already loaded and skipped.`);
+  }
+  for (const reason of report.rejected) lines.push(`rejected: ${reason}`);
+  return lines.join("\n") + "\n";
+}
+
+export function register(program: Command): void {
+  program
+    .command("load")
+    .description("Load new Parquet objects of the offline lake into its DuckDB warehouse (once)")
+    .option("--local", "the offline lake (required: on AWS the loader Lambda runs on its schedule)")
+    .option("--dir <dir>", "offline lake folder (holds s3/<bucket>/… and warehouse.duckdb)")
+    .option("--json", "print the report as JSON")
+    .action(async (options: { local?: boolean; dir?: string; json?: boolean }) => {
+      if (!options.local || !options.dir) {
+        throw new TributaryError(
+          "TRIBUTARY_LOAD_LOCAL_ONLY",
+          "Use `tributary load --local --dir <lake folder>`; on AWS the loader Lambda drains its queue on the stack's schedule.",
+        );
+      }
+      const report = await loadLakeOnce(options.dir);
+      process.stdout.write(options.json ? JSON.stringify(report, null, 2) + "\n" : formatLoadReport(report));
+      if (report.results.some((r) => !r.ok)) process.exitCode = 1;
+    });
+}
