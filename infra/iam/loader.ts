@@ -1,0 +1,135 @@
+import { policyDocument, serviceHost, type AccountContext, type PolicyDocument } from "./policy";
+
+/** The warehouse the loader's Data API statements may run on. */
+export type LoaderWarehouseTarget =
+  | { readonly kind: "serverless"; readonly workgroupArn: string }
+  | { readonly kind: "provisioned"; readonly clusterArn: string };
+
+export interface LoaderPolicyArgs {
+  readonly region: string;
+  readonly queueArn: string;
+  readonly warehouse: LoaderWarehouseTarget;
+  /** The Redshift-managed admin secret the Data API authenticates with. */
+  readonly adminSecretArn: string;
+  /** The key that secret is encrypted with (the warehouse key). */
+  readonly secretKeyArn: string;
+  readonly bucketArn: string;
+  /** Where manifests are written, e.g. `manifests/`. */
+  readonly manifestPrefix: string;
+  readonly lakeKeyArn: string;
+  readonly logGroupArn: string;
+}
+
+/** Data API actions that take the warehouse as their resource. */
+export const DATA_API_SUBMIT_ACTIONS: readonly string[] = [
+  "redshift-data:ExecuteStatement",
+  "redshift-data:BatchExecuteStatement",
+];
+
+/**
+ * Data API actions on a statement id. They have no resource type (the Service Authorization
+ * Reference lists none, so only `Resource: "*"` is valid); the condition limits them to statements
+ * this same role submitted, which is how AWS's own AmazonRedshiftDataFullAccess scopes them.
+ */
+export const DATA_API_STATEMENT_ACTIONS: readonly string[] = [
+  "redshift-data:DescribeStatement",
+  "redshift-data:GetStatementResult",
+  "redshift-data:CancelStatement",
+];
+
+/**
+ * The loader Lambda's role: drain its own queue, run statements on this warehouse only (authenticated
+ * with the one admin secret), follow its own statements, write manifests, write its own logs.
+ * It reads no lake object: sizes come from the S3 event and COPY reads the data with the COPY role.
+ */
+export function loaderPolicy(args: LoaderPolicyArgs): PolicyDocument {
+  const manifests = `${args.bucketArn}/${args.manifestPrefix}*`;
+  const warehouseArn = args.warehouse.kind === "serverless" ? args.warehouse.workgroupArn : args.warehouse.clusterArn;
+  return policyDocument([
+    {
+      Sid: "DrainTheLoadQueue",
+      Effect: "Allow",
+      Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+      Resource: args.queueArn,
+    },
+    { Sid: "SubmitStatementsToThisWarehouse", Effect: "Allow", Action: [...DATA_API_SUBMIT_ACTIONS], Resource: warehouseArn },
+    {
+      Sid: "FollowOwnStatements",
+      Effect: "Allow",
+      Action: [...DATA_API_STATEMENT_ACTIONS],
+      Resource: "*",
+      Condition: { StringEquals: { "redshift-data:statement-owner-iam-userid": "${aws:userid}" } },
+    },
+    {
+      Sid: "AuthenticateWithTheAdminSecret",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: args.adminSecretArn,
+    },
+    {
+      Sid: "DecryptTheAdminSecretThroughSecretsManager",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: args.secretKeyArn,
+      Condition: {
+        StringEquals: {
+          "kms:ViaService": serviceHost("secretsmanager", args.region),
+          "kms:EncryptionContext:SecretARN": args.adminSecretArn,
+        },
+      },
+    },
+    { Sid: "WriteManifests", Effect: "Allow", Action: "s3:PutObject", Resource: manifests },
+    {
+      Sid: "EncryptManifestsThroughS3",
+      Effect: "Allow",
+      Action: "kms:GenerateDataKey",
+      Resource: args.lakeKeyArn,
+      Condition: {
+        StringEquals: { "kms:ViaService": serviceHost("s3", args.region) },
+        // With an S3 Bucket Key the encryption context is the bucket ARN, without one the object ARN.
+        StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, manifests] },
+      },
+    },
+    {
+      Sid: "WriteOwnLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: `${args.logGroupArn}:*`,
+    },
+  ]);
+}
+
+export interface LoadQueuePolicyArgs {
+  readonly queueArn: string;
+  readonly bucketArn: string;
+  readonly account: AccountContext;
+}
+
+/**
+ * Only the lake bucket, in this account, may send its event notifications to the load queue
+ * (aws:SourceAccount guards against a same-named bucket in another account after a delete), and
+ * nothing may use the queue without TLS.
+ */
+export function loadQueuePolicy(args: LoadQueuePolicyArgs): PolicyDocument {
+  return policyDocument([
+    {
+      Sid: "LakeBucketNotifications",
+      Effect: "Allow",
+      Principal: { Service: "s3.amazonaws.com" },
+      Action: "sqs:SendMessage",
+      Resource: args.queueArn,
+      Condition: {
+        ArnEquals: { "aws:SourceArn": args.bucketArn },
+        StringEquals: { "aws:SourceAccount": args.account.accountId },
+      },
+    },
+    {
+      Sid: "DenyRequestsWithoutTls",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "sqs:*",
+      Resource: args.queueArn,
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    },
+  ]);
+}
