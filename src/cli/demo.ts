@@ -1,0 +1,331 @@
+import { existsSync, promises as fs, statSync } from "fs";
+import { join, relative, resolve } from "path";
+import { Command } from "commander";
+import { SingleBar } from "cli-progress";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { DATASETS, type Dataset } from "../datasets";
+import { TributaryError } from "../errors";
+import { loadLakeOnce, warehousePath } from "../loader/duckdb";
+import { generateAll } from "../local/generators";
+import type { JqEngineChoice } from "../local/jq";
+import { shipFilesToLake, startOfflineLake, type LakeShipment } from "../local/lake";
+import type { ShipStats } from "../shipper/ship";
+
+/**
+ * `tributary demo`: the whole pipeline on one machine. Generates data for every dataset (or takes
+ * real files from --from), starts the offline lake, ships everything with the real shipper, waits
+ * for delivery, loads the DuckDB warehouse, runs the models, and prints what happened and a few
+ * analyst answers. The lake folder stays for `tributary query --local`.
+ */
+export interface DemoOptions {
+  readonly dir: string;
+  readonly from?: string;
+  /** "small", "demo" or a number: generator size multiplier (1 ≈ 50,000 lines). */
+  readonly scale: string;
+  readonly seed: string;
+  readonly jq: JqEngineChoice;
+  readonly json?: boolean;
+}
+
+export interface DemoDatasetSummary {
+  readonly files: number;
+  readonly lines: number;
+  /** Lines the agent chain (in the shipper) rejected before sending. */
+  readonly rejectedByShipper: number;
+  /** Lines generated malformed on purpose (generated data only). */
+  readonly malformedGenerated?: number;
+  /** Records after de-aggregation, as the stream saw them. */
+  readonly recordsIn: number;
+  readonly delivered: number;
+  readonly errors: Readonly<Record<string, number>>;
+  readonly errorCodes: Readonly<Record<string, number>>;
+  readonly parquetFiles: number;
+  readonly partitions: number;
+  /** Rows in history.<dataset> (deduplicated on the dataset's dedupe key). */
+  readonly warehouseRows: number;
+}
+
+export interface DemoSummary {
+  readonly dir: string;
+  readonly source: string;
+  readonly scale: number;
+  readonly jq: string;
+  readonly elapsedSeconds: number;
+  readonly datasets: Readonly<Record<string, DemoDatasetSummary>>;
+  readonly answers: {
+    readonly topSongs: ReadonlyArray<{ song: string; artist: string; plays: number }>;
+    readonly busiestHours: ReadonlyArray<{ hour: number; requests: number }>;
+    readonly retailFunnel: ReadonlyArray<{ event: string; visitors: number }>;
+    readonly revenueByCountry: ReadonlyArray<{ country: string; revenue: number }>;
+    readonly httpStatusMix: ReadonlyArray<{ statusClass: string; requests: number; share: number }>;
+  };
+}
+
+const SCALES: Readonly<Record<string, number>> = { small: 0.05, demo: 1 };
+
+function parseScale(text: string): number {
+  const scale = SCALES[text] ?? Number(text);
+  if (!(scale > 0 && scale <= 1000)) {
+    throw new TributaryError(
+      "TRIBUTARY_DEMO_BAD_SCALE",
+      `--scale must be small, demo or a number above 0 and at most 1000 (1 ≈ 50,000 lines), got "${text}".`,
+    );
+  }
+  return scale;
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const files: string[] = [];
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await listFiles(full)));
+    else if (entry.isFile()) files.push(full);
+  }
+  return files.sort();
+}
+
+/**
+ * Where each dataset's files sit in a folder laid out like ../shared/datasets (see its SOURCES.md).
+ * A dataset with no files there is skipped.
+ */
+const FOLDER_LAYOUT: Readonly<Record<string, { readonly dir: string; readonly match: RegExp }>> = {
+  weblogs: { dir: "weblogs", match: /\.log$/ },
+  syslog: { dir: "syslog", match: /\.log$/ },
+  sparkify_events: { dir: "sparkify/log_data", match: /-events\.json$/ },
+  sparkify_songs: { dir: "sparkify/song_data", match: /\.json$/ },
+  retail_events: { dir: "retailrocket", match: /^events\.csv$/ },
+  retail_item_properties: { dir: "retailrocket", match: /^item_properties.*\.csv$/ },
+  retail_category_tree: { dir: "retailrocket", match: /^category_tree\.csv$/ },
+  ecommerce_invoices: { dir: "online_retail", match: /\.csv$/ },
+  covidx_ct: { dir: "covidx_ct", match: /_COVIDx_CT-.*\.txt$/ },
+};
+
+async function filesFromFolder(folder: string): Promise<Map<string, string[]>> {
+  if (!existsSync(folder)) {
+    throw new TributaryError("TRIBUTARY_DEMO_NO_FOLDER", `--from ${folder} does not exist; pass a folder laid out like shared/datasets.`);
+  }
+  const byDataset = new Map<string, string[]>();
+  for (const dataset of DATASETS) {
+    const layout = FOLDER_LAYOUT[dataset.name];
+    const files = (await listFiles(join(folder, layout.dir))).filter((f) => layout.match.test(f.split("/").pop() ?? ""));
+    if (files.length > 0) byDataset.set(dataset.name, files);
+  }
+  return byDataset;
+}
+
+async function queryRows(sql: string, file: string): Promise<Array<Record<string, unknown>>> {
+  const instance = await DuckDBInstance.create(file, { access_mode: "READ_ONLY" });
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll(sql)).getRowObjects() as Array<Record<string, unknown>>;
+  } catch {
+    // A dataset the run did not load has no rows to answer with.
+    return [];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function warehouseAnswers(dir: string): Promise<{ counts: Record<string, number>; answers: DemoSummary["answers"] }> {
+  const file = warehousePath(dir);
+  const counts: Record<string, number> = {};
+  for (const dataset of DATASETS) {
+    const rows = await queryRows(`SELECT COUNT(*) AS n FROM history.${dataset.name}`, file);
+    counts[dataset.name] = Number(rows[0]?.n ?? 0);
+  }
+  const num = (v: unknown) => Number(v ?? 0);
+  const topSongs = await queryRows(
+    `SELECT song, artist, COUNT(*) AS plays FROM history.sparkify_events WHERE page = 'NextSong' AND song IS NOT NULL
+     GROUP BY song, artist ORDER BY plays DESC, song LIMIT 5`,
+    file,
+  );
+  const busiestHours = await queryRows(
+    `SELECT hour(event_time) AS hour, COUNT(*) AS requests FROM history.weblogs GROUP BY 1 ORDER BY requests DESC, hour LIMIT 3`,
+    file,
+  );
+  const funnel = await queryRows(
+    `SELECT event, COUNT(DISTINCT visitor_id) AS visitors FROM history.retail_events GROUP BY event
+     ORDER BY CASE event WHEN 'view' THEN 1 WHEN 'addtocart' THEN 2 ELSE 3 END`,
+    file,
+  );
+  const revenue = await queryRows(
+    `SELECT country, ROUND(SUM(quantity * unit_price), 2) AS revenue FROM history.ecommerce_invoices
+     GROUP BY country ORDER BY revenue DESC, country LIMIT 5`,
+    file,
+  );
+  const status = await queryRows(
+    `SELECT CAST(status // 100 AS VARCHAR) || 'xx' AS status_class, COUNT(*) AS requests,
+            ROUND(100.0 * COUNT(*) / SUM(COUNT(*)) OVER (), 1) AS share
+     FROM history.weblogs GROUP BY 1 ORDER BY 1`,
+    file,
+  );
+  return {
+    counts,
+    answers: {
+      topSongs: topSongs.map((r) => ({ song: String(r.song), artist: String(r.artist), plays: num(r.plays) })),
+      busiestHours: busiestHours.map((r) => ({ hour: num(r.hour), requests: num(r.requests) })),
+      retailFunnel: funnel.map((r) => ({ event: String(r.event), visitors: num(r.visitors) })),
+      revenueByCountry: revenue.map((r) => ({ country: String(r.country), revenue: num(r.revenue) })),
+      httpStatusMix: status.map((r) => ({ statusClass: String(r.status_class), requests: num(r.requests), share: num(r.share) })),
+    },
+  };
+}
+
+export async function runDemo(options: DemoOptions, log: (line: string) => void = () => undefined): Promise<DemoSummary> {
+  const started = Date.now();
+  const dir = resolve(options.dir);
+  const scale = parseScale(options.scale);
+  const seed = Number(options.seed);
+  // The demo owns its folder: a fresh lake each run keeps the printed numbers those of this run.
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.mkdir(dir, { recursive: true });
+
+  const inputs = new Map<string, string[]>();
+  const malformed = new Map<string, number>();
+  if (options.from) {
+    log(`Using real files from ${options.from}`);
+    for (const [name, files] of await filesFromFolder(resolve(options.from))) inputs.set(name, files);
+  } else {
+    log(`Generating data (scale ${scale}, seed ${seed}) in ${join(dir, "input")}`);
+    for (const generated of await generateAll({ dir: join(dir, "input"), seed, scale })) {
+      inputs.set(generated.dataset, generated.files);
+      malformed.set(generated.dataset, generated.malformedLines);
+    }
+  }
+
+  const datasets: Dataset[] = DATASETS.filter((d) => inputs.has(d.name));
+  const lake = await startOfflineLake({ dir, jq: options.jq, datasets });
+  log(`Offline lake at ${lake.url} (jq: ${lake.jq.description}); shipping ${datasets.length} datasets with the shipper`);
+  const totalBytes = [...inputs.values()].flat().reduce((sum, f) => sum + statSync(f).size, 0);
+  const live = new Map<string, ShipStats>();
+  const bar =
+    !options.json && process.stderr.isTTY
+      ? new SingleBar({
+          format: "shipping {bar} {percentage}% | {lines} lines | {delivered} rows in Parquet",
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: true,
+        })
+      : undefined;
+  bar?.start(Math.max(totalBytes, 1), 0, { lines: 0, delivered: 0 });
+  const update = () => {
+    const stats = [...live.values()];
+    const delivered = Object.values(lake.counters().streams).reduce((s, c) => s + c.delivered, 0);
+    bar?.update(
+      stats.reduce((s, x) => s + x.bytesRead, 0),
+      { lines: stats.reduce((s, x) => s + x.lines, 0), delivered },
+    );
+  };
+  let shipments: LakeShipment[];
+  try {
+    shipments = await Promise.all(
+      datasets.map((d) =>
+        shipFilesToLake(lake, d, inputs.get(d.name) ?? [], {
+          onStats: (stats) => {
+            live.set(d.name, stats);
+            update();
+          },
+        }),
+      ),
+    );
+    await lake.flush();
+    update();
+  } finally {
+    bar?.stop();
+    await lake.close();
+  }
+  log("Delivered; loading the DuckDB warehouse and running the models");
+  const load = await loadLakeOnce(dir);
+  const failedLoads = load.results.filter((r) => !r.ok);
+  if (failedLoads.length > 0) {
+    throw new TributaryError(
+      "TRIBUTARY_DEMO_LOAD_FAILED",
+      `The warehouse load failed for ${failedLoads.map((r) => r.dataset).join(", ")}: ${failedLoads.map((r) => (r.ok ? "" : r.error)).join("; ")}`,
+    );
+  }
+  const { counts, answers } = await warehouseAnswers(dir);
+  const streams = lake.counters().streams;
+  const summaries: Record<string, DemoDatasetSummary> = {};
+  for (const shipment of shipments) {
+    const s = streams[shipment.dataset];
+    summaries[shipment.dataset] = {
+      files: shipment.files,
+      lines: shipment.stats.lines,
+      rejectedByShipper: shipment.stats.rejected,
+      ...(malformed.has(shipment.dataset) ? { malformedGenerated: malformed.get(shipment.dataset) } : {}),
+      recordsIn: s.subRecords,
+      delivered: s.delivered,
+      errors: s.errors,
+      errorCodes: s.errorCodes,
+      parquetFiles: s.parquetFiles,
+      partitions: s.partitions,
+      warehouseRows: counts[shipment.dataset] ?? 0,
+    };
+  }
+  return {
+    dir,
+    source: options.from ? resolve(options.from) : "generated",
+    scale,
+    jq: lake.jq.description,
+    elapsedSeconds: Math.round((Date.now() - started) / 100) / 10,
+    datasets: summaries,
+    answers,
+  };
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+/** The human-readable demo report. */
+export function formatDemoSummary(summary: DemoSummary): string {
+  const lines: string[] = [
+    `Tributary offline demo: ${summary.source === "generated" ? `generated data, scale ${summary.scale}` : summary.source} — ${summary.elapsedSeconds} s, jq ${summary.jq}`,
+    "",
+    `${"dataset".padEnd(24)}${"lines".padStart(9)}${"rejected".padStart(10)}${"records".padStart(9)}${"parquet".padStart(9)}${"files".padStart(7)}${"parts".padStart(7)}${"warehouse".padStart(11)}  error output`,
+  ];
+  for (const [name, d] of Object.entries(summary.datasets)) {
+    const errors = Object.entries(d.errorCodes).map(([code, n]) => `${fmt(n)} ${code}`).join(", ");
+    lines.push(
+      `${name.padEnd(24)}${fmt(d.lines).padStart(9)}${fmt(d.rejectedByShipper).padStart(10)}${fmt(d.recordsIn).padStart(9)}${fmt(d.delivered).padStart(9)}${fmt(d.parquetFiles).padStart(7)}${fmt(d.partitions).padStart(7)}${fmt(d.warehouseRows).padStart(11)}  ${errors || "-"}`,
+    );
+  }
+  const a = summary.answers;
+  lines.push("", "Top songs (Sparkify plays):");
+  for (const s of a.topSongs) lines.push(`  ${fmt(s.plays).padStart(5)}  ${s.song} — ${s.artist}`);
+  lines.push("Busiest hours (web requests, UTC):");
+  for (const h of a.busiestHours) lines.push(`  ${String(h.hour).padStart(2, "0")}:00  ${fmt(h.requests)} requests`);
+  lines.push("Retail funnel (distinct visitors):");
+  for (const f of a.retailFunnel) lines.push(`  ${f.event.padEnd(12)} ${fmt(f.visitors)}`);
+  lines.push("Revenue by country (net, GBP):");
+  for (const r of a.revenueByCountry) lines.push(`  ${r.country.padEnd(20)} ${r.revenue.toFixed(2).padStart(12)}`);
+  lines.push("HTTP status mix:");
+  for (const s of a.httpStatusMix) lines.push(`  ${s.statusClass}  ${fmt(s.requests).padStart(7)}  ${s.share.toFixed(1)}%`);
+  lines.push(
+    "",
+    `Lake: ${relative(process.cwd(), join(summary.dir, "s3")) || summary.dir} (Hive-partitioned Parquet; failures under errors/)`,
+    `Warehouse: ${relative(process.cwd(), warehousePath(summary.dir))} — try: tributary query --local --dir ${relative(process.cwd(), summary.dir) || "."} "SELECT * FROM history.weblogs LIMIT 5"`,
+  );
+  return lines.join("\n");
+}
+
+export function register(program: Command): void {
+  program
+    .command("demo")
+    .description(
+      "Run the whole pipeline offline: generate data for every dataset (or use --from real files), ship it with the\n" +
+        "real shipper through the offline Firehose endpoint, deliver Parquet, load DuckDB, run the models, print the results.",
+    )
+    .option("--dir <dir>", "lake folder (recreated on every run)", ".tributary/demo")
+    .option("--from <folder>", "use real files from a folder laid out like shared/datasets instead of generating")
+    .option("--scale <scale>", "generated size: small, demo, or a multiplier (1 ≈ 50,000 lines)", "demo")
+    .option("--seed <seed>", "generator seed", "1")
+    .option("--jq <engine>", "jq engine: auto, binary or wasm", "auto")
+    .option("--json", "print the summary as JSON")
+    .action(async (options: DemoOptions) => {
+      const summary = await runDemo(options, (line) => {
+        if (!options.json) process.stderr.write(`${line}\n`);
+      });
+      process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatDemoSummary(summary)}\n`);
+    });
+}
