@@ -13,6 +13,8 @@ const COMMANDS: ReadonlyArray<() => Register> = [
   () => require("./agent-config").register,
   () => require("./query").register,
   () => require("./load").register,
+  () => require("./local").register,
+  () => require("./demo").register,
 ];
 
 export function buildProgram(): Command {
