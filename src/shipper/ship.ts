@@ -428,12 +428,13 @@ export class Shipper {
           this.saveCheckpoint(source);
           return;
         }
+        if (this.sender.error !== undefined) throw this.sender.error;
+        await Promise.race([sleep(this.pollIntervalMs), this.stopped]);
+        if (this.stopping) return;
+        // Checked before reading on: a file truncated and regrown past our offset must not be read
+        // from the middle of its new content.
         const next = await this.checkRotation(handle, path, source, position);
-        if (next === "same") {
-          if (this.sender.error !== undefined) throw this.sender.error;
-          await Promise.race([sleep(this.pollIntervalMs), this.stopped]);
-          continue;
-        }
+        if (next === "same") continue;
         this.stats.rotations++;
         if (next === "truncated") {
           if (source.splitter.pendingBytes > 0) {
