@@ -1,0 +1,48 @@
+import { accountRootArn, policyDocument, type AccountContext, type PolicyDocument, type PolicyStatement } from "./policy";
+
+/** The CloudWatch namespace the Kinesis Agent publishes its metrics to (its CW_DEFAULT_NAMESPACE). */
+export const AGENT_METRICS_NAMESPACE = "AWSKinesisAgent";
+
+export interface AgentTrustPolicyArgs {
+  readonly account: AccountContext;
+  /** Accounts whose principals may assume the role from hosts outside EC2. */
+  readonly trustedAccountIds: readonly string[];
+  /** Required whenever trustedAccountIds is non-empty. */
+  readonly externalId?: string;
+}
+
+/** EC2 instances (through the instance profile), plus optional accounts that must present the external id. */
+export function agentTrustPolicy(args: AgentTrustPolicyArgs): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    { Sid: "Ec2Hosts", Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+  ];
+  if (args.trustedAccountIds.length > 0) {
+    if (!args.externalId) throw new Error("agentTrustPolicy: trusted accounts need an external id");
+    statements.push({
+      Sid: "HostsOutsideEc2",
+      Effect: "Allow",
+      Principal: { AWS: args.trustedAccountIds.map((id) => accountRootArn(args.account, id)) },
+      Action: "sts:AssumeRole",
+      Condition: { StringEquals: { "sts:ExternalId": args.externalId } },
+    });
+  }
+  return policyDocument(statements);
+}
+
+/**
+ * What the Kinesis Agent calls: its FirehoseSender only ever sends PutRecordBatch (never PutRecord),
+ * and its metrics go to CloudWatch. cloudwatch:PutMetricData has no resource type, so it takes
+ * `Resource: "*"`, narrowed by the only condition key it supports, the namespace.
+ */
+export function agentPolicy(streamArns: readonly string[]): PolicyDocument {
+  return policyDocument([
+    { Sid: "SendToOwnStreams", Effect: "Allow", Action: "firehose:PutRecordBatch", Resource: streamArns },
+    {
+      Sid: "PublishAgentMetrics",
+      Effect: "Allow",
+      Action: "cloudwatch:PutMetricData",
+      Resource: "*",
+      Condition: { StringEquals: { "cloudwatch:namespace": AGENT_METRICS_NAMESPACE } },
+    },
+  ]);
+}

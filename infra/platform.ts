@@ -1,0 +1,275 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { Dataset } from "../src/datasets/types";
+import { TributaryError } from "../src/errors";
+import {
+  assertValidDeliverySpecs,
+  deliverySpecFor,
+  deliverySpecProblems,
+  type DeliverySettings,
+  type DeliverySpec,
+} from "../src/spec";
+import { AgentTarget } from "./agent-target";
+import { Alarms } from "./alarms";
+import { Catalog } from "./catalog";
+import { DeliveryStream } from "./delivery-stream";
+import type { AccountContext } from "./iam/policy";
+import { LakeStorage } from "./lake-storage";
+import { firehoseRoleName, logGroupPrefixes, transformFunctionName } from "./names";
+import { platformArgsProblems } from "./platform-validation";
+import { TransformFunction } from "./transform-function";
+
+/** Everything one stack's platform depends on; stacks/ builds it from a profile and config. */
+export interface PlatformArgs {
+  /** Physical name prefix, e.g. `tributary-dev`. */
+  readonly namePrefix: string;
+  /** The AWS region the provider deploys to; agent.json points its endpoints here. */
+  readonly region: string;
+  readonly datasets: readonly Dataset[];
+  readonly delivery: DeliverySettings;
+  readonly storage: {
+    /** Lets `pulumi destroy` delete non-empty buckets. Only for disposable environments. */
+    readonly forceDestroy: boolean;
+    readonly errorObjectExpirationDays: number;
+    readonly noncurrentVersionExpirationDays: number;
+    readonly accessLogExpirationDays: number;
+    /** Objects under raw/ move to STANDARD_IA after this many days (≥ 30). @default never */
+    readonly rawTransitionToIaDays?: number;
+  };
+  /** Retention of every log group (Firehose delivery errors, transform functions). */
+  readonly logRetentionDays: number;
+  readonly kms: { readonly deletionWindowDays: number };
+  readonly alarms: {
+    /** Subscribed to the alarm topic. @default none */
+    readonly email?: string;
+    readonly freshnessThresholdSeconds: number;
+  };
+  readonly agent: {
+    /** Accounts whose hosts outside EC2 may assume the agent role. @default none */
+    readonly trustedAccountIds?: readonly string[];
+    readonly assumeRoleExternalId?: string;
+  };
+  readonly athena: {
+    /** @default no limit */
+    readonly bytesScannedCutoffPerQuery?: number;
+    readonly forceDestroy: boolean;
+  };
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/**
+ * Validates the arguments and every dataset's delivery spec, throwing once with every problem.
+ * Returns the specs in dataset order.
+ */
+export function validatedDeliverySpecs(args: PlatformArgs): Array<{ dataset: Dataset; spec: DeliverySpec }> {
+  const pairs = args.datasets.map((dataset) => ({
+    dataset,
+    spec: deliverySpecFor(dataset, args.delivery, { prefix: args.namePrefix }),
+  }));
+  const problems = platformArgsProblems(
+    args,
+    pairs.map((p) => p.spec),
+  );
+  if (problems.length > 0) {
+    // Report the specs' problems too, so one run shows everything there is to fix.
+    const all = [...problems, ...pairs.flatMap(({ dataset, spec }) => deliverySpecProblems(dataset, spec))];
+    throw new TributaryError(
+      "TRIBUTARY_INVALID_PLATFORM_ARGS",
+      `${all.length} problem${all.length === 1 ? "" : "s"} in the platform arguments:\n  - ${all.join("\n  - ")}`,
+    );
+  }
+  assertValidDeliverySpecs(pairs);
+  return pairs;
+}
+
+/**
+ * One stack's server-log lake: storage and key, Glue/Athena catalog, one Firehose stream per dataset
+ * (with its transform function where the dataset has one), the Kinesis Agent's role and agent.json,
+ * and delivery alarms. The parts are public so later components (warehouse, loader) can use them.
+ */
+export class Platform extends pulumi.ComponentResource {
+  readonly specs: ReadonlyArray<{ readonly dataset: Dataset; readonly spec: DeliverySpec }>;
+  readonly account: pulumi.Output<AccountContext>;
+  readonly storage: LakeStorage;
+  readonly catalog: Catalog;
+  /** dataset name → transform function, for datasets with a transform */
+  readonly transforms: Readonly<Record<string, TransformFunction>>;
+  /** dataset name → delivery stream */
+  readonly deliveryStreams: Readonly<Record<string, DeliveryStream>>;
+  readonly agentTarget: AgentTarget;
+  readonly alarms: Alarms;
+
+  readonly bucketName: pulumi.Output<string>;
+  readonly bucketArn: pulumi.Output<string>;
+  readonly lakeKeyArn: pulumi.Output<string>;
+  /** dataset name → stream name */
+  readonly streams: pulumi.Output<Record<string, string>>;
+  readonly glueDatabase: pulumi.Output<string>;
+  readonly athenaWorkgroup: pulumi.Output<string>;
+  /** SSM parameter holding agent.json. */
+  readonly agentConfigParameter: pulumi.Output<string>;
+  /** The rendered agent.json. */
+  readonly agentConfig: pulumi.Output<string>;
+  readonly agentInstanceProfile: pulumi.Output<string>;
+  readonly alarmTopicArn: pulumi.Output<string>;
+
+  constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tributary:index:Platform", name, {}, opts);
+    this.specs = validatedDeliverySpecs(args);
+    const prefix = args.namePrefix;
+    const tags = { ...args.tags };
+
+    const identity = aws.getCallerIdentityOutput({}, { parent: this });
+    const partition = aws.getPartitionOutput({}, { parent: this });
+    this.account = pulumi.all([identity, partition]).apply(([id, p]) => ({
+      partition: p.partition,
+      accountId: id.accountId,
+      region: args.region,
+    }));
+    aws.getRegionOutput({}, { parent: this }).apply((provider) => {
+      if (provider.region !== args.region) {
+        pulumi.log.warn(
+          `region is "${args.region}" but the AWS provider deploys to "${provider.region}"; agent.json would point agents at the wrong endpoints. Set both to the same region.`,
+          this,
+        );
+      }
+    });
+
+    this.storage = new LakeStorage(
+      `${name}-storage`,
+      {
+        namePrefix: prefix,
+        account: this.account,
+        forceDestroy: args.storage.forceDestroy,
+        errorObjectExpirationDays: args.storage.errorObjectExpirationDays,
+        noncurrentVersionExpirationDays: args.storage.noncurrentVersionExpirationDays,
+        accessLogExpirationDays: args.storage.accessLogExpirationDays,
+        ...(args.storage.rawTransitionToIaDays !== undefined
+          ? { rawTransitionToIaDays: args.storage.rawTransitionToIaDays }
+          : {}),
+        keyDeletionWindowDays: args.kms.deletionWindowDays,
+        encryptedLogGroupPrefixes: logGroupPrefixes(prefix),
+        tags,
+      },
+      { parent: this },
+    );
+    const keyArn = this.storage.keyArn;
+
+    this.catalog = new Catalog(
+      `${name}-catalog`,
+      {
+        namePrefix: prefix,
+        account: this.account,
+        tables: this.specs,
+        bucketName: this.storage.bucketName,
+        keyArn,
+        ...(args.athena.bytesScannedCutoffPerQuery !== undefined
+          ? { bytesScannedCutoffPerQuery: args.athena.bytesScannedCutoffPerQuery }
+          : {}),
+        forceDestroy: args.athena.forceDestroy,
+        tags,
+      },
+      { parent: this },
+    );
+
+    const transforms: Record<string, TransformFunction> = {};
+    const deliveryStreams: Record<string, DeliveryStream> = {};
+    for (const { dataset, spec } of this.specs) {
+      const transform =
+        spec.transform !== undefined
+          ? new TransformFunction(
+              `${name}-${dataset.name}-transform`,
+              {
+                functionName: transformFunctionName(prefix, dataset),
+                transform: spec.transform,
+                logRetentionDays: args.logRetentionDays,
+                logKeyArn: keyArn,
+                tags,
+              },
+              { parent: this },
+            )
+          : undefined;
+      if (transform) transforms[dataset.name] = transform;
+      const table = this.catalog.tables[dataset.name];
+      deliveryStreams[dataset.name] = new DeliveryStream(
+        `${name}-${dataset.name}`,
+        {
+          spec,
+          account: this.account,
+          bucketArn: this.storage.bucketArn,
+          keyArn,
+          glue: {
+            databaseName: this.catalog.databaseName,
+            tableName: table.name,
+            catalogArn: this.catalog.catalogArn,
+            databaseArn: this.catalog.database.arn,
+            tableArn: table.arn,
+          },
+          ...(transform ? { transform: { arn: transform.arn, qualifiedArn: transform.qualifiedArn } } : {}),
+          roleName: firehoseRoleName(prefix, dataset),
+          logRetentionDays: args.logRetentionDays,
+          tags,
+        },
+        { parent: this },
+      );
+    }
+    this.transforms = transforms;
+    this.deliveryStreams = deliveryStreams;
+    const streamList = Object.values(deliveryStreams);
+
+    this.agentTarget = new AgentTarget(
+      `${name}-agent`,
+      {
+        namePrefix: prefix,
+        region: args.region,
+        account: this.account,
+        flows: this.specs.flatMap(({ spec }) => spec.agentFlows),
+        streamArns: streamList.map((s) => s.streamArn),
+        ...(args.agent.trustedAccountIds !== undefined ? { trustedAccountIds: args.agent.trustedAccountIds } : {}),
+        ...(args.agent.assumeRoleExternalId !== undefined
+          ? { assumeRoleExternalId: args.agent.assumeRoleExternalId }
+          : {}),
+        tags,
+      },
+      { parent: this },
+    );
+
+    this.alarms = new Alarms(
+      `${name}-alarms`,
+      {
+        namePrefix: prefix,
+        account: this.account,
+        streams: Object.fromEntries(Object.entries(deliveryStreams).map(([ds, s]) => [ds, s.streamName])),
+        freshnessThresholdSeconds: args.alarms.freshnessThresholdSeconds,
+        ...(args.alarms.email !== undefined ? { email: args.alarms.email } : {}),
+        keyDeletionWindowDays: args.kms.deletionWindowDays,
+        tags,
+      },
+      { parent: this },
+    );
+
+    this.bucketName = this.storage.bucketName;
+    this.bucketArn = this.storage.bucketArn;
+    this.lakeKeyArn = keyArn;
+    this.streams = pulumi.all(
+      Object.fromEntries(Object.entries(deliveryStreams).map(([ds, s]) => [ds, s.streamName])),
+    ) as pulumi.Output<Record<string, string>>;
+    this.glueDatabase = this.catalog.databaseName;
+    this.athenaWorkgroup = this.catalog.workgroup.name;
+    this.agentConfigParameter = this.agentTarget.parameterName;
+    this.agentConfig = this.agentTarget.agentConfig;
+    this.agentInstanceProfile = this.agentTarget.instanceProfileName;
+    this.alarmTopicArn = this.alarms.topicArn;
+    this.registerOutputs({
+      bucketName: this.bucketName,
+      bucketArn: this.bucketArn,
+      lakeKeyArn: this.lakeKeyArn,
+      streams: this.streams,
+      glueDatabase: this.glueDatabase,
+      athenaWorkgroup: this.athenaWorkgroup,
+      agentConfigParameter: this.agentConfigParameter,
+      agentInstanceProfile: this.agentInstanceProfile,
+      alarmTopicArn: this.alarmTopicArn,
+    });
+  }
+}
