@@ -1,0 +1,190 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { startRedshiftDataStandin, type RedshiftDataStandin } from "../../support/redshift-data-standin";
+import { buildStack, DEV_WAREHOUSE, LAKE, REGION } from "./stack";
+import { startSqsS3Standin, type SqsS3Standin } from "./sqs-s3-standin";
+
+const PROJECT_ROOT = path.resolve(__dirname, "../../..");
+const OBJECT_KEY = "curated/weblogs/dt=2015-05-17/status_class=2xx/tributary-dev-weblogs-1.parquet";
+const OBJECT_SIZE = 48_213;
+const OBJECT_ETAG = "9b2cf535f27731c974343645a3985328";
+
+/** What S3 sends for one Firehose PUT (keys URL-encoded, `=` as %3D). */
+function s3Notification(): string {
+  return JSON.stringify({
+    Records: [
+      {
+        eventVersion: "2.1",
+        eventSource: "aws:s3",
+        awsRegion: REGION,
+        eventTime: "2015-05-17T10:05:12.000Z",
+        eventName: "ObjectCreated:Put",
+        s3: {
+          s3SchemaVersion: "1.0",
+          configurationId: "load-curated-parquet",
+          bucket: { name: LAKE.bucketName, arn: LAKE.bucketArn },
+          object: {
+            key: OBJECT_KEY.replace(/=/g, "%3D"),
+            size: OBJECT_SIZE,
+            eTag: OBJECT_ETAG,
+            sequencer: "0065F2A0C1D2E3F4A5",
+          },
+        },
+      },
+    ],
+  });
+}
+
+/** The scheduled event EventBridge delivers. */
+const SCHEDULED_EVENT = {
+  version: "0",
+  id: "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+  "detail-type": "Scheduled Event",
+  source: "aws.events",
+  account: "123456789012",
+  time: "2015-05-17T10:10:00Z",
+  region: REGION,
+  resources: [`arn:aws:events:${REGION}:123456789012:rule/tributary-dev-load`],
+  detail: {},
+};
+
+interface ArchiveAsset {
+  readonly text: Promise<string> | string;
+}
+
+describe("infra/loader: the serialized loader Lambda runs", function () {
+  this.timeout(120_000);
+  let redshift: RedshiftDataStandin;
+  let sqsS3: SqsS3Standin;
+  let codeDir: string;
+  const savedEnv = { ...process.env };
+
+  before(async () => {
+    redshift = await startRedshiftDataStandin();
+    sqsS3 = await startSqsS3Standin();
+    codeDir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-loader-"));
+  });
+
+  after(async () => {
+    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+    Object.assign(process.env, savedEnv);
+    await redshift?.close();
+    await sqsS3?.close();
+    if (codeDir) fs.rmSync(codeDir, { recursive: true, force: true });
+  });
+
+  it("drains the S3 notification, writes the manifest, COPYs it with the COPY role, and deletes the message", async () => {
+    const stack = await buildStack(DEV_WAREHOUSE);
+    const [fn] = stack.ofType("aws:lambda/function:Function");
+    const code = fn.inputs.code as { assets: Promise<Record<string, ArchiveAsset>> };
+    const assets = await code.assets;
+    // Every project dependency is excluded: the zip is the one generated file.
+    assert.deepStrictEqual(Object.keys(assets), ["__index.js"]);
+    const source = await assets["__index.js"].text;
+    const required = [...source.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).sort();
+    // Only what the nodejs22.x runtime provides: Node built-ins and the AWS SDK v3.
+    assert.deepStrictEqual(required, [
+      "@aws-sdk/client-redshift-data/dist-cjs/index.js",
+      "@aws-sdk/client-s3/dist-cjs/index.js",
+      "@aws-sdk/client-sqs/dist-cjs/index.js",
+      "crypto",
+    ]);
+    fs.writeFileSync(path.join(codeDir, "__index.js"), source);
+    // The runtime's SDK, played by the project's node_modules.
+    fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(codeDir, "node_modules"), "dir");
+
+    const environment = (fn.inputs.environment as { variables: Record<string, string> }).variables;
+    Object.assign(process.env, environment, {
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: "AKIDSTANDIN",
+      AWS_SECRET_ACCESS_KEY: "standin-secret",
+      AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
+      AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
+      AWS_ENDPOINT_URL_REDSHIFT_DATA: redshift.endpoint,
+    });
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+    const message = sqsS3.enqueue(s3Notification());
+
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const lambda = require(path.join(codeDir, "__index.js")) as {
+      handler: (event: unknown, context: unknown) => Promise<Record<string, unknown>>;
+    };
+    const report = await lambda.handler(SCHEDULED_EVENT, {
+      functionName: "tributary-dev-loader",
+      awsRequestId: "req-1",
+      getRemainingTimeInMillis: () => 240_000,
+    });
+
+    // The manifest: one entry, with the size Parquet COPY needs.
+    assert.strictEqual(sqsS3.objects.size, 1);
+    const [[manifestPath, manifestBody]] = [...sqsS3.objects];
+    const manifestKey = manifestPath.slice(LAKE.bucketName.length + 1);
+    assert.strictEqual(manifestPath.slice(0, LAKE.bucketName.length + 1), `${LAKE.bucketName}/`);
+    assert.match(manifestKey, /^manifests\/load-[0-9a-f]{16}\/weblogs\.manifest$/);
+    assert.deepStrictEqual(JSON.parse(manifestBody), {
+      entries: [
+        { url: `s3://${LAKE.bucketName}/${OBJECT_KEY}`, mandatory: true, meta: { content_length: OBJECT_SIZE } },
+      ],
+    });
+
+    // The COPY, in the same batch (transaction) as the ledger insert.
+    const copyRoleArn = environment.TRIBUTARY_COPY_ROLE_ARN;
+    assert.strictEqual(copyRoleArn, "arn:aws:iam::123456789012:role/tributary-dev-redshift-copy");
+    const batches = redshift.requests.filter((r) => r.operation === "BatchExecuteStatement");
+    const load = batches.find((b) => (b.body.Sqls as string[]).some((sql) => sql.startsWith("COPY ")));
+    assert.ok(load, "no BatchExecuteStatement with a COPY");
+    const sqls = load.body.Sqls as string[];
+    assert.deepStrictEqual(
+      sqls.filter((sql) => sql.startsWith("COPY ")),
+      [
+        `COPY staging.weblogs FROM 's3://${LAKE.bucketName}/${manifestKey}' IAM_ROLE '${copyRoleArn}' FORMAT AS PARQUET MANIFEST`,
+      ],
+    );
+    assert.ok(
+      sqls.some(
+        (sql) =>
+          sql.startsWith("INSERT INTO tributary.load_ledger") &&
+          sql.includes(`'${OBJECT_KEY}'`) &&
+          sql.includes(`'${OBJECT_ETAG}'`),
+      ),
+      "the ledger insert for the object is not in the COPY's transaction",
+    );
+
+    // Every submission authenticated the same way: this workgroup, this database, the admin secret.
+    const submissions = redshift.requests.filter(
+      (r) => r.operation === "ExecuteStatement" || r.operation === "BatchExecuteStatement",
+    );
+    assert.ok(submissions.length >= 3);
+    for (const s of submissions) {
+      assert.deepStrictEqual(
+        { WorkgroupName: s.body.WorkgroupName, Database: s.body.Database, SecretArn: s.body.SecretArn },
+        {
+          WorkgroupName: "tributary-dev",
+          Database: "tributary",
+          SecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:redshift!tributary-dev-admin-AbCdEf",
+        },
+      );
+    }
+
+    // Acknowledged only after the load committed: the message is gone from the queue.
+    assert.deepStrictEqual(sqsS3.deletedReceiptHandles, [message.receiptHandle]);
+    assert.deepStrictEqual(sqsS3.inFlight, []);
+    assert.deepStrictEqual(sqsS3.visible, []);
+    assert.strictEqual(
+      sqsS3.sqsRequests[0].body.QueueUrl,
+      "https://sqs.eu-west-1.amazonaws.com/123456789012/tributary-dev-load",
+    );
+    assert.strictEqual(report.received, 1);
+    assert.strictEqual(report.deleted, 1);
+    assert.deepStrictEqual(
+      (report.loaded as { dataset: string; objects: number }[]).map((l) => ({
+        dataset: l.dataset,
+        objects: l.objects,
+      })),
+      [{ dataset: "weblogs", objects: 1 }],
+    );
+  });
+});
