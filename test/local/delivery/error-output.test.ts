@@ -1,0 +1,119 @@
+import { strict as assert } from "node:assert";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import { datasetByName } from "../../../src/datasets";
+import { startOfflineLake, type OfflineLake } from "../../../src/local/lake";
+
+/**
+ * Records that cannot be delivered land under the evaluated error prefix with Firehose's error
+ * document shape and a reason, by error output type, and never stop the good records around them.
+ */
+async function documentsUnder(root: string): Promise<Array<{ type: string; doc: Record<string, unknown> }>> {
+  const found: Array<{ type: string; doc: Record<string, unknown> }> = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else
+        for (const line of (await fs.readFile(full, "utf8")).split("\n").filter(Boolean))
+          found.push({ type: path.relative(root, full).split(path.sep)[0], doc: JSON.parse(line) as Record<string, unknown> });
+    }
+  };
+  await walk(root);
+  return found;
+}
+
+describe("offline delivery: error output", function () {
+  this.timeout(30_000);
+  let dir: string;
+  let lake: OfflineLake;
+  let client: FirehoseClient;
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "tributary-lake-errors-"));
+    lake = await startOfflineLake({
+      dir,
+      datasets: [datasetByName("sparkify_events"), datasetByName("weblogs")],
+      jq: "wasm",
+    });
+    client = new FirehoseClient({
+      endpoint: lake.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" },
+    });
+  });
+  after(async () => {
+    client.destroy();
+    await lake.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const event = (extra: Record<string, unknown>) =>
+    JSON.stringify({ ts: 1541106106796, page: "NextSong", sessionId: 1, itemInSession: 0, userId: "7", ...extra });
+
+  it("routes each kind of failure to its error output type with a reason, and delivers the rest", async () => {
+    const send = (stream: string, records: string[]) =>
+      client.send(new PutRecordBatchCommand({ DeliveryStreamName: stream, Records: records.map((r) => ({ Data: Buffer.from(r) })) }));
+    const sparkify = lake.specs.find((s) => s.dataset === "sparkify_events")?.streamName ?? "";
+    const weblogs = lake.specs.find((s) => s.dataset === "weblogs")?.streamName ?? "";
+    await send(sparkify, [
+      `${event({ song: "good one" })}\n${event({ song: "good two", itemInSession: 1 })}\n`,
+      `[${event({})}]`,
+      `${event({ song: "cut" })}\n{"ts":`,
+      `${event({ song: "x" })}\n`.repeat(501),
+      event({ ts: "yesterday" }),
+      event({ itemInSession: "first" }),
+    ]);
+    await send(weblogs, [
+      JSON.stringify({ host: "1.2.3.4", ident: null, authuser: null, datetime: "not a date", request: "GET / HTTP/1.1", response: "200", bytes: "5", referer: null, agent: null }),
+    ]);
+    await lake.flush();
+
+    const streams = lake.counters().streams;
+    assert.equal(streams.sparkify_events.delivered, 2);
+    assert.deepEqual(streams.sparkify_events.errorCodes, {
+      "RecordDeAggregation.NotAJsonObject": 1,
+      "RecordDeAggregation.InvalidJson": 1,
+      "RecordDeAggregation.TooManySubRecords": 1,
+      "DynamicPartitioning.MetadataExtractionFailed": 1,
+      "DataFormatConversion.MalformedData": 1,
+    });
+    assert.deepEqual(streams.weblogs.errors, { "processing-failed": 1 });
+
+    const docs = await documentsUnder(path.join(lake.bucketDir, "errors", "sparkify_events"));
+    const byCode = new Map(docs.map((d) => [String(d.doc.errorCode ?? d.doc.lastErrorCode), d]));
+    const extraction = byCode.get("DynamicPartitioning.MetadataExtractionFailed");
+    assert.equal(extraction?.type, "processing-failed");
+    assert.equal(Buffer.from(String(extraction?.doc.rawData), "base64").toString(), event({ ts: "yesterday" }));
+    assert.match(String(extraction?.doc.errorMessage), /cannot be divided/);
+    const conversion = byCode.get("DataFormatConversion.MalformedData");
+    assert.equal(conversion?.type, "format-conversion-failed");
+    assert.equal(conversion?.doc.lastErrorMessage, 'column item_in_session (int): value "first" is not an integer');
+    assert.deepEqual(Object.keys(conversion?.doc ?? {}).sort(), [
+      "arrivalTimestamp",
+      "attemptEndingTimestamp",
+      "attemptsMade",
+      "dataCatalogTable",
+      "lastErrorCode",
+      "lastErrorMessage",
+      "rawData",
+      "sequenceNumber",
+      "subSequenceNumber",
+    ]);
+    const tooMany = byCode.get("RecordDeAggregation.TooManySubRecords");
+    assert.equal(Buffer.from(String(tooMany?.doc.rawData), "base64").toString(), `${event({ song: "x" })}\n`.repeat(501));
+
+    const [lambda] = await documentsUnder(path.join(lake.bucketDir, "errors", "weblogs"));
+    assert.equal(lambda.type, "processing-failed");
+    assert.equal(lambda.doc.errorCode, "Lambda.ProcessingFailedStatus");
+    assert.match(String(lambda.doc.errorMessage), /datetime/);
+    assert.match(String(lambda.doc.lambdaArn), /^arn:aws:lambda:us-east-1:000000000000:function:tributary-dev-weblogs-transform:\$LATEST$/);
+    // The error prefix's !{timestamp:yyyy/MM/dd} is the arrival day of the record.
+    const day = new Date(Number(lambda.doc.arrivalTimestamp)).toISOString().slice(0, 10).replace(/-/g, "/");
+    const files = await fs.readdir(path.join(lake.bucketDir, "errors", "weblogs", "processing-failed", ...day.split("/")));
+    assert.equal(files.length, 1);
+    assert.match(files[0], /^tributary-dev-weblogs-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}$/);
+  });
+});
