@@ -13,9 +13,17 @@ export function formatLoadReport(report: LocalLoadReport): string {
   if (report.results.length === 0) {
     lines.push(`Nothing new: ${report.discovered} Parquet object(s) in the lake, all already in the ledger.`);
   } else {
-    const table = new Table({ head: ["dataset", "objects", "result", "history rows"], style: { head: [], border: [] } });
+    const table = new Table({
+      head: ["dataset", "objects", "result", "history rows"],
+      style: { head: [], border: [] },
+    });
     for (const r of report.results) {
-      table.push([r.dataset, r.objects.length, r.ok ? "loaded" : `FAILED ${r.code}: ${r.error}`, r.ok ? (report.historyRows[r.dataset] ?? 0) : ""]);
+      table.push([
+        r.dataset,
+        r.objects.length,
+        r.ok ? "loaded" : `FAILED ${r.code}: ${r.error}`,
+        r.ok ? (report.historyRows[r.dataset] ?? 0) : "",
+      ]);
     }
     lines.push(`Load ${report.loadId} into ${report.warehouse}`, table.toString());
     lines.push(`${report.alreadyLoaded} object(s) were already loaded and skipped.`);

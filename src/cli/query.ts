@@ -92,7 +92,11 @@ export async function runRedshiftQuery(
 ): Promise<StatementResult> {
   const clock = options.clock ?? systemClock;
   const id = await executeStatement(port, target, sql);
-  const description = await waitForStatement(port, id, { deadline: clock.now() + options.timeoutMs, clock, onStatus: options.onStatus });
+  const description = await waitForStatement(port, id, {
+    deadline: clock.now() + options.timeoutMs,
+    clock,
+    onStatus: options.onStatus,
+  });
   if (!description.HasResultSet) return { columns: [], rows: [] };
   return fetchResult(port, id);
 }
@@ -140,10 +144,18 @@ function csvCell(value: Cell): string {
 export function formatResult(result: StatementResult, format: OutputFormat): string {
   const names = result.columns.map((c) => c.name);
   if (format === "json") {
-    return JSON.stringify(result.rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i]]))), null, 2) + "\n";
+    return (
+      JSON.stringify(
+        result.rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i]]))),
+        null,
+        2,
+      ) + "\n"
+    );
   }
   if (format === "csv") {
-    return [names.map(csvCell).join(","), ...result.rows.map((row) => row.map(csvCell).join(","))].join("\r\n") + "\r\n";
+    return (
+      [names.map(csvCell).join(","), ...result.rows.map((row) => row.map(csvCell).join(","))].join("\r\n") + "\r\n"
+    );
   }
   if (names.length === 0) return "(statement finished; no result set)\n";
   const table = new Table({ head: names, style: { head: [], border: [] } });
@@ -177,7 +189,10 @@ export function register(program: Command): void {
       } else {
         const timeoutSeconds = Number(options.timeout);
         if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-          throw new TributaryError("TRIBUTARY_QUERY_BAD_OPTION", `--timeout must be a positive number of seconds, got "${options.timeout}".`);
+          throw new TributaryError(
+            "TRIBUTARY_QUERY_BAD_OPTION",
+            `--timeout must be a positive number of seconds, got "${options.timeout}".`,
+          );
         }
         const target = resolveQueryTarget(options);
         const client = new RedshiftDataClient(options.region ? { region: options.region } : {});

@@ -198,13 +198,19 @@ export async function fetchResult(port: RedshiftDataPort, id: string, maxPages =
       new GetStatementResultCommand({ Id: id, ...(nextToken ? { NextToken: nextToken } : {}) }),
     )) as GetStatementResultResponse;
     if (page === 0) {
-      columns = (output.ColumnMetadata ?? []).map((c, i) => ({ name: c.name ?? `column${i + 1}`, typeName: c.typeName ?? "" }));
+      columns = (output.ColumnMetadata ?? []).map((c, i) => ({
+        name: c.name ?? `column${i + 1}`,
+        typeName: c.typeName ?? "",
+      }));
     }
     for (const record of output.Records ?? []) rows.push(record.map(fieldValue));
     nextToken = output.NextToken;
     if (!nextToken) return { columns, rows };
   }
-  throw new TributaryError("TRIBUTARY_REDSHIFT_RESULT_TOO_LARGE", `Statement ${id} has more than ${maxPages} result pages; add a LIMIT.`);
+  throw new TributaryError(
+    "TRIBUTARY_REDSHIFT_RESULT_TOO_LARGE",
+    `Statement ${id} has more than ${maxPages} result pages; add a LIMIT.`,
+  );
 }
 
 function fieldValue(field: Field): string | number | boolean | null {

@@ -1,4 +1,9 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type DeleteMessageBatchResult, type ReceiveMessageResult } from "@aws-sdk/client-sqs";
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type DeleteMessageBatchResult,
+  type ReceiveMessageResult,
+} from "@aws-sdk/client-sqs";
 import { TributaryError } from "../errors";
 import { systemClock, type Clock, type PollOptions, type RedshiftDataPort } from "./data-api";
 import { ledgerKey, planLoad, type LakeObject, type LoadPlan } from "./plan";
@@ -56,7 +61,12 @@ export interface DrainReport {
   readonly received: number;
   readonly deleted: number;
   readonly loaded: readonly { readonly dataset: string; readonly objects: number; readonly statementId: string }[];
-  readonly failed: readonly { readonly dataset: string; readonly objects: number; readonly code: string; readonly error: string }[];
+  readonly failed: readonly {
+    readonly dataset: string;
+    readonly objects: number;
+    readonly code: string;
+    readonly error: string;
+  }[];
   readonly alreadyLoaded: number;
   readonly ignored: readonly string[];
   /** Messages kept for the DLQ because they cannot be read, with the reason. */
@@ -114,7 +124,9 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
     loadId: plan?.loadId,
     received: received.length,
     deleted: acknowledged.length - deleteFailures.length,
-    loaded: results.flatMap((r) => (r.ok ? [{ dataset: r.dataset, objects: r.objects.length, statementId: r.statementId }] : [])),
+    loaded: results.flatMap((r) =>
+      r.ok ? [{ dataset: r.dataset, objects: r.objects.length, statementId: r.statementId }] : [],
+    ),
     failed,
     alreadyLoaded: plan?.alreadyLoaded.length ?? 0,
     ignored,

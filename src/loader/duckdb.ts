@@ -83,7 +83,12 @@ async function walk(dir: string): Promise<string[]> {
 }
 
 /** Pure: the statements of one dataset's load, after the transaction has begun. */
-export function renderDuckdbLoad(plan: Pick<LoadPlan, "loadId">, load: DatasetLoad, lakeDir: string, loadedAt: Date): string[] {
+export function renderDuckdbLoad(
+  plan: Pick<LoadPlan, "loadId">,
+  load: DatasetLoad,
+  lakeDir: string,
+  loadedAt: Date,
+): string[] {
   const dataset = datasetByName(load.dataset);
   const staging = qualifiedName(stagingTable(dataset));
   const files = load.objects.map((o) => sqlString(lakeObjectPath(lakeDir, o.bucket, o.key), "lake file path"));
@@ -106,7 +111,11 @@ export async function applyDuckdbDdl(connection: DuckDBConnection): Promise<void
 
 export async function readDuckdbLedger(connection: DuckDBConnection): Promise<Set<string>> {
   const reader = await connection.runAndReadAll(`SELECT bucket, key, etag FROM ${qualifiedName(LEDGER_TABLE)}`);
-  return new Set(reader.getRows().map(([bucket, key, etag]) => ledgerKey({ bucket: String(bucket), key: String(key), etag: String(etag) })));
+  return new Set(
+    reader
+      .getRows()
+      .map(([bucket, key, etag]) => ledgerKey({ bucket: String(bucket), key: String(key), etag: String(etag) })),
+  );
 }
 
 /** Runs the plan on DuckDB, one transaction per dataset; a failed dataset is rolled back and reported. */

@@ -24,8 +24,7 @@ export function ledgerInsertStatements(
   const head =
     `INSERT INTO ${ledger} (bucket, key, etag, size_bytes, dataset, loaded_at, load_id)\n` +
     `SELECT o.bucket, o.key, o.etag, o.size_bytes, ${sqlString(load.dataset, "dataset")}, ${sqlTimestamp(loadedAt)}, ${sqlString(loadId, "load id")}\nFROM (\n`;
-  const tail =
-    `\n) o\nWHERE NOT EXISTS (\n  SELECT 1 FROM ${ledger} l WHERE l.bucket = o.bucket AND l.key = o.key AND l.etag = o.etag\n)`;
+  const tail = `\n) o\nWHERE NOT EXISTS (\n  SELECT 1 FROM ${ledger} l WHERE l.bucket = o.bucket AND l.key = o.key AND l.etag = o.etag\n)`;
   const budget = maxStatementBytes - statementBytes(head) - statementBytes(tail);
   const statements: string[] = [];
   let rows: string[] = [];

@@ -49,7 +49,11 @@ export interface RedshiftLoadConfig {
 
 /** A Redshift COPY manifest; Parquet needs `meta.content_length` on every entry. */
 export interface CopyManifest {
-  readonly entries: readonly { readonly url: string; readonly mandatory: true; readonly meta: { readonly content_length: number } }[];
+  readonly entries: readonly {
+    readonly url: string;
+    readonly mandatory: true;
+    readonly meta: { readonly content_length: number };
+  }[];
 }
 
 export function renderManifest(load: DatasetLoad): CopyManifest {
@@ -121,7 +125,10 @@ function checkBatch(dataset: string, sqls: readonly string[]): void {
 }
 
 /** Ledger lookups, chunked like the inserts: `key IN (…)` narrows by the sort key, the triple is matched in code. */
-export function ledgerLookupStatements(objects: readonly LakeObject[], maxBytes = DEFAULT_MAX_STATEMENT_BYTES): string[] {
+export function ledgerLookupStatements(
+  objects: readonly LakeObject[],
+  maxBytes = DEFAULT_MAX_STATEMENT_BYTES,
+): string[] {
   const head = `SELECT bucket, key, etag FROM ${qualifiedName(LEDGER_TABLE)} WHERE key IN (`;
   const statements: string[] = [];
   let keys: string[] = [];
@@ -152,13 +159,18 @@ export async function readLedger(
     const id = await executeStatement(port, target, sql);
     await waitForStatement(port, id, poll);
     const result = await fetchResult(port, id);
-    for (const [bucket, key, etag] of result.rows) found.add(ledgerKey({ bucket: String(bucket), key: String(key), etag: String(etag) }));
+    for (const [bucket, key, etag] of result.rows)
+      found.add(ledgerKey({ bucket: String(bucket), key: String(key), etag: String(etag) }));
   }
   return found;
 }
 
 /** Applies the idempotent DDL, in batches of at most 40 statements. */
-export async function applyRedshiftDdl(port: RedshiftDataPort, target: RedshiftTarget, poll: PollOptions): Promise<number> {
+export async function applyRedshiftDdl(
+  port: RedshiftDataPort,
+  target: RedshiftTarget,
+  poll: PollOptions,
+): Promise<number> {
   const ddl = warehouseDdl("redshift");
   for (let i = 0; i < ddl.length; i += DATA_API_MAX_BATCH_STATEMENTS) {
     const id = await batchExecute(port, target, ddl.slice(i, i + DATA_API_MAX_BATCH_STATEMENTS), "tributary-ddl");
@@ -168,7 +180,12 @@ export async function applyRedshiftDdl(port: RedshiftDataPort, target: RedshiftT
 }
 
 export type DatasetLoadResult =
-  | { readonly ok: true; readonly dataset: string; readonly objects: readonly LakeObject[]; readonly statementId: string }
+  | {
+      readonly ok: true;
+      readonly dataset: string;
+      readonly objects: readonly LakeObject[];
+      readonly statementId: string;
+    }
   | {
       readonly ok: false;
       readonly dataset: string;
@@ -209,7 +226,12 @@ export async function runRedshiftLoad(
           ContentType: "application/json",
         }),
       );
-      statementId = await batchExecute(ports.redshiftData, config.target, rendered.sqls, `tributary-load-${load.dataset}`);
+      statementId = await batchExecute(
+        ports.redshiftData,
+        config.target,
+        rendered.sqls,
+        `tributary-load-${load.dataset}`,
+      );
       await waitForStatement(ports.redshiftData, statementId, poll);
       results.push({ ok: true, dataset: load.dataset, objects: load.objects, statementId });
     } catch (err) {

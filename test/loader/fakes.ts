@@ -201,7 +201,9 @@ export class FakeSqs implements SqsPort {
         m.inFlight = true;
         m.receives++;
       }
-      return { Messages: batch.map((m) => ({ MessageId: m.id, ReceiptHandle: `rh-${m.id}-${m.receives}`, Body: m.body })) };
+      return {
+        Messages: batch.map((m) => ({ MessageId: m.id, ReceiptHandle: `rh-${m.id}-${m.receives}`, Body: m.body })),
+      };
     }
     const entries = (command.input as { Entries: { Id: string; ReceiptHandle: string }[] }).Entries;
     for (const e of entries) {
@@ -224,7 +226,11 @@ export function s3EventBody(objects: readonly { bucket: string; key: string; siz
       s3: {
         s3SchemaVersion: "1.0",
         bucket: { name: o.bucket, arn: `arn:aws:s3:::${o.bucket}` },
-        object: { key: encodeURIComponent(o.key).replace(/%2F/g, "/").replace(/%20/g, "+"), size: o.size, eTag: o.etag },
+        object: {
+          key: encodeURIComponent(o.key).replace(/%2F/g, "/").replace(/%20/g, "+"),
+          size: o.size,
+          eTag: o.etag,
+        },
       },
     })),
   });

@@ -10,7 +10,11 @@ import { openDuckdb, tempDir, writeLakeParquet } from "../warehouse/lake-fixture
 import { FakeClock, FakeRedshiftData, FakeS3, FakeSqs, loaderPorts, s3EventBody } from "./fakes";
 
 const BUCKET = "tributary-dev-lake";
-const TARGET = { workgroupName: "tributary-dev", database: "dev", secretArn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:admin" };
+const TARGET = {
+  workgroupName: "tributary-dev",
+  database: "dev",
+  secretArn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:admin",
+};
 const CONFIG: LoaderConfig = {
   target: TARGET,
   copyRoleArn: "arn:aws:iam::111122223333:role/tributary-dev-copy",
@@ -21,8 +25,20 @@ const CONFIG: LoaderConfig = {
 };
 
 describe("loader: plan", () => {
-  const a: LakeObject = { bucket: "b", key: "curated/covidx_ct/split=val/a.parquet", etag: '"e1"', size: 10, dataset: "covidx_ct" };
-  const b: LakeObject = { bucket: "b", key: "curated/weblogs/dt=2015-05-17/b.parquet", etag: "e2", size: 20, dataset: "weblogs" };
+  const a: LakeObject = {
+    bucket: "b",
+    key: "curated/covidx_ct/split=val/a.parquet",
+    etag: '"e1"',
+    size: 10,
+    dataset: "covidx_ct",
+  };
+  const b: LakeObject = {
+    bucket: "b",
+    key: "curated/weblogs/dt=2015-05-17/b.parquet",
+    etag: "e2",
+    size: 20,
+    dataset: "weblogs",
+  };
 
   it("groups by dataset, skips ledger hits, loads a duplicated object once and strips ETag quotes", () => {
     const plan = planLoad([a, b, { ...a, etag: "e1" }], new Set([ledgerKey(b)]));
@@ -54,25 +70,50 @@ describe("loader: S3 event messages", () => {
     ]);
     assert.deepStrictEqual(parseS3Message(body), {
       kind: "objects",
-      objects: [{ bucket: "b", key: "curated/weblogs/dt=2015-05-17/status_class=2xx/f 1.parquet", etag: "abc", size: 5, dataset: "weblogs" }],
+      objects: [
+        {
+          bucket: "b",
+          key: "curated/weblogs/dt=2015-05-17/status_class=2xx/f 1.parquet",
+          etag: "abc",
+          size: 5,
+          dataset: "weblogs",
+        },
+      ],
       ignored: ["s3://b/errors/weblogs/processing-failed/x.json is not a curated/<dataset>/….parquet object"],
     });
   });
 
   it("recognises the s3:TestEvent and reports a body that is not a notification", () => {
-    assert.deepStrictEqual(parseS3Message(JSON.stringify({ Service: "Amazon S3", Event: "s3:TestEvent" })), { kind: "test" });
+    assert.deepStrictEqual(parseS3Message(JSON.stringify({ Service: "Amazon S3", Event: "s3:TestEvent" })), {
+      kind: "test",
+    });
     const broken = parseS3Message("{");
     assert.strictEqual(broken.kind, "invalid");
     assert.match(broken.kind === "invalid" ? broken.reason : "", /^body is not JSON: Expected property name/);
-    assert.deepStrictEqual(parseS3Message("{}"), { kind: "invalid", reason: "no Records array (not an S3 event notification)" });
+    assert.deepStrictEqual(parseS3Message("{}"), {
+      kind: "invalid",
+      reason: "no Records array (not an S3 event notification)",
+    });
   });
 });
 
 describe("loader: Redshift rendering", () => {
   const config: RedshiftLoadConfig = CONFIG;
   const objects: LakeObject[] = [
-    { bucket: BUCKET, key: "curated/retail_category_tree/node_kind=child/f1.parquet", etag: "e1", size: 1234, dataset: "retail_category_tree" },
-    { bucket: BUCKET, key: "curated/retail_category_tree/node_kind=root/f2.parquet", etag: "e2", size: 99, dataset: "retail_category_tree" },
+    {
+      bucket: BUCKET,
+      key: "curated/retail_category_tree/node_kind=child/f1.parquet",
+      etag: "e1",
+      size: 1234,
+      dataset: "retail_category_tree",
+    },
+    {
+      bucket: BUCKET,
+      key: "curated/retail_category_tree/node_kind=root/f2.parquet",
+      etag: "e2",
+      size: 99,
+      dataset: "retail_category_tree",
+    },
   ];
 
   it("renders the manifest with content_length and the exact staging, COPY and ledger statements", () => {
@@ -83,8 +124,16 @@ describe("loader: Redshift rendering", () => {
       key: `manifests/${plan.loadId}/retail_category_tree.manifest`,
       body: JSON.stringify({
         entries: [
-          { url: `s3://${BUCKET}/curated/retail_category_tree/node_kind=child/f1.parquet`, mandatory: true, meta: { content_length: 1234 } },
-          { url: `s3://${BUCKET}/curated/retail_category_tree/node_kind=root/f2.parquet`, mandatory: true, meta: { content_length: 99 } },
+          {
+            url: `s3://${BUCKET}/curated/retail_category_tree/node_kind=child/f1.parquet`,
+            mandatory: true,
+            meta: { content_length: 1234 },
+          },
+          {
+            url: `s3://${BUCKET}/curated/retail_category_tree/node_kind=root/f2.parquet`,
+            mandatory: true,
+            meta: { content_length: 99 },
+          },
         ],
       }),
     });
@@ -138,11 +187,24 @@ describe("loader: drainAndLoad against a fake Data API", function () {
     data = new FakeRedshiftData(db.connection, s3, lakeDir);
     files.length = 0;
     const box = (split: string, filename: string, classId: number) => ({
-      split, filename, class_id: classId, class_name: ["normal", "pneumonia", "covid19"][classId], xmin: 1, ymin: 2, xmax: 30, ymax: 40,
+      split,
+      filename,
+      class_id: classId,
+      class_name: ["normal", "pneumonia", "covid19"][classId],
+      xmin: 1,
+      ymin: 2,
+      xmax: 30,
+      ymax: 40,
     });
-    await addFile("curated/covidx_ct/split=val/class_name=normal/a.parquet", "covidx_ct", [box("val", "a.png", 0), box("val", "b.png", 0)]);
+    await addFile("curated/covidx_ct/split=val/class_name=normal/a.parquet", "covidx_ct", [
+      box("val", "a.png", 0),
+      box("val", "b.png", 0),
+    ]);
     // The same record delivered twice (at-least-once): history must hold it once.
-    await addFile("curated/covidx_ct/split=val/class_name=normal/b.parquet", "covidx_ct", [box("val", "b.png", 0), box("val", "c.png", 0)]);
+    await addFile("curated/covidx_ct/split=val/class_name=normal/b.parquet", "covidx_ct", [
+      box("val", "b.png", 0),
+      box("val", "c.png", 0),
+    ]);
     await addFile("curated/retail_category_tree/node_kind=root/c.parquet", "retail_category_tree", [
       { category_id: 1, parent_id: null },
       { category_id: 2, parent_id: 1 },
@@ -158,20 +220,32 @@ describe("loader: drainAndLoad against a fake Data API", function () {
     const report = await drainAndLoad(loaderPorts(sqs, s3, data, clock), CONFIG);
     assert.deepStrictEqual(
       report.loaded.map((l) => [l.dataset, l.objects]),
-      [["retail_category_tree", 1], ["covidx_ct", 2]],
+      [
+        ["retail_category_tree", 1],
+        ["covidx_ct", 2],
+      ],
     );
     assert.strictEqual(report.deleted, 3);
     assert.deepStrictEqual(sqs.ids(), []);
-    const copies = data.batches().flat().filter((s) => s.startsWith("COPY "));
+    const copies = data
+      .batches()
+      .flat()
+      .filter((s) => s.startsWith("COPY "));
     assert.strictEqual(copies.length, 2);
     assert.strictEqual(await count("SELECT COUNT(*) FROM tributary.load_ledger"), 3);
     assert.strictEqual(await count("SELECT COUNT(*) FROM history.covidx_ct"), 3);
     assert.strictEqual(await count("SELECT COUNT(*) FROM analytics.covidx_ct_slices WHERE box_width = 29"), 3);
     assert.strictEqual(await count("SELECT COUNT(*) FROM history.retail_category_tree WHERE parent_id = 1"), 1);
-    const batch = data.commands.find((c) => c.name === "BatchExecuteStatement" && c.input.StatementName === "tributary-load-covidx_ct");
+    const batch = data.commands.find(
+      (c) => c.name === "BatchExecuteStatement" && c.input.StatementName === "tributary-load-covidx_ct",
+    );
     assert.deepStrictEqual(
       { WorkgroupName: batch?.input.WorkgroupName, Database: batch?.input.Database, SecretArn: batch?.input.SecretArn },
-      { WorkgroupName: "tributary-dev", Database: "dev", SecretArn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:admin" },
+      {
+        WorkgroupName: "tributary-dev",
+        Database: "dev",
+        SecretArn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:admin",
+      },
     );
   });
 
@@ -184,46 +258,70 @@ describe("loader: drainAndLoad against a fake Data API", function () {
     assert.strictEqual(report.alreadyLoaded, 3);
     assert.strictEqual(report.deleted, 3);
     // Only the idempotent DDL batch ran again: no COPY.
-    assert.deepStrictEqual(data.batches().slice(batchesBefore).flat().filter((s) => s.startsWith("COPY ")), []);
+    assert.deepStrictEqual(
+      data
+        .batches()
+        .slice(batchesBefore)
+        .flat()
+        .filter((s) => s.startsWith("COPY ")),
+      [],
+    );
     assert.strictEqual(await count("SELECT COUNT(*) FROM tributary.load_ledger"), 3);
     assert.strictEqual(await count("SELECT COUNT(*) FROM history.covidx_ct"), 3);
   });
 
   it("a failed COPY leaves the ledger unchanged and its messages on the queue, with Redshift's error text", async () => {
     const copyError = "ERROR: Spectrum Scan Error. File has an incompatible Parquet schema for column 'class_id'";
-    data.verdict = (sqls) => (sqls.some((s) => s.startsWith("COPY staging.covidx_ct")) ? { status: "FAILED", error: copyError } : "run");
+    data.verdict = (sqls) =>
+      sqls.some((s) => s.startsWith("COPY staging.covidx_ct")) ? { status: "FAILED", error: copyError } : "run";
     await assert.rejects(drainAndLoad(loaderPorts(sqs, s3, data, clock), CONFIG), (err: unknown) => {
       assert.ok(err instanceof LoadFailedError);
       assert.strictEqual(err.code, "TRIBUTARY_LOAD_FAILED");
-      assert.deepStrictEqual(err.report.failed.map((f) => [f.dataset, f.code]), [["covidx_ct", "TRIBUTARY_REDSHIFT_FAILED"]]);
+      assert.deepStrictEqual(
+        err.report.failed.map((f) => [f.dataset, f.code]),
+        [["covidx_ct", "TRIBUTARY_REDSHIFT_FAILED"]],
+      );
       assert.ok(err.message.includes(copyError), err.message);
       assert.strictEqual(err.report.deleted, 1);
       return true;
     });
     assert.strictEqual(await count("SELECT COUNT(*) FROM tributary.load_ledger WHERE dataset = 'covidx_ct'"), 0);
-    assert.strictEqual(await count("SELECT COUNT(*) FROM tributary.load_ledger WHERE dataset = 'retail_category_tree'"), 1);
+    assert.strictEqual(
+      await count("SELECT COUNT(*) FROM tributary.load_ledger WHERE dataset = 'retail_category_tree'"),
+      1,
+    );
     assert.strictEqual(sqs.messages.length, 2);
 
     // The messages reappear after the visibility timeout; the next run loads them.
     data.verdict = () => "run";
     sqs.expireVisibility();
     const report = await drainAndLoad(loaderPorts(sqs, s3, data, clock), CONFIG);
-    assert.deepStrictEqual(report.loaded.map((l) => l.dataset), ["covidx_ct"]);
+    assert.deepStrictEqual(
+      report.loaded.map((l) => l.dataset),
+      ["covidx_ct"],
+    );
     assert.strictEqual(await count("SELECT COUNT(*) FROM history.covidx_ct"), 3);
   });
 
   it("a statement that really fails inside the batch rolls back the ledger rows already inserted", async () => {
     // Delete the Parquet file after the manifest is written: the executed COPY fails in the middle of the batch.
     await fs.rm(`${lakeDir}/s3/${BUCKET}/curated/covidx_ct/split=val/class_name=normal/b.parquet`);
-    await assert.rejects(drainAndLoad(loaderPorts(sqs, s3, data, clock), CONFIG), /covidx_ct \(2 objects\): Redshift statement stmt-\d+ FAILED: ERROR: /);
+    await assert.rejects(
+      drainAndLoad(loaderPorts(sqs, s3, data, clock), CONFIG),
+      /covidx_ct \(2 objects\): Redshift statement stmt-\d+ FAILED: ERROR: /,
+    );
     assert.strictEqual(await count("SELECT COUNT(*) FROM tributary.load_ledger WHERE dataset = 'covidx_ct'"), 0);
     assert.strictEqual(await count("SELECT COUNT(*) FROM staging.covidx_ct"), 0);
   });
 
   it("ABORTED is reported as such and keeps the messages", async () => {
-    data.verdict = (sqls) => (sqls.some((s) => s.startsWith("COPY ")) ? { status: "ABORTED", error: "Query was cancelled by the user" } : "run");
+    data.verdict = (sqls) =>
+      sqls.some((s) => s.startsWith("COPY ")) ? { status: "ABORTED", error: "Query was cancelled by the user" } : "run";
     await assert.rejects(drainAndLoad(loaderPorts(sqs, s3, data, clock), CONFIG), (err: LoadFailedError) => {
-      assert.deepStrictEqual(err.report.failed.map((f) => f.code), ["TRIBUTARY_REDSHIFT_ABORTED", "TRIBUTARY_REDSHIFT_ABORTED"]);
+      assert.deepStrictEqual(
+        err.report.failed.map((f) => f.code),
+        ["TRIBUTARY_REDSHIFT_ABORTED", "TRIBUTARY_REDSHIFT_ABORTED"],
+      );
       assert.match(err.report.failed[0].error, /ABORTED: Query was cancelled by the user$/);
       return true;
     });
@@ -233,7 +331,10 @@ describe("loader: drainAndLoad against a fake Data API", function () {
   it("a hanging load stops at the deadline with backoff, is cancelled, and keeps its messages", async () => {
     data.verdict = (sqls) => (sqls.some((s) => s.startsWith("COPY ")) ? "hang" : "run");
     const start = clock.now();
-    await assert.rejects(drainAndLoad(loaderPorts(sqs, s3, data, clock), { ...CONFIG, timeBudgetMs: 30_000 }), /TRIBUTARY_REDSHIFT_TIMEOUT|still STARTED at the deadline/);
+    await assert.rejects(
+      drainAndLoad(loaderPorts(sqs, s3, data, clock), { ...CONFIG, timeBudgetMs: 30_000 }),
+      /TRIBUTARY_REDSHIFT_TIMEOUT|still STARTED at the deadline/,
+    );
     assert.strictEqual(clock.now() - start, 30_000);
     const cancels = data.commands.filter((c) => c.name === "CancelStatement");
     assert.strictEqual(cancels.length, 2);
@@ -247,9 +348,15 @@ describe("loader: drainAndLoad against a fake Data API", function () {
     sqs.enqueue("not json");
     sqs.enqueue(JSON.stringify({ Service: "Amazon S3", Event: "s3:TestEvent" }));
     const report = await drainAndLoad(loaderPorts(sqs, s3, data, clock), CONFIG);
-    assert.deepStrictEqual(report.invalid.map((i) => i.reason.slice(0, 21)), ["body is not JSON: Une"]);
+    assert.deepStrictEqual(
+      report.invalid.map((i) => i.reason.slice(0, 21)),
+      ["body is not JSON: Une"],
+    );
     assert.strictEqual(report.deleted, 4);
-    assert.deepStrictEqual(sqs.messages.map((m) => m.body), ["not json"]);
+    assert.deepStrictEqual(
+      sqs.messages.map((m) => m.body),
+      ["not json"],
+    );
   });
 });
 
@@ -266,19 +373,37 @@ describe("loader: 1,000 objects in one run", () => {
       sqs.enqueue(s3EventBody([{ bucket: BUCKET, key, size: 1_000_000 + i, etag: `${String(i).padStart(32, "0")}` }]));
     }
     const report = await drainAndLoad(loaderPorts(sqs, s3, data, new FakeClock()), CONFIG);
-    assert.deepStrictEqual(report.loaded.map((l) => [l.dataset, l.objects]), [["weblogs", 500], ["sparkify_events", 500]]);
+    assert.deepStrictEqual(
+      report.loaded.map((l) => [l.dataset, l.objects]),
+      [
+        ["weblogs", 500],
+        ["sparkify_events", 500],
+      ],
+    );
     assert.strictEqual(report.deleted, 1000);
     const loads = data.batches().filter((b) => b.some((s) => s.startsWith("COPY ")));
     assert.strictEqual(loads.length, 2);
     for (const batch of loads) {
       assert.strictEqual(batch.filter((s) => s.startsWith("COPY ")).length, 1);
       assert.ok(batch.length <= 40, `${batch.length} statements`);
-      assert.ok(batch.filter((s) => s.startsWith("INSERT INTO tributary.load_ledger")).length > 1, "ledger insert is chunked");
+      assert.ok(
+        batch.filter((s) => s.startsWith("INSERT INTO tributary.load_ledger")).length > 1,
+        "ledger insert is chunked",
+      );
     }
-    const all = data.commands.flatMap((c) => (c.name === "BatchExecuteStatement" ? (c.input.Sqls as string[]) : c.name === "ExecuteStatement" ? [c.input.Sql as string] : []));
+    const all = data.commands.flatMap((c) =>
+      c.name === "BatchExecuteStatement"
+        ? (c.input.Sqls as string[])
+        : c.name === "ExecuteStatement"
+          ? [c.input.Sql as string]
+          : [],
+    );
     const largest = Math.max(...all.map(statementBytes));
     assert.ok(largest < DATA_API_MAX_STATEMENT_BYTES, `largest statement ${largest} bytes`);
     const manifests = s3.puts.map((p) => JSON.parse(String(p.Body)) as { entries: unknown[] });
-    assert.deepStrictEqual(manifests.map((m) => m.entries.length), [500, 500]);
+    assert.deepStrictEqual(
+      manifests.map((m) => m.entries.length),
+      [500, 500],
+    );
   });
 });

@@ -89,13 +89,22 @@ export async function startRedshiftDataStandin(): Promise<RedshiftDataStandin> {
     switch (operation) {
       case "ExecuteStatement":
         if (typeof body.Sql !== "string") return fail(res, "ValidationException", "Sql is required");
-        return reply(res, 200, { Id: submit([body.Sql], operation), CreatedAt: Date.now() / 1000, Database: body.Database, WorkgroupName: body.WorkgroupName });
+        return reply(res, 200, {
+          Id: submit([body.Sql], operation),
+          CreatedAt: Date.now() / 1000,
+          Database: body.Database,
+          WorkgroupName: body.WorkgroupName,
+        });
       case "BatchExecuteStatement": {
         const sqls = body.Sqls;
         if (!Array.isArray(sqls) || sqls.length === 0 || sqls.length > 40) {
           return fail(res, "ValidationException", "Sqls must hold 1 to 40 statements");
         }
-        return reply(res, 200, { Id: submit(sqls as string[], operation), CreatedAt: Date.now() / 1000, Database: body.Database });
+        return reply(res, 200, {
+          Id: submit(sqls as string[], operation),
+          CreatedAt: Date.now() / 1000,
+          Database: body.Database,
+        });
       }
       case "DescribeStatement":
         if (!statement) return fail(res, "ResourceNotFoundException", `Query does not exist: ${String(body.Id)}`);
@@ -107,7 +116,13 @@ export async function startRedshiftDataStandin(): Promise<RedshiftDataStandin> {
           QueryString: statement.sqls.join(";\n"),
           ResultRows: statement.rows.length,
           ...(statement.sqls.length > 1
-            ? { SubStatements: statement.sqls.map((sql, i) => ({ Id: `${String(body.Id)}:${i + 1}`, QueryString: sql, Status: statement.status })) }
+            ? {
+                SubStatements: statement.sqls.map((sql, i) => ({
+                  Id: `${String(body.Id)}:${i + 1}`,
+                  QueryString: sql,
+                  Status: statement.status,
+                })),
+              }
             : {}),
         });
       case "GetStatementResult": {
@@ -150,7 +165,11 @@ export async function startRedshiftDataStandin(): Promise<RedshiftDataStandin> {
     req.on("end", () => {
       const target = String(req.headers["x-amz-target"] ?? "");
       if (req.method !== "POST" || !target.startsWith("RedshiftData.")) {
-        return fail(res, "UnknownOperationException", `Expected POST with X-Amz-Target RedshiftData.*, got ${req.method} ${target}`);
+        return fail(
+          res,
+          "UnknownOperationException",
+          `Expected POST with X-Amz-Target RedshiftData.*, got ${req.method} ${target}`,
+        );
       }
       let body: Record<string, unknown>;
       try {

@@ -21,7 +21,8 @@ type Row = Record<string, string | number | boolean | null>;
 function recordsOf(dataset: Dataset, file: string): Row[] {
   const processor = lineProcessorFor(dataset, path.basename(file));
   const text = readFileSync(file, "utf8");
-  const lines = dataset.source.kind === "json-concatenated" ? [text] : text.split("\n").map((l) => l.replace(/\r$/, ""));
+  const lines =
+    dataset.source.kind === "json-concatenated" ? [text] : text.split("\n").map((l) => l.replace(/\r$/, ""));
   const rows: Row[] = [];
   for (const line of lines.slice(dataset.source.skipHeaderLines ?? 0)) {
     if (line.trim() === "") continue;
@@ -34,7 +35,11 @@ function recordsOf(dataset: Dataset, file: string): Row[] {
       continue;
     }
     const lower = new Map(Object.entries(json).map(([k, v]) => [k.toLowerCase(), v]));
-    rows.push(Object.fromEntries(dataset.columns.map((c) => [c.name, (lower.get((c.jsonKey ?? c.name).toLowerCase()) ?? null) as Row[string]])));
+    rows.push(
+      Object.fromEntries(
+        dataset.columns.map((c) => [c.name, (lower.get((c.jsonKey ?? c.name).toLowerCase()) ?? null) as Row[string]]),
+      ),
+    );
   }
   return rows;
 }
@@ -52,7 +57,6 @@ describe("warehouse models on DuckDB over the real sample data", function () {
 
   before(async function () {
     if (!existsSync(DATASETS_DIR)) {
-      // eslint-disable-next-line no-console
       console.log(`    (skipped: ${DATASETS_DIR} is absent; the model tests need the shared sample datasets)`);
       this.skip();
     }
@@ -72,12 +76,29 @@ describe("warehouse models on DuckDB over the real sample data", function () {
       // Two files per dataset, the second overlapping the first by 10 records: at-least-once delivery.
       const rows = source[name];
       const half = Math.floor(rows.length / 2);
-      await writeLakeParquet(writer.connection, lakeDir, BUCKET, `curated/${name}/part-1.parquet`, name, rows.slice(0, half + 10));
-      await writeLakeParquet(writer.connection, lakeDir, BUCKET, `curated/${name}/part-2.parquet`, name, rows.slice(half));
+      await writeLakeParquet(
+        writer.connection,
+        lakeDir,
+        BUCKET,
+        `curated/${name}/part-1.parquet`,
+        name,
+        rows.slice(0, half + 10),
+      );
+      await writeLakeParquet(
+        writer.connection,
+        lakeDir,
+        BUCKET,
+        `curated/${name}/part-2.parquet`,
+        name,
+        rows.slice(half),
+      );
     }
     writer.close();
     const report = await loadLakeOnce(lakeDir, () => new Date(ARRIVAL_MS));
-    assert.deepStrictEqual(report.results.filter((r) => !r.ok), []);
+    assert.deepStrictEqual(
+      report.results.filter((r) => !r.ok),
+      [],
+    );
     db = await openDuckdb(warehousePath(lakeDir));
   });
   after(async () => {
@@ -110,11 +131,16 @@ describe("warehouse models on DuckDB over the real sample data", function () {
   });
 
   it("songplays: one per NextSong event, matched to songs by title, artist and duration", async () => {
-    const events = distinct(source.sparkify_events, ["ts", "session_id", "item_in_session"]).filter((e) => e.page === "NextSong");
+    const events = distinct(source.sparkify_events, ["ts", "session_id", "item_in_session"]).filter(
+      (e) => e.page === "NextSong",
+    );
     const songs = new Set(source.sparkify_songs.map((s) => JSON.stringify([s.title, s.artist_name, s.duration])));
     const matched = events.filter((e) => songs.has(JSON.stringify([e.song, e.artist, e.length])));
     assert.strictEqual(await scalar("SELECT COUNT(*) FROM analytics.songplays"), events.length);
-    assert.strictEqual(await scalar("SELECT COUNT(*) FROM analytics.songplays WHERE song_id IS NOT NULL"), matched.length);
+    assert.strictEqual(
+      await scalar("SELECT COUNT(*) FROM analytics.songplays WHERE song_id IS NOT NULL"),
+      matched.length,
+    );
     assert.ok(matched.length > 0, "the sample has at least one matching play");
     const first = matched.sort((a, b) => Number(a.ts) - Number(b.ts))[0];
     const [play] = await rows(
@@ -129,14 +155,21 @@ describe("warehouse models on DuckDB over the real sample data", function () {
 
   it("users carry their latest level; time has one row per play start", async () => {
     const latest = new Map<string, Row>();
-    for (const e of [...source.sparkify_events].sort((a, b) => Number(a.ts) - Number(b.ts) || Number(a.item_in_session) - Number(b.item_in_session))) {
+    for (const e of [...source.sparkify_events].sort(
+      (a, b) => Number(a.ts) - Number(b.ts) || Number(a.item_in_session) - Number(b.item_in_session),
+    )) {
       if (e.user_id) latest.set(String(e.user_id), e);
     }
-    const expected = [...latest.entries()].map(([id, e]) => ({ user_id: id, level: e.level })).sort((a, b) => a.user_id.localeCompare(b.user_id));
+    const expected = [...latest.entries()]
+      .map(([id, e]) => ({ user_id: id, level: e.level }))
+      .sort((a, b) => a.user_id.localeCompare(b.user_id));
     assert.deepStrictEqual(await rows("SELECT user_id, level FROM analytics.users ORDER BY user_id"), expected);
     const starts = new Set(source.sparkify_events.filter((e) => e.page === "NextSong").map((e) => e.ts));
     assert.strictEqual(await scalar('SELECT COUNT(*) FROM analytics."time"'), starts.size);
-    assert.strictEqual(await scalar("SELECT COUNT(*) FROM analytics.artists"), new Set(source.sparkify_songs.map((s) => s.artist_id)).size);
+    assert.strictEqual(
+      await scalar("SELECT COUNT(*) FROM analytics.artists"),
+      new Set(source.sparkify_songs.map((s) => s.artist_id)).size,
+    );
   });
 
   it("online retail: invoices with cancellations flagged and net amounts per customer", async () => {
@@ -144,7 +177,10 @@ describe("warehouse models on DuckDB over the real sample data", function () {
     const invoices = new Set(lines.map((l) => l.invoice_no));
     const cancellations = new Set(lines.filter((l) => String(l.invoice_no).startsWith("C")).map((l) => l.invoice_no));
     assert.strictEqual(await scalar("SELECT COUNT(*) FROM analytics.invoices"), invoices.size);
-    assert.strictEqual(await scalar("SELECT COUNT(*) FROM analytics.invoices WHERE is_cancellation"), cancellations.size);
+    assert.strictEqual(
+      await scalar("SELECT COUNT(*) FROM analytics.invoices WHERE is_cancellation"),
+      cancellations.size,
+    );
     assert.ok(cancellations.size > 0, "the sample holds cancelled invoices");
     const net = new Map<number, number>();
     for (const l of lines) {
@@ -156,10 +192,16 @@ describe("warehouse models on DuckDB over the real sample data", function () {
     for (const row of actual) {
       const expected = net.get(Number(row.customer_id)) as number;
       // Sums of doubles in another order differ in the last bits; the model rounds to pence.
-      assert.ok(Math.abs(Number(row.net_amount) - expected) < 0.006, `customer ${row.customer_id}: ${row.net_amount} vs ${expected}`);
+      assert.ok(
+        Math.abs(Number(row.net_amount) - expected) < 0.006,
+        `customer ${row.customer_id}: ${row.net_amount} vs ${expected}`,
+      );
     }
     const history = await rows("SELECT COUNT(*) AS n FROM analytics.customer_purchase_history");
-    assert.strictEqual(Number(history[0].n), new Set(lines.filter((l) => l.customer_id !== null).map((l) => l.invoice_no)).size);
+    assert.strictEqual(
+      Number(history[0].n),
+      new Set(lines.filter((l) => l.customer_id !== null).map((l) => l.invoice_no)).size,
+    );
   });
 
   it("weblogs: the daily summary adds up to the requests, per day", async () => {
@@ -168,19 +210,32 @@ describe("warehouse models on DuckDB over the real sample data", function () {
       const day = String(r.event_time).slice(0, 10);
       perDay.set(day, (perDay.get(day) ?? 0) + 1);
     }
-    const actual = await rows("SELECT CAST(day AS VARCHAR) AS day, SUM(requests) AS n FROM analytics.daily_request_summary GROUP BY day ORDER BY day");
+    const actual = await rows(
+      "SELECT CAST(day AS VARCHAR) AS day, SUM(requests) AS n FROM analytics.daily_request_summary GROUP BY day ORDER BY day",
+    );
     assert.deepStrictEqual(
       actual.map((r) => [r.day, Number(r.n)]),
       [...perDay.entries()].sort(),
     );
-    assert.strictEqual(await scalar("SELECT COUNT(*) FROM analytics.requests WHERE status_class = '4xx'"), distinct(source.weblogs, datasetByName("weblogs").dedupeKey).filter((r) => Number(r.status) >= 400 && Number(r.status) < 500).length);
+    assert.strictEqual(
+      await scalar("SELECT COUNT(*) FROM analytics.requests WHERE status_class = '4xx'"),
+      distinct(source.weblogs, datasetByName("weblogs").dedupeKey).filter(
+        (r) => Number(r.status) >= 400 && Number(r.status) < 500,
+      ).length,
+    );
   });
 
   it("covidx_ct: all splits in one table", async () => {
     const bySplit = new Map<string, number>();
-    for (const r of distinct(source.covidx_ct, datasetByName("covidx_ct").dedupeKey)) bySplit.set(String(r.split), (bySplit.get(String(r.split)) ?? 0) + 1);
-    const actual = await rows("SELECT split, COUNT(*) AS n FROM analytics.covidx_ct_slices GROUP BY split ORDER BY split");
-    assert.deepStrictEqual(actual.map((r) => [r.split, Number(r.n)]), [...bySplit.entries()].sort());
+    for (const r of distinct(source.covidx_ct, datasetByName("covidx_ct").dedupeKey))
+      bySplit.set(String(r.split), (bySplit.get(String(r.split)) ?? 0) + 1);
+    const actual = await rows(
+      "SELECT split, COUNT(*) AS n FROM analytics.covidx_ct_slices GROUP BY split ORDER BY split",
+    );
+    assert.deepStrictEqual(
+      actual.map((r) => [r.split, Number(r.n)]),
+      [...bySplit.entries()].sort(),
+    );
   });
 
   it("a second run loads nothing and changes no count", async () => {

@@ -11,7 +11,13 @@ import { weblogsModel } from "./weblogs";
 export type { Model } from "./types";
 
 /** Every model, in the order their tables are created. */
-export const MODELS: readonly Model[] = [sparkifyModel, retailRocketModel, onlineRetailModel, weblogsModel, covidxModel];
+export const MODELS: readonly Model[] = [
+  sparkifyModel,
+  retailRocketModel,
+  onlineRetailModel,
+  weblogsModel,
+  covidxModel,
+];
 
 /**
  * Staging → history: delete the history rows whose dedupe key this load carries, then insert one row

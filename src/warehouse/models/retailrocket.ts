@@ -37,8 +37,7 @@ GROUP BY CAST(e.event_time AS DATE), e.category_id`;
 }
 
 const STAGED_DAYS = "SELECT CAST(s.event_time AS DATE) FROM staging.retail_events s";
-const STAGED_CATEGORY_ITEMS =
-  "SELECT s.item_id FROM staging.retail_item_properties s WHERE s.property = 'categoryid'";
+const STAGED_CATEGORY_ITEMS = "SELECT s.item_id FROM staging.retail_item_properties s WHERE s.property = 'categoryid'";
 
 /** Categories and parents change rarely and touch any day: rebuilding the small funnel is simpler than tracking which days. */
 const REBUILD_FUNNEL = ["DELETE FROM analytics.retail_category_funnel_daily", insertFunnel("1 = 1")];
