@@ -8,6 +8,7 @@ import { TributaryError } from "../errors";
 type Register = (program: Command) => void;
 /* eslint-disable @typescript-eslint/no-require-imports -- commands load lazily so `--help` stays fast */
 const COMMANDS: ReadonlyArray<() => Register> = [
+  () => require("./upload").register,
   () => require("./ship").register,
   () => require("./plan").register,
   () => require("./agent-config").register,
