@@ -41,7 +41,8 @@ export function streamAlarmSpecs(freshnessThresholdSeconds: number): readonly St
       statistic: "Sum",
       threshold: 0,
       treatMissingData: "notBreaching",
-      description: "producers are being throttled: agents retry and fall behind; raise the stream's quota or pack more lines per record",
+      description:
+        "producers are being throttled: agents retry and fall behind; raise the stream's quota or pack more lines per record",
     },
     {
       role: "conversion-failed",
@@ -57,7 +58,8 @@ export function streamAlarmSpecs(freshnessThresholdSeconds: number): readonly St
       statistic: "Maximum",
       threshold: 0,
       treatMissingData: "notBreaching",
-      description: "the active partition limit was exceeded; records went to the error prefix. Partition on lower-cardinality keys or raise the limit",
+      description:
+        "the active partition limit was exceeded; records went to the error prefix. Partition on lower-cardinality keys or raise the limit",
     },
   ];
 }

@@ -61,6 +61,12 @@ export class LakeStorage extends pulumi.ComponentResource {
     super("tributary:storage:LakeStorage", name, {}, opts);
     const account = pulumi.output(args.account);
     const tags = { ...args.tags };
+    if (args.forceDestroy) {
+      pulumi.log.warn(
+        "storage.forceDestroy is on: `pulumi destroy` deletes the lake and access-log buckets with every object in them.",
+        this,
+      );
+    }
 
     this.key = new aws.kms.Key(
       `${name}-key`,
@@ -131,7 +137,12 @@ export class LakeStorage extends pulumi.ComponentResource {
       {
         bucket: logs.bucket.id,
         rules: [
-          { id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogExpirationDays } },
+          {
+            id: "expire-access-logs",
+            status: "Enabled",
+            filter: {},
+            expiration: { days: args.accessLogExpirationDays },
+          },
           ...commonLifecycleRules(args),
         ],
       },

@@ -286,7 +286,8 @@ export class Loader extends pulumi.ComponentResource {
       `${name}-role`,
       {
         name: functionName,
-        description: "Runs the warehouse loader: drains the load queue, writes manifests, runs COPY through the Data API",
+        description:
+          "Runs the warehouse loader: drains the load queue, writes manifests, runs COPY through the Data API",
         assumeRolePolicy: JSON.stringify(serviceTrustPolicy("lambda.amazonaws.com")),
         tags,
       },
@@ -411,14 +412,17 @@ export class Loader extends pulumi.ComponentResource {
       { parent: this, dependsOn: [permission] },
     );
 
-    const alarm = (role: string, metric: {
-      namespace: string;
-      metricName: string;
-      dimensions: Record<string, pulumi.Input<string>>;
-      statistic: "Maximum" | "Sum";
-      threshold: number;
-      description: string;
-    }) =>
+    const alarm = (
+      role: string,
+      metric: {
+        namespace: string;
+        metricName: string;
+        dimensions: Record<string, pulumi.Input<string>>;
+        statistic: "Maximum" | "Sum";
+        threshold: number;
+        description: string;
+      },
+    ) =>
       new aws.cloudwatch.MetricAlarm(
         `${name}-${role}`,
         {
@@ -455,7 +459,8 @@ export class Loader extends pulumi.ComponentResource {
         dimensions: { FunctionName: this.function.name },
         statistic: "Sum",
         threshold: 0,
-        description: "a load run failed (Redshift's error is in the loader's log); its notifications stay queued and are retried next run",
+        description:
+          "a load run failed (Redshift's error is in the loader's log); its notifications stay queued and are retried next run",
       }),
       alarm("queue-age", {
         namespace: "AWS/SQS",

@@ -14,8 +14,12 @@ export const firehoseRoleName = (namePrefix: string, dataset: Pick<Dataset, "nam
   `${namePrefix}-${dataset.name}-firehose`;
 
 /** Lake and access-log bucket names: account and region make them globally unique. */
-export const bucketName = (namePrefix: string, role: "lake" | "access-logs", accountId: string, region: string): string =>
-  `${namePrefix}-${role}-${accountId}-${region}`;
+export const bucketName = (
+  namePrefix: string,
+  role: "lake" | "access-logs",
+  accountId: string,
+  region: string,
+): string => `${namePrefix}-${role}-${accountId}-${region}`;
 
 /** Log group name prefixes of this stack's Firehose streams and transform functions. */
 export const logGroupPrefixes = (namePrefix: string): string[] => [

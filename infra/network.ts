@@ -38,7 +38,10 @@ export function validateNetworkArgs(args: Pick<NetworkArgs, "cidrBlock" | "avail
       );
     }
   }
-  if (args.availabilityZoneNames !== undefined && new Set(args.availabilityZoneNames).size !== AVAILABILITY_ZONE_COUNT) {
+  if (
+    args.availabilityZoneNames !== undefined &&
+    new Set(args.availabilityZoneNames).size !== AVAILABILITY_ZONE_COUNT
+  ) {
     problems.push(
       `network.availabilityZoneNames ${JSON.stringify(args.availabilityZoneNames)} must name ${AVAILABILITY_ZONE_COUNT} distinct zones (Redshift Serverless needs subnets in three AZs); list three or leave it unset for the region's first three.`,
     );
@@ -95,9 +98,7 @@ export class Network extends pulumi.ComponentResource {
     this.subnetIds = this.vpc.isolatedSubnetIds;
     // awsx returns the route tables as resource references; reading `.id` through pulumi.all works
     // for those and for plain `{ id }` objects alike (what a test double can return).
-    this.routeTableIds = this.vpc.routeTables.apply((tables) =>
-      pulumi.all((tables ?? []).map((table) => table.id)),
-    );
+    this.routeTableIds = this.vpc.routeTables.apply((tables) => pulumi.all((tables ?? []).map((table) => table.id)));
 
     this.s3Endpoint = new aws.ec2.VpcEndpoint(
       `${name}-s3-endpoint`,

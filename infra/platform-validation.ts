@@ -52,13 +52,14 @@ export function platformArgsProblems(args: PlatformArgs, specs: readonly Deliver
   if (!REGION.test(args.region)) {
     add(`region is "${args.region}"; expected an AWS region code such as "eu-west-1".`);
   } else {
-    for (const limit of nameLimits(args)) {
-      if (limit.name.length > limit.max) {
-        const allowed = args.namePrefix.length - (limit.name.length - limit.max);
-        add(
-          `namePrefix is "${args.namePrefix}"; the ${limit.kind} name "${limit.name}" built from it is ${limit.name.length} characters, over the limit of ${limit.max}. Shorten namePrefix to at most ${allowed} characters.`,
-        );
-      }
+    // One message, naming the limit that binds first: shortening to fit it fits all the others.
+    const binding = nameLimits(args)
+      .map((limit) => ({ ...limit, allowed: args.namePrefix.length - (limit.name.length - limit.max) }))
+      .sort((a, b) => a.allowed - b.allowed)[0];
+    if (binding && binding.name.length > binding.max) {
+      add(
+        `namePrefix is "${args.namePrefix}"; the ${binding.kind} name "${binding.name}" built from it is ${binding.name.length} characters, over the limit of ${binding.max}. Shorten namePrefix to at most ${binding.allowed} characters.`,
+      );
     }
   }
 
@@ -99,7 +100,9 @@ export function platformArgsProblems(args: PlatformArgs, specs: readonly Deliver
   }
 
   if (args.alarms.email !== undefined && !EMAIL.test(args.alarms.email)) {
-    add(`alarms.email is "${args.alarms.email}"; expected one e-mail address like "oncall@example.com", or leave it unset.`);
+    add(
+      `alarms.email is "${args.alarms.email}"; expected one e-mail address like "oncall@example.com", or leave it unset.`,
+    );
   }
   const freshness = args.alarms.freshnessThresholdSeconds;
   const interval = args.delivery.bufferingIntervalSeconds;
@@ -123,9 +126,7 @@ export function platformArgsProblems(args: PlatformArgs, specs: readonly Deliver
     );
   }
   if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
-    add(
-      `agent.assumeRoleExternalId is "${externalId}"; it must be 2–1224 characters of letters, digits and +=,.@:/-.`,
-    );
+    add(`agent.assumeRoleExternalId is "${externalId}"; it must be 2–1224 characters of letters, digits and +=,.@:/-.`);
   }
   if (externalId !== undefined && trusted.length === 0) {
     add(

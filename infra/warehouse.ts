@@ -135,9 +135,15 @@ export function validateWarehouseSettings(settings: WarehouseSettings, namePrefi
       );
     }
     if (!Number.isInteger(settings.numberOfNodes) || settings.numberOfNodes < 1 || settings.numberOfNodes > 128) {
-      problems.push(`warehouse.numberOfNodes ${settings.numberOfNodes} is not a node count; use a whole number from 1 to 128.`);
+      problems.push(
+        `warehouse.numberOfNodes ${settings.numberOfNodes} is not a node count; use a whole number from 1 to 128.`,
+      );
     }
-    if (!Number.isInteger(settings.snapshotRetentionDays) || settings.snapshotRetentionDays < 1 || settings.snapshotRetentionDays > 35) {
+    if (
+      !Number.isInteger(settings.snapshotRetentionDays) ||
+      settings.snapshotRetentionDays < 1 ||
+      settings.snapshotRetentionDays > 35
+    ) {
       problems.push(
         `warehouse.snapshotRetentionDays ${settings.snapshotRetentionDays} is out of range; use 1–35 days (0 would turn automated snapshots off).`,
       );
@@ -150,7 +156,10 @@ export function validateWarehouseSettings(settings: WarehouseSettings, namePrefi
 export function assertValidWarehouseSettings(settings: WarehouseSettings, namePrefix: string): void {
   const problems = validateWarehouseSettings(settings, namePrefix);
   if (problems.length > 0) {
-    throw new TributaryError("TRIBUTARY_INVALID_WAREHOUSE", `Invalid warehouse settings:\n  - ${problems.join("\n  - ")}`);
+    throw new TributaryError(
+      "TRIBUTARY_INVALID_WAREHOUSE",
+      `Invalid warehouse settings:\n  - ${problems.join("\n  - ")}`,
+    );
   }
 }
 
@@ -302,7 +311,10 @@ export class Warehouse extends pulumi.ComponentResource {
           name: args.namePrefix,
           family: CLUSTER_PARAMETER_GROUP_FAMILY,
           description: `${args.namePrefix}: TLS only, user activity logging`,
-          parameters: Object.entries(CLUSTER_PARAMETERS).map(([parameterName, value]) => ({ name: parameterName, value })),
+          parameters: Object.entries(CLUSTER_PARAMETERS).map(([parameterName, value]) => ({
+            name: parameterName,
+            value,
+          })),
           tags,
         },
         { parent: this },
@@ -337,7 +349,11 @@ export class Warehouse extends pulumi.ComponentResource {
       );
       new aws.redshift.Logging(
         `${name}-audit-logging`,
-        { clusterIdentifier: cluster.clusterIdentifier, logDestinationType: "cloudwatch", logExports: [...AUDIT_LOG_EXPORTS] },
+        {
+          clusterIdentifier: cluster.clusterIdentifier,
+          logDestinationType: "cloudwatch",
+          logExports: [...AUDIT_LOG_EXPORTS],
+        },
         { parent: this },
       );
       this.cluster = cluster;

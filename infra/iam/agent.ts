@@ -1,4 +1,10 @@
-import { accountRootArn, policyDocument, type AccountContext, type PolicyDocument, type PolicyStatement } from "./policy";
+import {
+  accountRootArn,
+  policyDocument,
+  type AccountContext,
+  type PolicyDocument,
+  type PolicyStatement,
+} from "./policy";
 
 /** The CloudWatch namespace the Kinesis Agent publishes its metrics to (its CW_DEFAULT_NAMESPACE). */
 export const AGENT_METRICS_NAMESPACE = "AWSKinesisAgent";

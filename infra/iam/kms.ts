@@ -1,4 +1,11 @@
-import { accountRootArn, policyDocument, serviceHost, type AccountContext, type PolicyDocument, type PolicyStatement } from "./policy";
+import {
+  accountRootArn,
+  policyDocument,
+  serviceHost,
+  type AccountContext,
+  type PolicyDocument,
+  type PolicyStatement,
+} from "./policy";
 
 /**
  * Administration and use of a key by the account, through IAM. Spelled out instead of `kms:*` so the

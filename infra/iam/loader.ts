@@ -52,7 +52,12 @@ export function loaderPolicy(args: LoaderPolicyArgs): PolicyDocument {
       Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
       Resource: args.queueArn,
     },
-    { Sid: "SubmitStatementsToThisWarehouse", Effect: "Allow", Action: [...DATA_API_SUBMIT_ACTIONS], Resource: warehouseArn },
+    {
+      Sid: "SubmitStatementsToThisWarehouse",
+      Effect: "Allow",
+      Action: [...DATA_API_SUBMIT_ACTIONS],
+      Resource: warehouseArn,
+    },
     {
       Sid: "FollowOwnStatements",
       Effect: "Allow",

@@ -10,9 +10,7 @@ export type ConditionOperator = "StringEquals" | "StringLike" | "ArnLike" | "Arn
 export type Condition = Partial<Record<ConditionOperator, Readonly<Record<string, string | readonly string[]>>>>;
 
 export type Principal =
-  | { readonly Service: string | readonly string[] }
-  | { readonly AWS: string | readonly string[] }
-  | "*";
+  { readonly Service: string | readonly string[] } | { readonly AWS: string | readonly string[] } | "*";
 
 export interface PolicyStatement {
   readonly Sid?: string;

@@ -11,7 +11,9 @@ export function alarmTopicPolicy(topicArn: string, account: AccountContext): Pol
       Resource: topicArn,
       Condition: {
         StringEquals: { "aws:SourceAccount": account.accountId },
-        ArnLike: { "aws:SourceArn": `arn:${account.partition}:cloudwatch:${account.region}:${account.accountId}:alarm:*` },
+        ArnLike: {
+          "aws:SourceArn": `arn:${account.partition}:cloudwatch:${account.region}:${account.accountId}:alarm:*`,
+        },
       },
     },
   ]);

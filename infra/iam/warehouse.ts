@@ -69,7 +69,12 @@ export function copyRolePolicy(args: CopyRolePolicyArgs): PolicyDocument {
         StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, ...objects] },
       },
     },
-    { Sid: "ReadTheLakeCatalogForSpectrum", Effect: "Allow", Action: [...SPECTRUM_GLUE_ACTIONS], Resource: args.glueArns },
+    {
+      Sid: "ReadTheLakeCatalogForSpectrum",
+      Effect: "Allow",
+      Action: [...SPECTRUM_GLUE_ACTIONS],
+      Resource: args.glueArns,
+    },
   ]);
 }
 

@@ -165,7 +165,10 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       const lake = built.named("tributary-storage-lake-encryption");
       assert.equal(lake.inputs.bucket, "tributary-storage-lake-id");
       assert.deepEqual(lake.inputs.rules, [
-        { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: LAKE_KEY_ARN }, bucketKeyEnabled: true },
+        {
+          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: LAKE_KEY_ARN },
+          bucketKeyEnabled: true,
+        },
       ]);
       assert.deepEqual(built.named("tributary-storage-access-logs-encryption").inputs.rules, [
         { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: false },
@@ -175,7 +178,10 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
     it("every bucket is encrypted, versioned, owner-enforced, fully public-access-blocked and TLS-only", function () {
       for (const bucket of built.ofType(T.bucket)) {
         const of = (type: string) => built.resources.filter((r) => r.type === type && r.inputs.bucket === bucket.id);
-        assert.equal(of("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").length, 1);
+        assert.equal(
+          of("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").length,
+          1,
+        );
         assert.deepEqual(of("aws:s3/bucketVersioning:BucketVersioning")[0].inputs.versioningConfiguration, {
           status: "Enabled",
         });
@@ -219,7 +225,12 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
         },
       ]);
       const logRules = built.named("tributary-storage-access-logs-lifecycle").inputs.rules as Array<{ id: string }>;
-      assert.deepEqual(logRules[0], { id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: 90 } });
+      assert.deepEqual(logRules[0], {
+        id: "expire-access-logs",
+        status: "Enabled",
+        filter: {},
+        expiration: { days: 90 },
+      });
     });
 
     it("logs lake bucket access into the log bucket, which only the S3 logging service of this bucket may write", function () {
@@ -294,7 +305,10 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
         assert.equal(param(extraction, "JsonParsingEngine"), "JQ-1.6");
         const prefixKeys = [...s3.prefix.matchAll(/!\{partitionKeyFromQuery:([^}]+)\}/g)].map((m) => m[1]);
         assert.deepEqual(queryKeys(param(extraction, "MetadataExtractionQuery")!), prefixKeys, dataset.name);
-        assert.deepEqual(prefixKeys, dataset.partitionKeys.map((k) => k.name));
+        assert.deepEqual(
+          prefixKeys,
+          dataset.partitionKeys.map((k) => k.name),
+        );
         assert.ok(s3.prefix.startsWith(`curated/${dataset.name}/`));
       }
     });
@@ -353,7 +367,10 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
         const s3 = s3Of(dataset.name);
         assert.ok(s3.bufferingSize >= 64 && s3.bufferingInterval >= 60, dataset.name);
         assert.equal(s3.compressionFormat, "UNCOMPRESSED");
-        assert.equal(s3.errorOutputPrefix, `errors/${dataset.name}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/`);
+        assert.equal(
+          s3.errorOutputPrefix,
+          `errors/${dataset.name}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/`,
+        );
       }
     });
 
@@ -418,7 +435,10 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       assert.deepEqual(bySid.InvokeTheTransformFunction.Resource, [fn, `${fn}:*`]);
 
       const sparkify = parsed<PolicyDocument>(built.named("tributary-sparkify_events-role-policy"), "policy");
-      assert.equal(sparkify.Statement.some((s) => asList(s.Action).some((a) => a.startsWith("lambda:"))), false);
+      assert.equal(
+        sparkify.Statement.some((s) => asList(s.Action).some((a) => a.startsWith("lambda:"))),
+        false,
+      );
     });
   });
 
@@ -452,7 +472,10 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
           },
         ]);
       }
-      assert.deepEqual(built.resources.filter((r) => r.type.includes("PolicyAttachment")), []);
+      assert.deepEqual(
+        built.resources.filter((r) => r.type.includes("PolicyAttachment")),
+        [],
+      );
       for (const role of built.ofType(T.role)) assert.equal(role.inputs.managedPolicyArns, undefined, role.name);
     });
   });

@@ -142,7 +142,11 @@ const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 /** An input as its plain value, whether or not the SDK passed it as a secret. */
 export function unsecret(value: unknown): unknown {
-  if (value !== null && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_SIG_VALUE) {
+  if (
+    value !== null &&
+    typeof value === "object" &&
+    (value as Record<string, unknown>)[SECRET_SIG] === SECRET_SIG_VALUE
+  ) {
     return (value as Record<string, unknown>).value;
   }
   return value;

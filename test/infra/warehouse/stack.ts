@@ -125,7 +125,7 @@ export async function buildStack(
     tags,
   });
 
-  const exported = {
+  const exported: Record<string, pulumi.Output<unknown>> = {
     endpointAddress: built.endpointAddress,
     port: built.port,
     databaseName: built.databaseName,
