@@ -42,7 +42,6 @@ export interface BuiltPlatform {
   named(name: string): RecordedResource;
 }
 
-let mocksInstalled: Promise<void> | undefined;
 const built = new Map<string, Promise<BuiltPlatform>>();
 
 /** The platform named `name` built from `args`, built on first use. */
@@ -50,8 +49,8 @@ export function buildPlatform(name: string, args: PlatformArgs): Promise<BuiltPl
   const existing = built.get(name);
   if (existing) return existing;
   const building = (async () => {
-    mocksInstalled ??= installPulumiMocks();
-    await mocksInstalled;
+    // Installed for every build: other test files may have installed their own mocks meanwhile.
+    await installPulumiMocks();
     const { Platform } = await import("../../infra/platform");
     const platform = new Platform(name, args);
     await allRegistered();
