@@ -86,7 +86,11 @@ async function main(): Promise<void> {
     const client = firehoseClientFor({ endpoint });
     const shipper = new Shipper(
       { dataset, streamName: "bench-weblogs", concurrency },
-      { firehose: firehosePort(client), checkpoints: new CheckpointStore(join(dir, "checkpoints")), rejects: ignoreRejects },
+      {
+        firehose: firehosePort(client),
+        checkpoints: new CheckpointStore(join(dir, "checkpoints")),
+        rejects: ignoreRejects,
+      },
     );
     let peakRss = process.memoryUsage().rss;
     const sampler = setInterval(() => {
@@ -123,7 +127,10 @@ async function main(): Promise<void> {
         while (sent < stats.payloadBytes) {
           const call = full[next++ % full.length];
           sent += call.bytes;
-          await port.putRecordBatch("bench-ceiling", call.records.map((r) => r.data));
+          await port.putRecordBatch(
+            "bench-ceiling",
+            call.records.map((r) => r.data),
+          );
         }
       }),
     );
@@ -134,14 +141,29 @@ async function main(): Promise<void> {
     const ceilingPayloadMBs = sent / 1e6 / ceilingSeconds;
     const minimumCalls = Math.ceil(stats.payloadBytes / FIREHOSE_LIMITS.maxCallBytes);
     const rows: Array<[string, string]> = [
-      ["lines shipped", `${stats.linesAcknowledged.toLocaleString("en-US")} (stand-in received ${received.acceptedRecords.toLocaleString("en-US")} records)`],
-      ["ship", `${(stats.lines / shipSeconds).toFixed(0)} lines/s, ${(stats.bytesRead / 1e6 / shipSeconds).toFixed(1)} MB/s of log, ${shipPayloadMBs.toFixed(1)} MB/s of JSON payload, ${shipSeconds.toFixed(2)} s`],
-      ["ceiling (SDK, pre-packed)", `${ceilingPayloadMBs.toFixed(1)} MB/s of JSON payload, ${ceilingSeconds.toFixed(2)} s`],
+      [
+        "lines shipped",
+        `${stats.linesAcknowledged.toLocaleString("en-US")} (stand-in received ${received.acceptedRecords.toLocaleString("en-US")} records)`,
+      ],
+      [
+        "ship",
+        `${(stats.lines / shipSeconds).toFixed(0)} lines/s, ${(stats.bytesRead / 1e6 / shipSeconds).toFixed(1)} MB/s of log, ${shipPayloadMBs.toFixed(1)} MB/s of JSON payload, ${shipSeconds.toFixed(2)} s`,
+      ],
+      [
+        "ceiling (SDK, pre-packed)",
+        `${ceilingPayloadMBs.toFixed(1)} MB/s of JSON payload, ${ceilingSeconds.toFixed(2)} s`,
+      ],
       ["ratio ship / ceiling", `${(shipPayloadMBs / ceilingPayloadMBs).toFixed(3)} (target >= 0.8)`],
       ["billed / payload, packed", `${(stats.billedBytes / stats.payloadBytes).toFixed(4)} (target <= 1.01)`],
       ["billed / payload, one line per record", `${(unpacked.billed / unpacked.payload).toFixed(2)}`],
-      ["PutRecordBatch calls", `${stats.calls} vs minimum ceil(${stats.payloadBytes} / 4 MiB) = ${minimumCalls}: ${(stats.calls / minimumCalls).toFixed(3)}x (target <= 1.05)`],
-      ["records", `${stats.recordsAcknowledged} (${(stats.linesAcknowledged / stats.recordsAcknowledged).toFixed(1)} lines, ${(stats.payloadBytes / stats.recordsAcknowledged / 1024).toFixed(1)} KiB each)`],
+      [
+        "PutRecordBatch calls",
+        `${stats.calls} vs minimum ceil(${stats.payloadBytes} / 4 MiB) = ${minimumCalls}: ${(stats.calls / minimumCalls).toFixed(3)}x (target <= 1.05)`,
+      ],
+      [
+        "records",
+        `${stats.recordsAcknowledged} (${(stats.linesAcknowledged / stats.recordsAcknowledged).toFixed(1)} lines, ${(stats.payloadBytes / stats.recordsAcknowledged / 1024).toFixed(1)} KiB each)`,
+      ],
       ["peak RSS while shipping", `${(peakRss / 1024 / 1024).toFixed(0)} MiB`],
       ["limit violations at the stand-in", String(received.limitViolations)],
     ];

@@ -51,7 +51,14 @@ function progressBar(follow: boolean, totalBytes: number): SingleBar {
     ? "following | {lines} lines | {linesPerSec} lines/s | {mbPerSec} MB/s | {records} records | {retries} retries | {rejected} rejected"
     : "{bar} {percentage}% | {lines} lines | {linesPerSec} lines/s | {mbPerSec} MB/s | {records} records | {retries} retries | {rejected} rejected";
   const bar = new SingleBar({ format, stream: process.stderr, hideCursor: true, clearOnComplete: true, fps: 5 });
-  bar.start(Math.max(totalBytes, 1), 0, { lines: 0, linesPerSec: 0, mbPerSec: "0.0", records: 0, retries: 0, rejected: 0 });
+  bar.start(Math.max(totalBytes, 1), 0, {
+    lines: 0,
+    linesPerSec: 0,
+    mbPerSec: "0.0",
+    records: 0,
+    retries: 0,
+    rejected: 0,
+  });
   return bar;
 }
 

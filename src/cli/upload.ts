@@ -31,12 +31,21 @@ interface UploadCommandOptions {
 function storeFor(options: UploadCommandOptions): { store: ObjectStore; close: () => void } {
   if (options.local) {
     if (!options.dir) {
-      throw new TributaryError("TRIBUTARY_UPLOAD_NO_DIR", "--local needs --dir <offline lake folder> (the folder `tributary local` uses).");
+      throw new TributaryError(
+        "TRIBUTARY_UPLOAD_NO_DIR",
+        "--local needs --dir <offline lake folder> (the folder `tributary local` uses).",
+      );
     }
-    return { store: folderObjectStore(resolve(options.dir), options.bucket ?? DEFAULT_LOCAL_BUCKET), close: () => undefined };
+    return {
+      store: folderObjectStore(resolve(options.dir), options.bucket ?? DEFAULT_LOCAL_BUCKET),
+      close: () => undefined,
+    };
   }
   if (!options.bucket) {
-    throw new TributaryError("TRIBUTARY_UPLOAD_NO_BUCKET", "Pass --bucket <lake bucket>, or --local --dir <folder> for the offline lake.");
+    throw new TributaryError(
+      "TRIBUTARY_UPLOAD_NO_BUCKET",
+      "Pass --bucket <lake bucket>, or --local --dir <folder> for the offline lake.",
+    );
   }
   const client = new S3Client({
     region: options.region,
@@ -70,7 +79,10 @@ export function register(program: Command): void {
       const dataset = datasetByName(options.dataset);
       const prefix = options.prefix ?? `raw/${dataset.name}/`;
       const { store, close } = storeFor(options);
-      const { items, close: closeInputs } = await uploadItemsFor(inputs.map((i) => resolve(i)), prefix);
+      const { items, close: closeInputs } = await uploadItemsFor(
+        inputs.map((i) => resolve(i)),
+        prefix,
+      );
       const totalBytes = items.reduce((n, i) => n + i.size, 0);
       const bar =
         !options.json && process.stderr.isTTY
@@ -92,7 +104,14 @@ export function register(program: Command): void {
         closeInputs();
         close();
       }
-      const summary = { dataset: dataset.name, destination: `${store.description}/${prefix}`, objects: items.length, totalBytes, ...stats, elapsedMs: Date.now() - started };
+      const summary = {
+        dataset: dataset.name,
+        destination: `${store.description}/${prefix}`,
+        objects: items.length,
+        totalBytes,
+        ...stats,
+        elapsedMs: Date.now() - started,
+      };
       process.stdout.write(
         options.json
           ? `${JSON.stringify(summary)}\n`
@@ -101,9 +120,14 @@ export function register(program: Command): void {
               `  time     ${(summary.elapsedMs / 1000).toFixed(1)} s\n`,
       );
       if (options.ship) {
-        const files = inputs.map((i) => resolve(i)).filter((i) => !i.toLowerCase().endsWith(".zip") && statSync(i).isFile());
+        const files = inputs
+          .map((i) => resolve(i))
+          .filter((i) => !i.toLowerCase().endsWith(".zip") && statSync(i).isFile());
         if (files.length === 0) {
-          throw new TributaryError("TRIBUTARY_UPLOAD_NOTHING_TO_SHIP", "--ship ships plain files given on the command line; none was given (zip entries are uploaded, not shipped).");
+          throw new TributaryError(
+            "TRIBUTARY_UPLOAD_NOTHING_TO_SHIP",
+            "--ship ships plain files given on the command line; none was given (zip entries are uploaded, not shipped).",
+          );
         }
         process.exitCode = await runShip(files, {
           dataset: dataset.name,

@@ -20,7 +20,12 @@ export interface FirehoseConnection {
  */
 function hasConfiguredCredentials(): boolean {
   const env = process.env;
-  if (env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) {
+  if (
+    env.AWS_ACCESS_KEY_ID ||
+    env.AWS_PROFILE ||
+    env.AWS_WEB_IDENTITY_TOKEN_FILE ||
+    env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+  ) {
     return true;
   }
   const home = homedir();
@@ -35,11 +40,17 @@ export function firehoseClientFor(connection: FirehoseConnection): FirehoseClien
   const local = connection.endpoint !== undefined;
   return new FirehoseClient({
     endpoint: connection.endpoint,
-    region: connection.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (local ? "us-east-1" : undefined),
+    region:
+      connection.region ??
+      process.env.AWS_REGION ??
+      process.env.AWS_DEFAULT_REGION ??
+      (local ? "us-east-1" : undefined),
     maxAttempts: connection.maxAttempts ?? 5,
     retryMode: "standard",
     credentials:
-      local && !hasConfiguredCredentials() ? { accessKeyId: "tributary-local", secretAccessKey: "tributary-local" } : undefined,
+      local && !hasConfiguredCredentials()
+        ? { accessKeyId: "tributary-local", secretAccessKey: "tributary-local" }
+        : undefined,
   });
 }
 

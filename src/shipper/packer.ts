@@ -66,8 +66,15 @@ export function billedBytes(bytes: number, unit = FIREHOSE_LIMITS.billingUnitByt
 export function normalizeLimits(overrides: Partial<PackingLimits> = {}): PackingLimits {
   const limits: PackingLimits = { ...FIREHOSE_LIMITS, ...overrides };
   const problems: string[] = [];
-  for (const key of ["maxLinesPerRecord", "maxRecordBytes", "maxRecordsPerCall", "maxCallBytes", "billingUnitBytes"] as const) {
-    if (!Number.isInteger(limits[key]) || limits[key] < 1) problems.push(`${key} must be a positive integer, got ${limits[key]}`);
+  for (const key of [
+    "maxLinesPerRecord",
+    "maxRecordBytes",
+    "maxRecordsPerCall",
+    "maxCallBytes",
+    "billingUnitBytes",
+  ] as const) {
+    if (!Number.isInteger(limits[key]) || limits[key] < 1)
+      problems.push(`${key} must be a positive integer, got ${limits[key]}`);
   }
   if (limits.maxRecordBytes > limits.maxCallBytes) {
     problems.push(`maxRecordBytes (${limits.maxRecordBytes}) must not exceed maxCallBytes (${limits.maxCallBytes})`);

@@ -481,10 +481,7 @@ export class Shipper {
     if (current.size < position) return "truncated";
     const identity = source.identity;
     if (identity.fingerprintBytes > 0) {
-      const probe = await checkpointApplies(
-        { path, identity, offset: 0, lines: 0, updatedAt: "" },
-        handle,
-      );
+      const probe = await checkpointApplies({ path, identity, offset: 0, lines: 0, updatedAt: "" }, handle);
       if (!probe) return "truncated";
     }
     return "same";

@@ -23,7 +23,9 @@ export interface PulumiPort {
 export const pulumiCli: PulumiPort = {
   available() {
     const names = process.platform === "win32" ? ["pulumi.exe", "pulumi.cmd"] : ["pulumi"];
-    return (process.env.PATH ?? "").split(delimiter).some((dir) => dir !== "" && names.some((n) => existsSync(join(dir, n))));
+    return (process.env.PATH ?? "")
+      .split(delimiter)
+      .some((dir) => dir !== "" && names.some((n) => existsSync(join(dir, n))));
   },
   stackOutputs(stack) {
     let text: string;

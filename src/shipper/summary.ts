@@ -24,7 +24,8 @@ export function summarize(
     ...run,
     linesPerSecond: Math.round(stats.lines / seconds),
     megabytesPerSecond: Math.round((stats.bytesRead / 1e6 / seconds) * 100) / 100,
-    billedOverPayload: stats.payloadBytes === 0 ? 1 : Math.round((stats.billedBytes / stats.payloadBytes) * 10000) / 10000,
+    billedOverPayload:
+      stats.payloadBytes === 0 ? 1 : Math.round((stats.billedBytes / stats.payloadBytes) * 10000) / 10000,
   };
 }
 
@@ -51,7 +52,9 @@ export function formatSummary(summary: ShipSummary): string {
     `  throughput  ${count(summary.linesPerSecond)} lines/s, ${summary.megabytesPerSecond.toFixed(1)} MB/s over ${(summary.elapsedMs / 1000).toFixed(1)} s`,
   ];
   if (summary.rejected > 0) {
-    lines.push(`  rejected    ${count(summary.rejected)} lines written to ${summary.errorsFile} (file, line, reason, text)`);
+    lines.push(
+      `  rejected    ${count(summary.rejected)} lines written to ${summary.errorsFile} (file, line, reason, text)`,
+    );
   }
   return lines.join("\n");
 }

@@ -61,7 +61,10 @@ export function s3ObjectStore(client: S3Client, bucket: string): ObjectStore {
         const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
         return { size: head.ContentLength ?? -1, sha256: head.Metadata?.[SHA256_METADATA] };
       } catch (err) {
-        if (err instanceof NotFound || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+        if (
+          err instanceof NotFound ||
+          (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+        ) {
           return undefined;
         }
         throw err;
@@ -109,7 +112,9 @@ export function folderObjectStore(dir: string, bucket: string): ObjectStore {
 
 function openZip(path: string): Promise<yauzl.ZipFile> {
   return new Promise((ok, fail) =>
-    yauzl.open(path, { lazyEntries: true, autoClose: false }, (err, zip) => (err ? fail(err) : ok(zip as yauzl.ZipFile))),
+    yauzl.open(path, { lazyEntries: true, autoClose: false }, (err, zip) =>
+      err ? fail(err) : ok(zip as yauzl.ZipFile),
+    ),
   );
 }
 
@@ -119,7 +124,10 @@ async function zipItems(path: string, prefix: string): Promise<{ items: UploadIt
   try {
     zip = await openZip(path);
   } catch (err) {
-    throw new TributaryError("TRIBUTARY_UPLOAD_BAD_ZIP", `${path} is not a readable zip file (${(err as Error).message}).`);
+    throw new TributaryError(
+      "TRIBUTARY_UPLOAD_BAD_ZIP",
+      `${path} is not a readable zip file (${(err as Error).message}).`,
+    );
   }
   const items: UploadItem[] = [];
   await new Promise<void>((ok, fail) => {
@@ -170,7 +178,10 @@ export async function uploadItemsFor(
     try {
       stat = statSync(input);
     } catch {
-      throw new TributaryError("TRIBUTARY_UPLOAD_NOT_FOUND", `${input} does not exist; pass a folder, a file or a .zip.`);
+      throw new TributaryError(
+        "TRIBUTARY_UPLOAD_NOT_FOUND",
+        `${input} does not exist; pass a folder, a file or a .zip.`,
+      );
     }
     if (stat.isDirectory()) items.push(...(await folderItems(input, prefix)));
     else if (input.toLowerCase().endsWith(".zip")) {

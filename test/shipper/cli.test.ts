@@ -22,10 +22,24 @@ describe("tributary ship (command line)", function () {
       const result = await new Promise<{ code: number | null; stdout: string }>((ok) =>
         execFile(
           process.execPath,
-          [BIN, "ship", "--dataset", "sparkify_events", "--stream", "events-stream", "--endpoint", standIn.endpoint,
-            "--checkpoint-dir", join(work.path, "cp"), "--errors-file", errorsFile, "--json", file],
+          [
+            BIN,
+            "ship",
+            "--dataset",
+            "sparkify_events",
+            "--stream",
+            "events-stream",
+            "--endpoint",
+            standIn.endpoint,
+            "--checkpoint-dir",
+            join(work.path, "cp"),
+            "--errors-file",
+            errorsFile,
+            "--json",
+            file,
+          ],
           { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" } },
-          (err, stdout) => ok({ code: err ? (err as { code?: number }).code ?? 1 : 0, stdout }),
+          (err, stdout) => ok({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
         ),
       );
       assert.equal(result.code, 3);
@@ -49,12 +63,18 @@ describe("tributary ship (command line)", function () {
 });
 
 describe("shipper: which stream", () => {
-  const pulumi = (outputs: unknown, available = true): PulumiPort => ({ available: () => available, stackOutputs: () => outputs });
+  const pulumi = (outputs: unknown, available = true): PulumiPort => ({
+    available: () => available,
+    stackOutputs: () => outputs,
+  });
 
   it("--stream wins; --stack reads the `streams` output", () => {
     assert.equal(resolveStreamName({ dataset: "weblogs", stream: "explicit" }, pulumi({})), "explicit");
     assert.equal(
-      resolveStreamName({ dataset: "weblogs", stack: "dev" }, pulumi({ streams: { weblogs: "tributary-dev-weblogs" } })),
+      resolveStreamName(
+        { dataset: "weblogs", stack: "dev" },
+        pulumi({ streams: { weblogs: "tributary-dev-weblogs" } }),
+      ),
       "tributary-dev-weblogs",
     );
   });
@@ -67,11 +87,13 @@ describe("shipper: which stream", () => {
     });
     assert.throws(() => resolveStreamName({ dataset: "weblogs" }, pulumi({})), {
       code: "TRIBUTARY_SHIP_NO_STREAM",
-      message: "No delivery stream for weblogs: pass --stream <name>, or --stack <stack> to read it from the stack's outputs.",
+      message:
+        "No delivery stream for weblogs: pass --stream <name>, or --stack <stack> to read it from the stack's outputs.",
     });
     assert.throws(() => resolveStreamName({ dataset: "weblogs", stack: "dev" }, pulumi({ streams: { syslog: "s" } })), {
       code: "TRIBUTARY_STACK_OUTPUT_MISSING",
-      message: "Stack dev has no stream for dataset weblogs (its streams: syslog). Pass --stream, or deploy the dataset.",
+      message:
+        "Stack dev has no stream for dataset weblogs (its streams: syslog). Pass --stream, or deploy the dataset.",
     });
   });
 });

@@ -47,7 +47,10 @@ describe("shipper: SIGKILL at random points, then restart", function () {
     try {
       const file = join(work.path, "events.json");
       const total = 30_000;
-      writeFileSync(file, Array.from({ length: total }, (_, i) => `{"ts":${i},"page":"NextSong","userId":"${i % 97}"}`).join("\n") + "\n");
+      writeFileSync(
+        file,
+        Array.from({ length: total }, (_, i) => `{"ts":${i},"page":"NextSong","userId":"${i % 97}"}`).join("\n") + "\n",
+      );
       const args = [standIn.endpoint, file, work.path];
       let kills = 0;
       let finished = false;

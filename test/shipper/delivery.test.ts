@@ -56,9 +56,18 @@ describe("shipper: delivery through an unreliable stream", function () {
     requireDatasets(this);
     standIn = await FirehoseStandIn.start();
     const csv = join(work.path, "invoices.csv");
-    const good = "536381,82567,\"AIRLINE LOUNGE,METAL SIGN\",2,12/1/2010 9:41,2.1,15311,United Kingdom";
+    const good = '536381,82567,"AIRLINE LOUNGE,METAL SIGN",2,12/1/2010 9:41,2.1,15311,United Kingdom';
     const broken = '536382,82568,"UNTERMINATED QUOTE,2,12/1/2010 9:41,2.1,15311,United Kingdom';
-    writeFileSync(csv, ["InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country", good, broken, good, ""].join("\r\n"));
+    writeFileSync(
+      csv,
+      [
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country",
+        good,
+        broken,
+        good,
+        "",
+      ].join("\r\n"),
+    );
     const jsonl = join(work.path, "events.json");
     writeFileSync(jsonl, '{"ts":1,"page":"Home"}\n{"ts":2,"page":\n[1,2]\n{"ts":3,"page":"NextSong"}');
     const log = join(work.path, "access.log");
@@ -76,12 +85,15 @@ describe("shipper: delivery through an unreliable stream", function () {
 
     assert.equal(csvRun.stats.linesAcknowledged, 2);
     assert.equal(csvRun.rejected.length, 1);
-    assert.deepEqual({ ...csvRun.rejected[0], reason: csvRun.rejected[0].reason.slice(0, 14) }, {
-      file: csv,
-      line: 3,
-      reason: "malformed CSV:",
-      text: broken,
-    });
+    assert.deepEqual(
+      { ...csvRun.rejected[0], reason: csvRun.rejected[0].reason.slice(0, 14) },
+      {
+        file: csv,
+        line: 3,
+        reason: "malformed CSV:",
+        text: broken,
+      },
+    );
     assert.equal(jsonRun.stats.linesAcknowledged, 2);
     assert.deepEqual(
       jsonRun.rejected.map((r) => [r.line, r.text, r.reason.split(":")[0]]),

@@ -96,7 +96,10 @@ describe("shipper: Packer", () => {
 
   it("refuses a line that cannot fit a record (the shipper rejects those before)", () => {
     const packer = new Packer(() => undefined);
-    assert.throws(() => packer.add("x", 1_024_000, 0, 0, 0), /A 1024001-byte line cannot fit a record of at most 1024000 bytes/);
+    assert.throws(
+      () => packer.add("x", 1_024_000, 0, 0, 0),
+      /A 1024001-byte line cannot fit a record of at most 1024000 bytes/,
+    );
   });
 
   it("reports the first line not yet handed out in a call, per source", () => {

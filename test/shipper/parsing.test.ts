@@ -52,7 +52,13 @@ describe("shipper: parsing real files like the Kinesis Agent", function () {
   });
 
   it("CSV with quoted fields, CRLF line ends, a header and no final newline (Online Retail)", async () => {
-    const { stats } = await shipTo(standIn, work.path, "ecommerce_invoices", [datasetFile("online_retail/online_retail.csv")], inOrder);
+    const { stats } = await shipTo(
+      standIn,
+      work.path,
+      "ecommerce_invoices",
+      [datasetFile("online_retail/online_retail.csv")],
+      inOrder,
+    );
     const lines = standIn.lines();
     assert.equal(stats.headerLinesSkipped, 1);
     assert.equal(lines.length, 1071);
@@ -65,7 +71,10 @@ describe("shipper: parsing real files like the Kinesis Agent", function () {
       lines[871],
       '{"InvoiceNo":"536477","StockCode":"22041","Description":"RECORD FRAME 7\\" SINGLE SIZE ","Quantity":"48","InvoiceDate":"12/1/2010 12:27","UnitPrice":"2.1","CustomerID":"16210","Country":"United Kingdom"}',
     );
-    assert.ok(lines.every((l) => !l.includes("\\r")), "no carriage return leaks into a field");
+    assert.ok(
+      lines.every((l) => !l.includes("\\r")),
+      "no carriage return leaks into a field",
+    );
   });
 
   it("COVIDx split files: the split comes from the file name (ADDMETADATA)", async () => {
@@ -87,9 +96,13 @@ describe("shipper: parsing real files like the Kinesis Agent", function () {
     const files = readdirSync(dir).map((f) => join(dir, f));
     const { stats } = await shipTo(standIn, work.path, "sparkify_songs", files);
     assert.equal(stats.linesAcknowledged, files.length);
-    assert.ok(standIn.lines().includes(
-      '{"num_songs": 1, "artist_id": "AR62SOJ1187FB47BB5", "artist_latitude": null, "artist_longitude": null, "artist_location": "", "artist_name": "Chase & Status", "song_id": "SOGVQGJ12AB017F169", "title": "Ten Tonne", "duration": 337.68444, "year": 2005}',
-    ));
+    assert.ok(
+      standIn
+        .lines()
+        .includes(
+          '{"num_songs": 1, "artist_id": "AR62SOJ1187FB47BB5", "artist_latitude": null, "artist_longitude": null, "artist_location": "", "artist_name": "Chase & Status", "song_id": "SOGVQGJ12AB017F169", "title": "Ten Tonne", "duration": 337.68444, "year": 2005}',
+        ),
+    );
   });
 
   for (const [dataset, file, pieces] of [
@@ -101,7 +114,10 @@ describe("shipper: parsing real files like the Kinesis Agent", function () {
       await shipTo(standIn, join(work.path, "whole"), dataset, [datasetFile(file)], inOrder);
       const whole = standIn.lines();
       standIn.records.length = 0;
-      await shipTo(standIn, join(work.path, "pieces"), dataset, [datasetFile(file)], { ...inOrder, readChunkBytes: pieces });
+      await shipTo(standIn, join(work.path, "pieces"), dataset, [datasetFile(file)], {
+        ...inOrder,
+        readChunkBytes: pieces,
+      });
       assert.ok(whole.length > 0);
       assert.deepEqual(standIn.lines(), whole);
     });

@@ -51,7 +51,10 @@ describe("tributary upload: raw files into the lake, resumable", () => {
     const work = scratchDir();
     try {
       const zip = join(work.path, "covidx.zip");
-      writeFileSync(zip, storedZip({ "splits/val_COVIDx_CT-2A.txt": "a.png 0 1 2 3 4\n", "images/a.png": "\x89PNG fake" }));
+      writeFileSync(
+        zip,
+        storedZip({ "splits/val_COVIDx_CT-2A.txt": "a.png 0 1 2 3 4\n", "images/a.png": "\x89PNG fake" }),
+      );
       const folder = join(work.path, "exports");
       mkdirSync(join(folder, "2011"), { recursive: true });
       writeFileSync(join(folder, "2011", "invoices.csv"), "InvoiceNo\n536381\n");
@@ -62,7 +65,10 @@ describe("tributary upload: raw files into the lake, resumable", () => {
       assert.deepEqual(stats, { uploaded: 3, skipped: 0, bytesUploaded: 16 + 10 + 17, bytesSkipped: 0 });
       const root = join(lake, "s3", "tributary-lake", "raw", "covidx_ct");
       assert.equal(readFileSync(join(root, "splits", "val_COVIDx_CT-2A.txt"), "utf8"), "a.png 0 1 2 3 4\n");
-      assert.equal(readFileSync(join(root, "images", "a.png"), "latin1"), Buffer.from("\x89PNG fake").toString("latin1"));
+      assert.equal(
+        readFileSync(join(root, "images", "a.png"), "latin1"),
+        Buffer.from("\x89PNG fake").toString("latin1"),
+      );
       assert.equal(readFileSync(join(root, "2011", "invoices.csv"), "utf8"), "InvoiceNo\n536381\n");
     } finally {
       work.remove();

@@ -93,9 +93,9 @@ export class FirehoseStandIn {
   }
 
   static async start(options: FirehoseStandInOptions = {}): Promise<FirehoseStandIn> {
-    let standIn: FirehoseStandIn | undefined;
-    const server = createServer((req, res) => (standIn as FirehoseStandIn).handle(req, res));
-    standIn = new FirehoseStandIn(server, options);
+    const server = createServer();
+    const standIn = new FirehoseStandIn(server, options);
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => standIn.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return standIn;
   }
@@ -138,7 +138,10 @@ export class FirehoseStandIn {
       this.stats.calls++;
       const target = req.headers["x-amz-target"];
       if (req.method !== "POST" || target !== PUT_RECORD_BATCH_TARGET) {
-        this.reply(res, 400, { __type: "UnknownOperationException", message: `Unsupported operation ${String(target)}` });
+        this.reply(res, 400, {
+          __type: "UnknownOperationException",
+          message: `Unsupported operation ${String(target)}`,
+        });
         return;
       }
       let body: PutRecordBatchBody;
