@@ -139,7 +139,9 @@ export function parseRetailTime(text: string): string {
 }
 
 const COVIDX_CLASSES = ["normal", "pneumonia", "covid19"] as const;
-const RETAIL_EVENTS = new Set(["view", "addtocart", "transaction"]);
+// An array, not a Set: Pulumi's closure serializer copies a Set's methods but not its contents, and
+// the deployed Lambda then fails every batch (caught by test/infra/transform-lambda.test.ts).
+const RETAIL_EVENTS: readonly string[] = ["view", "addtocart", "transaction"];
 
 type Transform = (input: Readonly<Record<string, unknown>>, ctx: TransformContext) => TypedRecord;
 
@@ -175,7 +177,7 @@ const TRANSFORMS: Readonly<Record<TransformName, Transform>> = {
   retail_events: (r) => {
     const ts = epochMillis(field(r, "timestamp"), "timestamp");
     const event = required(r, "event");
-    if (!RETAIL_EVENTS.has(event))
+    if (!RETAIL_EVENTS.includes(event))
       return reject(`event must be view, addtocart or transaction, got ${JSON.stringify(event)}`);
     return {
       event_time: formatTimestamp(ts),
