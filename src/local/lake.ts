@@ -1,6 +1,6 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { PROFILES } from "../../stacks/profiles";
 import { DATASETS, type Dataset } from "../datasets";
 import { TributaryError } from "../errors";
@@ -108,7 +108,6 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
   const jq = createJqEngine(options.jq ?? "auto");
   const sink = new DurableSpoolSink({ dir: spoolDir });
   const duckdb = await DuckDBInstance.create(":memory:");
-  const connections: DuckDBConnection[] = [];
   const streams: DeliveryStream[] = [];
   // Both hints scale together; the first spec's hints stand for all (they come from one profile).
   const buffering: LocalBuffering = {
@@ -116,14 +115,12 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
     sizeBytes: Math.max(64 * 1024, Math.round(specs[0].buffering.sizeMiB * 1024 * 1024 * scale)),
   };
   for (const spec of specs) {
-    const connection = await duckdb.connect();
-    connections.push(connection);
     const writer = lakeObjectWriter({
       bucketDir,
       scratchDir,
       columns: spec.glue.columns,
       parquet: spec.conversion.parquetSerDe,
-      duckdb: connection,
+      duckdb,
     });
     streams.push(new DeliveryStream({ spec, sink, spoolDir, writer, jq, buffering, region }));
   }
@@ -211,7 +208,6 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
       } finally {
         await loading;
         await sink.close();
-        for (const c of connections) c.closeSync();
         duckdb.closeSync();
         await fs.rm(scratchDir, { recursive: true, force: true });
       }

@@ -1,7 +1,7 @@
 import { promises as fs, constants as fsConstants } from "node:fs";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
-import type { DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBInstance } from "@duckdb/node-api";
 import type { Column } from "../../datasets/types";
 import type { ConversionSpec } from "../../spec";
 import { duckdbType } from "../../warehouse/ddl";
@@ -41,7 +41,8 @@ export interface LakeObjectWriterOptions {
   readonly scratchDir: string;
   readonly columns: readonly Column[];
   readonly parquet: ConversionSpec["parquetSerDe"];
-  readonly duckdb: DuckDBConnection;
+  /** Each write opens its own connection, so a stream's partitions are converted in parallel. */
+  readonly duckdb: DuckDBInstance;
 }
 
 export function lakeObjectWriter(options: LakeObjectWriterOptions): LakeObjectWriter {
@@ -74,14 +75,17 @@ export function lakeObjectWriter(options: LakeObjectWriterOptions): LakeObjectWr
       const scratch = path.join(options.scratchDir, `${randomUUID()}.ndjson`);
       try {
         await fs.writeFile(scratch, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
-        return await place(key, (temp) =>
-          options.duckdb
-            .run(
+        return await place(key, async (temp) => {
+          const connection = await options.duckdb.connect();
+          try {
+            await connection.run(
               `COPY (SELECT ${selectList} FROM read_json(${sqlString(scratch)}, format = 'newline_delimited', ` +
                 `columns = {${columnTypes}})) TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION ${compression})`,
-            )
-            .then(() => undefined),
-        );
+            );
+          } finally {
+            connection.closeSync();
+          }
+        });
       } finally {
         await fs.rm(scratch, { force: true });
       }

@@ -68,6 +68,7 @@ export interface DeliveryStreamOptions {
 }
 
 const MIB = 1024 * 1024;
+const PARALLEL_WRITES = 4;
 
 interface Item {
   /** Bytes this stage works on (original record, sub-record, or Lambda output). */
@@ -257,16 +258,22 @@ export class DeliveryStream {
     });
 
     const { writer } = this.options;
-    for (const [prefix, rows] of byPrefix) {
-      const size = await writer.writeParquet(`${prefix}${objectSuffix(spec.streamName, 1, arrivalMs)}.parquet`, rows);
-      this.counters.parquetFiles++;
-      this.counters.parquetBytes += size;
-      this.counters.delivered += rows.length;
-      if (!this.partitionsSeen.has(prefix)) {
-        this.partitionsSeen.add(prefix);
-        this.counters.partitions = this.partitionsSeen.size;
+    // A few partitions at a time: DuckDB converts one on each core while another is fsync'd.
+    const pending = [...byPrefix];
+    const writeNext = async (): Promise<void> => {
+      for (let next = pending.shift(); next; next = pending.shift()) {
+        const [prefix, rows] = next;
+        const size = await writer.writeParquet(`${prefix}${objectSuffix(spec.streamName, 1, arrivalMs)}.parquet`, rows);
+        this.counters.parquetFiles++;
+        this.counters.parquetBytes += size;
+        this.counters.delivered += rows.length;
+        if (!this.partitionsSeen.has(prefix)) {
+          this.partitionsSeen.add(prefix);
+          this.counters.partitions = this.partitionsSeen.size;
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: PARALLEL_WRITES }, writeNext));
     await this.writeFailures(failures, arrivalMs);
     await writer.syncDirectories();
   }
