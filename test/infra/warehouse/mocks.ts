@@ -28,6 +28,8 @@ export class WarehouseMocks extends AwsMocks {
             publicSubnetIds: [],
             routeTables: MOCK_VPC.routeTableIds.map((id) => ({ id })),
           };
+        case "aws:cloudwatch/eventRule:EventRule":
+          return { arn: `arn:aws:events:${region}:${MOCK_ACCOUNT_ID}:rule/${String(inputs.name ?? args.name)}` };
         case "aws:ec2/vpcEndpoint:VpcEndpoint":
           return { prefixListId: MOCK_S3_PREFIX_LIST };
         case "aws:ec2/securityGroup:SecurityGroup":

@@ -45,7 +45,10 @@ describe("infra/iam: warehouse and loader policies", () => {
       bucketArn: BUCKET,
       readPrefixes: ["curated/", "manifests/"],
       lakeKeyArn: LAKE_KEY,
-      glueArns: ["arn:aws:glue:eu-west-1:111122223333:catalog", "arn:aws:glue:eu-west-1:111122223333:database/tributary_dev"],
+      glueArns: [
+        "arn:aws:glue:eu-west-1:111122223333:catalog",
+        "arn:aws:glue:eu-west-1:111122223333:database/tributary_dev",
+      ],
     });
     assert.deepStrictEqual(document, {
       Version: "2012-10-17",
@@ -71,7 +74,9 @@ describe("infra/iam: warehouse and loader policies", () => {
           Resource: LAKE_KEY,
           Condition: {
             StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" },
-            StringLike: { "kms:EncryptionContext:aws:s3:arn": [BUCKET, `${BUCKET}/curated/*`, `${BUCKET}/manifests/*`] },
+            StringLike: {
+              "kms:EncryptionContext:aws:s3:arn": [BUCKET, `${BUCKET}/curated/*`, `${BUCKET}/manifests/*`],
+            },
           },
         },
         {
@@ -86,7 +91,10 @@ describe("infra/iam: warehouse and loader policies", () => {
             "glue:GetPartitions",
             "glue:BatchGetPartition",
           ],
-          Resource: ["arn:aws:glue:eu-west-1:111122223333:catalog", "arn:aws:glue:eu-west-1:111122223333:database/tributary_dev"],
+          Resource: [
+            "arn:aws:glue:eu-west-1:111122223333:catalog",
+            "arn:aws:glue:eu-west-1:111122223333:database/tributary_dev",
+          ],
         },
       ],
     });
@@ -113,11 +121,20 @@ describe("infra/iam: warehouse and loader policies", () => {
         {
           Sid: "FollowOwnStatements",
           Effect: "Allow",
-          Action: ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"],
+          Action: [
+            "redshift-data:DescribeStatement",
+            "redshift-data:GetStatementResult",
+            "redshift-data:CancelStatement",
+          ],
           Resource: "*",
           Condition: { StringEquals: { "redshift-data:statement-owner-iam-userid": "${aws:userid}" } },
         },
-        { Sid: "AuthenticateWithTheAdminSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: SECRET },
+        {
+          Sid: "AuthenticateWithTheAdminSecret",
+          Effect: "Allow",
+          Action: "secretsmanager:GetSecretValue",
+          Resource: SECRET,
+        },
         {
           Sid: "DecryptTheAdminSecretThroughSecretsManager",
           Effect: "Allow",
@@ -179,7 +196,11 @@ describe("infra/iam: warehouse and loader policies", () => {
 
   it("load queue: only the lake bucket of this account may send, and only over TLS", () => {
     assert.deepStrictEqual(
-      loadQueuePolicy({ queueArn: QUEUE, bucketArn: BUCKET, account: { partition: "aws", accountId: "111122223333", region: "eu-west-1" } }),
+      loadQueuePolicy({
+        queueArn: QUEUE,
+        bucketArn: BUCKET,
+        account: { partition: "aws", accountId: "111122223333", region: "eu-west-1" },
+      }),
       {
         Version: "2012-10-17",
         Statement: [
@@ -189,7 +210,10 @@ describe("infra/iam: warehouse and loader policies", () => {
             Principal: { Service: "s3.amazonaws.com" },
             Action: "sqs:SendMessage",
             Resource: QUEUE,
-            Condition: { ArnEquals: { "aws:SourceArn": BUCKET }, StringEquals: { "aws:SourceAccount": "111122223333" } },
+            Condition: {
+              ArnEquals: { "aws:SourceArn": BUCKET },
+              StringEquals: { "aws:SourceAccount": "111122223333" },
+            },
           },
           {
             Sid: "DenyRequestsWithoutTls",
