@@ -37,7 +37,8 @@ async function main(): Promise<void> {
       const text = readFileSync(join(SOURCE, name), "utf8").split("\n").filter(Boolean);
       const out: string[] = [];
       for (let c = 0; c < copies; c++) {
-        for (const line of text) out.push(line.replace(/"sessionId":(\d+)/, (_m, id: string) => `"sessionId":${Number(id) + c * 100_000}`));
+        for (const line of text)
+          out.push(line.replace(/"sessionId":(\d+)/, (_m, id: string) => `"sessionId":${Number(id) + c * 100_000}`));
       }
       const file = join(inputDir, name);
       writeFileSync(file, out.join("\n") + "\n");
@@ -45,7 +46,9 @@ async function main(): Promise<void> {
       lines += out.length;
     }
     const bytes = files.reduce((s, f) => s + statSync(f).size, 0);
-    console.log(`input: ${files.length} files, ${lines.toLocaleString("en-US")} records, ${(bytes / 1e6).toFixed(1)} MB (sparkify_events ×${copies})`);
+    console.log(
+      `input: ${files.length} files, ${lines.toLocaleString("en-US")} records, ${(bytes / 1e6).toFixed(1)} MB (sparkify_events ×${copies})`,
+    );
 
     // 1. tributary local ingest, in-process (what the command runs, minus the warehouse load).
     const dataset = datasetByName("sparkify_events");
@@ -82,7 +85,9 @@ async function main(): Promise<void> {
     );
     const duckSeconds = Number(process.hrtime.bigint() - duckStarted) / 1e9;
     const duckRows = Number(
-      (await sql.runAndReadAll(`SELECT COUNT(*) FROM read_parquet('${join(work, "duckdb")}/**/*.parquet')`)).getRows()[0][0],
+      (
+        await sql.runAndReadAll(`SELECT COUNT(*) FROM read_parquet('${join(work, "duckdb")}/**/*.parquet')`)
+      ).getRows()[0][0],
     );
     sql.closeSync();
     db.closeSync();

@@ -103,12 +103,17 @@ const FOLDER_LAYOUT: Readonly<Record<string, { readonly dir: string; readonly ma
 
 async function filesFromFolder(folder: string): Promise<Map<string, string[]>> {
   if (!existsSync(folder)) {
-    throw new TributaryError("TRIBUTARY_DEMO_NO_FOLDER", `--from ${folder} does not exist; pass a folder laid out like shared/datasets.`);
+    throw new TributaryError(
+      "TRIBUTARY_DEMO_NO_FOLDER",
+      `--from ${folder} does not exist; pass a folder laid out like shared/datasets.`,
+    );
   }
   const byDataset = new Map<string, string[]>();
   for (const dataset of DATASETS) {
     const layout = FOLDER_LAYOUT[dataset.name];
-    const files = (await listFiles(join(folder, layout.dir))).filter((f) => layout.match.test(f.split("/").pop() ?? ""));
+    const files = (await listFiles(join(folder, layout.dir))).filter((f) =>
+      layout.match.test(f.split("/").pop() ?? ""),
+    );
     if (files.length > 0) byDataset.set(dataset.name, files);
   }
   return byDataset;
@@ -128,7 +133,9 @@ async function queryRows(sql: string, file: string): Promise<Array<Record<string
   }
 }
 
-async function warehouseAnswers(dir: string): Promise<{ counts: Record<string, number>; answers: DemoSummary["answers"] }> {
+async function warehouseAnswers(
+  dir: string,
+): Promise<{ counts: Record<string, number>; answers: DemoSummary["answers"] }> {
   const file = warehousePath(dir);
   const counts: Record<string, number> = {};
   for (const dataset of DATASETS) {
@@ -168,12 +175,19 @@ async function warehouseAnswers(dir: string): Promise<{ counts: Record<string, n
       busiestHours: busiestHours.map((r) => ({ hour: num(r.hour), requests: num(r.requests) })),
       retailFunnel: funnel.map((r) => ({ event: String(r.event), visitors: num(r.visitors) })),
       revenueByCountry: revenue.map((r) => ({ country: String(r.country), revenue: num(r.revenue) })),
-      httpStatusMix: status.map((r) => ({ statusClass: String(r.status_class), requests: num(r.requests), share: num(r.share) })),
+      httpStatusMix: status.map((r) => ({
+        statusClass: String(r.status_class),
+        requests: num(r.requests),
+        share: num(r.share),
+      })),
     },
   };
 }
 
-export async function runDemo(options: DemoOptions, log: (line: string) => void = () => undefined): Promise<DemoSummary> {
+export async function runDemo(
+  options: DemoOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<DemoSummary> {
   const started = Date.now();
   const dir = resolve(options.dir);
   const scale = parseScale(options.scale);
@@ -197,7 +211,9 @@ export async function runDemo(options: DemoOptions, log: (line: string) => void 
 
   const datasets: Dataset[] = DATASETS.filter((d) => inputs.has(d.name));
   const lake = await startOfflineLake({ dir, jq: options.jq, datasets });
-  log(`Offline lake at ${lake.url} (jq: ${lake.jq.description}); shipping ${datasets.length} datasets with the shipper`);
+  log(
+    `Offline lake at ${lake.url} (jq: ${lake.jq.description}); shipping ${datasets.length} datasets with the shipper`,
+  );
   const totalBytes = [...inputs.values()].flat().reduce((sum, f) => sum + statSync(f).size, 0);
   const live = new Map<string, ShipStats>();
   const bar =
@@ -285,7 +301,9 @@ export function formatDemoSummary(summary: DemoSummary): string {
     `${"dataset".padEnd(24)}${"lines".padStart(9)}${"rejected".padStart(10)}${"records".padStart(9)}${"parquet".padStart(9)}${"files".padStart(7)}${"parts".padStart(7)}${"warehouse".padStart(11)}  error output`,
   ];
   for (const [name, d] of Object.entries(summary.datasets)) {
-    const errors = Object.entries(d.errorCodes).map(([code, n]) => `${fmt(n)} ${code}`).join(", ");
+    const errors = Object.entries(d.errorCodes)
+      .map(([code, n]) => `${fmt(n)} ${code}`)
+      .join(", ");
     lines.push(
       `${name.padEnd(24)}${fmt(d.lines).padStart(9)}${fmt(d.rejectedByShipper).padStart(10)}${fmt(d.recordsIn).padStart(9)}${fmt(d.delivered).padStart(9)}${fmt(d.parquetFiles).padStart(7)}${fmt(d.partitions).padStart(7)}${fmt(d.warehouseRows).padStart(11)}  ${errors || "-"}`,
     );
@@ -300,7 +318,8 @@ export function formatDemoSummary(summary: DemoSummary): string {
   lines.push("Revenue by country (net, GBP):");
   for (const r of a.revenueByCountry) lines.push(`  ${r.country.padEnd(20)} ${r.revenue.toFixed(2).padStart(12)}`);
   lines.push("HTTP status mix:");
-  for (const s of a.httpStatusMix) lines.push(`  ${s.statusClass}  ${fmt(s.requests).padStart(7)}  ${s.share.toFixed(1)}%`);
+  for (const s of a.httpStatusMix)
+    lines.push(`  ${s.statusClass}  ${fmt(s.requests).padStart(7)}  ${s.share.toFixed(1)}%`);
   lines.push(
     "",
     `Lake: ${relative(process.cwd(), join(summary.dir, "s3")) || summary.dir} (Hive-partitioned Parquet; failures under errors/)`,

@@ -71,7 +71,9 @@ async function runStart(options: StartOptions): Promise<void> {
     loader: loadLakeOnce,
     loadIntervalMs: integerOption("--load-every", options.loadEvery, 0, 86_400) * 1000,
   });
-  process.stdout.write(`${connectionHelp(lake)}\nLoader: every ${options.loadEvery} s into ${lake.dir}/warehouse.duckdb. Ctrl-C to stop.\n`);
+  process.stdout.write(
+    `${connectionHelp(lake)}\nLoader: every ${options.loadEvery} s into ${lake.dir}/warehouse.duckdb. Ctrl-C to stop.\n`,
+  );
   await new Promise<void>((done) => {
     const stop = () => {
       process.off("SIGINT", stop);
@@ -90,7 +92,12 @@ async function runStart(options: StartOptions): Promise<void> {
 async function runIngest(files: string[], options: IngestOptions): Promise<number> {
   const dataset = datasetByName(options.dataset);
   const started = Date.now();
-  const lake = await startOfflineLake({ dir: resolve(options.dir), stack: options.stack, jq: options.jq, datasets: [dataset] });
+  const lake = await startOfflineLake({
+    dir: resolve(options.dir),
+    stack: options.stack,
+    jq: options.jq,
+    datasets: [dataset],
+  });
   let shipment;
   try {
     shipment = await shipFilesToLake(lake, dataset, files);
@@ -120,7 +127,10 @@ async function runIngest(files: string[], options: IngestOptions): Promise<numbe
   if (options.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
-    const errors = Object.entries(stream.errors).map(([t, n]) => `${n} ${t}`).join(", ") || "none";
+    const errors =
+      Object.entries(stream.errors)
+        .map(([t, n]) => `${n} ${t}`)
+        .join(", ") || "none";
     process.stdout.write(
       [
         `Ingested ${dataset.name} → ${shipment.stream} (jq: ${lake.jq.description})`,
@@ -128,7 +138,9 @@ async function runIngest(files: string[], options: IngestOptions): Promise<numbe
         `  delivered   ${summary.delivered} rows in ${summary.parquetFiles} Parquet files over ${summary.partitions} partitions`,
         `  errors      ${errors}${summary.errors && Object.keys(stream.errors).length ? ` (under ${lake.bucketDir}/errors/${dataset.name}/)` : ""}`,
         `  throughput  ${Math.round(summary.lines / Math.max(summary.deliverSeconds, 0.001))} lines/s, ${(summary.bytesRead / 1e6 / Math.max(summary.deliverSeconds, 0.001)).toFixed(1)} MB/s end to end over ${summary.deliverSeconds.toFixed(1)} s`,
-        ...(load ? [`  warehouse   history.${dataset.name}: ${summary.warehouseRows ?? "not loaded"} rows (${load.warehouse})`] : []),
+        ...(load
+          ? [`  warehouse   history.${dataset.name}: ${summary.warehouseRows ?? "not loaded"} rows (${load.warehouse})`]
+          : []),
       ].join("\n") + "\n",
     );
   }
@@ -138,9 +150,14 @@ async function runIngest(files: string[], options: IngestOptions): Promise<numbe
 export function register(program: Command): void {
   const local = program
     .command("local")
-    .description("The lake offline: a Firehose-compatible endpoint on 127.0.0.1, the lake as a folder, DuckDB as the warehouse.");
+    .description(
+      "The lake offline: a Firehose-compatible endpoint on 127.0.0.1, the lake as a folder, DuckDB as the warehouse.",
+    );
   const jqOption = () =>
-    new Option("--jq <engine>", "jq engine for partition keys: auto (jq 1.6 binary if installed, else jq-web), binary, wasm")
+    new Option(
+      "--jq <engine>",
+      "jq engine for partition keys: auto (jq 1.6 binary if installed, else jq-web), binary, wasm",
+    )
       .choices(["auto", "binary", "wasm"])
       .default("auto");
   local

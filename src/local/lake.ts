@@ -237,7 +237,10 @@ export async function shipFilesToLake(
 ): Promise<LakeShipment> {
   const spec = lake.specs.find((s) => s.dataset === dataset.name);
   if (!spec) {
-    throw new TributaryError("TRIBUTARY_LOCAL_NO_STREAM", `The offline lake has no stream for dataset ${dataset.name}.`);
+    throw new TributaryError(
+      "TRIBUTARY_LOCAL_NO_STREAM",
+      `The offline lake has no stream for dataset ${dataset.name}.`,
+    );
   }
   const shipperDir = path.join(lake.dir, "shipper");
   const rejectsFile = path.join(shipperDir, `${dataset.name}.rejected.jsonl`);

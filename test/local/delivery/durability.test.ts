@@ -75,12 +75,16 @@ describe("offline lake durability (SIGKILL during ingest and delivery)", functio
     const producer = async (worker: number): Promise<void> => {
       for (let batch = 0; batch < 200 && !killed; batch++) {
         // One record packs 20 lines, as the shipper does; de-aggregation splits them again.
-        const records = Array.from({ length: 10 }, (_, r) =>
-          Array.from({ length: 20 }, (_, i) => line(worker, batch, r * 20 + i)).join("\n") + "\n",
+        const records = Array.from(
+          { length: 10 },
+          (_, r) => Array.from({ length: 20 }, (_, i) => line(worker, batch, r * 20 + i)).join("\n") + "\n",
         );
         try {
           const out = await first.client.send(
-            new PutRecordBatchCommand({ DeliveryStreamName: STREAM, Records: records.map((d) => ({ Data: Buffer.from(d) })) }),
+            new PutRecordBatchCommand({
+              DeliveryStreamName: STREAM,
+              Records: records.map((d) => ({ Data: Buffer.from(d) })),
+            }),
           );
           assert.equal(out.FailedPutCount, 0);
           for (let i = 0; i < 200; i++) acknowledged.add(`${worker}/${batch * 1000 + i}`);
@@ -109,7 +113,9 @@ describe("offline lake durability (SIGKILL during ingest and delivery)", functio
     const sql = await db.connect();
     const glob = path.join(dir, "s3", "tributary-local-lake", "curated", "sparkify_events", "**", "*.parquet");
     const rows = (
-      await sql.runAndReadAll(`SELECT session_id, item_in_session FROM read_parquet('${glob}', hive_partitioning = false)`)
+      await sql.runAndReadAll(
+        `SELECT session_id, item_in_session FROM read_parquet('${glob}', hive_partitioning = false)`,
+      )
     ).getRows();
     sql.closeSync();
     db.closeSync();

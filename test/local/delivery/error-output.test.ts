@@ -18,7 +18,10 @@ async function documentsUnder(root: string): Promise<Array<{ type: string; doc: 
       if (entry.isDirectory()) await walk(full);
       else
         for (const line of (await fs.readFile(full, "utf8")).split("\n").filter(Boolean))
-          found.push({ type: path.relative(root, full).split(path.sep)[0], doc: JSON.parse(line) as Record<string, unknown> });
+          found.push({
+            type: path.relative(root, full).split(path.sep)[0],
+            doc: JSON.parse(line) as Record<string, unknown>,
+          });
     }
   };
   await walk(root);
@@ -55,7 +58,12 @@ describe("offline delivery: error output", function () {
 
   it("routes each kind of failure to its error output type with a reason, and delivers the rest", async () => {
     const send = (stream: string, records: string[]) =>
-      client.send(new PutRecordBatchCommand({ DeliveryStreamName: stream, Records: records.map((r) => ({ Data: Buffer.from(r) })) }));
+      client.send(
+        new PutRecordBatchCommand({
+          DeliveryStreamName: stream,
+          Records: records.map((r) => ({ Data: Buffer.from(r) })),
+        }),
+      );
     const sparkify = lake.specs.find((s) => s.dataset === "sparkify_events")?.streamName ?? "";
     const weblogs = lake.specs.find((s) => s.dataset === "weblogs")?.streamName ?? "";
     await send(sparkify, [
@@ -67,7 +75,17 @@ describe("offline delivery: error output", function () {
       event({ itemInSession: "first" }),
     ]);
     await send(weblogs, [
-      JSON.stringify({ host: "1.2.3.4", ident: null, authuser: null, datetime: "not a date", request: "GET / HTTP/1.1", response: "200", bytes: "5", referer: null, agent: null }),
+      JSON.stringify({
+        host: "1.2.3.4",
+        ident: null,
+        authuser: null,
+        datetime: "not a date",
+        request: "GET / HTTP/1.1",
+        response: "200",
+        bytes: "5",
+        referer: null,
+        agent: null,
+      }),
     ]);
     await lake.flush();
 
@@ -103,16 +121,24 @@ describe("offline delivery: error output", function () {
       "subSequenceNumber",
     ]);
     const tooMany = byCode.get("RecordDeAggregation.TooManySubRecords");
-    assert.equal(Buffer.from(String(tooMany?.doc.rawData), "base64").toString(), `${event({ song: "x" })}\n`.repeat(501));
+    assert.equal(
+      Buffer.from(String(tooMany?.doc.rawData), "base64").toString(),
+      `${event({ song: "x" })}\n`.repeat(501),
+    );
 
     const [lambda] = await documentsUnder(path.join(lake.bucketDir, "errors", "weblogs"));
     assert.equal(lambda.type, "processing-failed");
     assert.equal(lambda.doc.errorCode, "Lambda.ProcessingFailedStatus");
     assert.match(String(lambda.doc.errorMessage), /datetime/);
-    assert.match(String(lambda.doc.lambdaArn), /^arn:aws:lambda:us-east-1:000000000000:function:tributary-dev-weblogs-transform:\$LATEST$/);
+    assert.match(
+      String(lambda.doc.lambdaArn),
+      /^arn:aws:lambda:us-east-1:000000000000:function:tributary-dev-weblogs-transform:\$LATEST$/,
+    );
     // The error prefix's !{timestamp:yyyy/MM/dd} is the arrival day of the record.
     const day = new Date(Number(lambda.doc.arrivalTimestamp)).toISOString().slice(0, 10).replace(/-/g, "/");
-    const files = await fs.readdir(path.join(lake.bucketDir, "errors", "weblogs", "processing-failed", ...day.split("/")));
+    const files = await fs.readdir(
+      path.join(lake.bucketDir, "errors", "weblogs", "processing-failed", ...day.split("/")),
+    );
     assert.equal(files.length, 1);
     assert.match(files[0], /^tributary-dev-weblogs-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}$/);
   });

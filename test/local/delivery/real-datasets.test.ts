@@ -33,7 +33,10 @@ async function errorDocuments(lake: OfflineLake, dataset: string): Promise<Array
       if (entry.isDirectory()) await walk(full);
       else
         for (const line of (await fs.readFile(full, "utf8")).split("\n").filter(Boolean))
-          docs.push({ ...(JSON.parse(line) as Record<string, unknown>), type: path.relative(root, full).split(path.sep)[0] });
+          docs.push({
+            ...(JSON.parse(line) as Record<string, unknown>),
+            type: path.relative(root, full).split(path.sep)[0],
+          });
     }
   };
   await walk(root);
@@ -53,7 +56,13 @@ describe("offline lake on the real datasets", function () {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "tributary-lake-real-"));
     lake = await startOfflineLake({ dir, datasets: REAL });
     const results = await Promise.all(
-      REAL.map((d) => shipFilesToLake(lake, d, REAL_FILES[d.name]().map((f) => path.join(SHARED_DATASETS, f)))),
+      REAL.map((d) =>
+        shipFilesToLake(
+          lake,
+          d,
+          REAL_FILES[d.name]().map((f) => path.join(SHARED_DATASETS, f)),
+        ),
+      ),
     );
     for (const r of results) shipments.set(r.dataset, r);
     await lake.flush();
@@ -74,9 +83,7 @@ describe("offline lake on the real datasets", function () {
       skipWithoutSharedDatasets(this);
       const shipment = shipments.get(dataset.name);
       assert.ok(shipment);
-      const rows = Number(
-        (await sql.runAndReadAll(`SELECT COUNT(*) FROM read_parquet('${glob()}')`)).getRows()[0][0],
-      );
+      const rows = Number((await sql.runAndReadAll(`SELECT COUNT(*) FROM read_parquet('${glob()}')`)).getRows()[0][0]);
       const errors = await errorDocuments(lake, dataset.name);
       for (const e of errors) assert.ok(String(e.errorMessage ?? e.lastErrorMessage).length > 0, JSON.stringify(e));
       const rejectedLines = shipment.stats.rejected;
@@ -90,7 +97,9 @@ describe("offline lake on the real datasets", function () {
 
     it(`${dataset.name}: the Parquet schema is the Glue table's columns, in order`, async function () {
       skipWithoutSharedDatasets(this);
-      const described = (await sql.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${glob()}', hive_partitioning = false)`))
+      const described = (
+        await sql.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${glob()}', hive_partitioning = false)`)
+      )
         .getRowObjects()
         .map((r) => `${String(r.column_name)} ${String(r.column_type)}`);
       assert.deepEqual(
@@ -104,7 +113,8 @@ describe("offline lake on the real datasets", function () {
       if (jqBinaryVersion() === undefined) this.skip();
       // Rows back as the JSON the query saw: timestamps in the transform's "yyyy-MM-dd HH:mm:ss".
       const fields = dataset.columns.map(
-        (c) => `"${c.name}" := ${c.type === "timestamp" ? `strftime("${c.name}", '%Y-%m-%d %H:%M:%S')` : `"${c.name}"`}`,
+        (c) =>
+          `"${c.name}" := ${c.type === "timestamp" ? `strftime("${c.name}", '%Y-%m-%d %H:%M:%S')` : `"${c.name}"`}`,
       );
       const reader = await sql.runAndReadAll(
         `SELECT to_json(struct_pack(${fields.join(", ")}))::VARCHAR AS j, source_file

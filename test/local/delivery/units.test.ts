@@ -82,7 +82,10 @@ describe("OpenX JSON SerDe conversion", () => {
       reason: "column status (int): value 3000000000 is out of range [-2147483648, 2147483647]",
     });
     const badTime = converter.convert('{"event_time":"2018-13-01 00:00:00"}');
-    assert.ok(!badTime.ok && badTime.reason === 'column event_time (timestamp): value "2018-13-01 00:00:00" is not a valid date and time');
+    assert.ok(
+      !badTime.ok &&
+        badTime.reason === 'column event_time (timestamp): value "2018-13-01 00:00:00" is not a valid date and time',
+    );
     const notObject = converter.convert("[1]");
     assert.ok(!notObject.ok && notObject.errorCode === "DataFormatConversion.ParseError");
   });
@@ -93,10 +96,13 @@ describe("S3 prefix expressions", () => {
     const arrival = Date.UTC(2026, 0, 2, 3, 4, 5);
     assert.equal(formatJavaTimestamp("yyyy-MM-dd-HH-mm-ss", arrival), "2026-01-02-03-04-05");
     assert.equal(
-      evaluatePrefix("curated/weblogs/dt=!{partitionKeyFromQuery:dt}/status_class=!{partitionKeyFromQuery:status_class}/", {
-        partitionKeys: { dt: "2015-05-17", status_class: "2xx" },
-        arrivalMs: arrival,
-      }),
+      evaluatePrefix(
+        "curated/weblogs/dt=!{partitionKeyFromQuery:dt}/status_class=!{partitionKeyFromQuery:status_class}/",
+        {
+          partitionKeys: { dt: "2015-05-17", status_class: "2xx" },
+          arrivalMs: arrival,
+        },
+      ),
       "curated/weblogs/dt=2015-05-17/status_class=2xx/",
     );
     assert.equal(

@@ -31,7 +31,10 @@ describe("tributary demo --scale small", function () {
   after(() => fs.rm(dir, { recursive: true, force: true }));
 
   it("ships, delivers and loads every dataset", () => {
-    assert.deepEqual(Object.keys(summary.datasets), DATASETS.map((d) => d.name));
+    assert.deepEqual(
+      Object.keys(summary.datasets),
+      DATASETS.map((d) => d.name),
+    );
     assert.equal(summary.scale, 0.05);
     for (const [name, d] of Object.entries(summary.datasets)) {
       assert.ok(d.lines > 0, `${name}: no lines`);
@@ -54,7 +57,10 @@ describe("tributary demo --scale small", function () {
     assert.equal(a.topSongs.length, 5);
     assert.ok(a.topSongs[0].plays >= a.topSongs[4].plays);
     assert.equal(a.busiestHours.length, 3);
-    assert.deepEqual(a.retailFunnel.map((f) => f.event), ["view", "addtocart", "transaction"]);
+    assert.deepEqual(
+      a.retailFunnel.map((f) => f.event),
+      ["view", "addtocart", "transaction"],
+    );
     assert.ok(a.retailFunnel[0].visitors >= a.retailFunnel[2].visitors);
     assert.ok(a.revenueByCountry.length > 0);
     const requests = a.httpStatusMix.reduce((s, x) => s + x.requests, 0);
