@@ -15,6 +15,9 @@ import { Catalog } from "./catalog";
 import { DeliveryStream } from "./delivery-stream";
 import type { AccountContext } from "./iam/policy";
 import { LakeStorage } from "./lake-storage";
+import { Loader } from "./loader";
+import { Network } from "./network";
+import { Warehouse, type WarehouseSettings } from "./warehouse";
 import { firehoseRoleName, logGroupPrefixes, transformFunctionName } from "./names";
 import { platformArgsProblems } from "./platform-validation";
 import { TransformFunction } from "./transform-function";
@@ -53,6 +56,15 @@ export interface PlatformArgs {
     /** @default no limit */
     readonly bytesScannedCutoffPerQuery?: number;
     readonly forceDestroy: boolean;
+  };
+  /** Redshift and its loader. */
+  readonly warehouse: WarehouseSettings & {
+    /** EventBridge schedule of the loader, e.g. `rate(5 minutes)`. */
+    readonly loadScheduleExpression: string;
+    /** Loader Lambda timeout; below the schedule interval. */
+    readonly loaderTimeoutSeconds: number;
+    /** Alarm when a new file has waited this long to be loaded. */
+    readonly loadQueueAlarmSeconds: number;
   };
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -98,6 +110,9 @@ export class Platform extends pulumi.ComponentResource {
   readonly deliveryStreams: Readonly<Record<string, DeliveryStream>>;
   readonly agentTarget: AgentTarget;
   readonly alarms: Alarms;
+  readonly network: Network;
+  readonly warehouse: Warehouse;
+  readonly loader: Loader;
 
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
@@ -243,6 +258,59 @@ export class Platform extends pulumi.ComponentResource {
         freshnessThresholdSeconds: args.alarms.freshnessThresholdSeconds,
         ...(args.alarms.email !== undefined ? { email: args.alarms.email } : {}),
         keyDeletionWindowDays: args.kms.deletionWindowDays,
+        tags,
+      },
+      { parent: this },
+    );
+
+    this.network = new Network(
+      `${name}-network`,
+      { namePrefix: prefix, account: this.account, tags },
+      { parent: this },
+    );
+    const { loadScheduleExpression, loaderTimeoutSeconds, loadQueueAlarmSeconds, ...warehouseSettings } =
+      args.warehouse;
+    this.warehouse = new Warehouse(
+      `${name}-warehouse`,
+      {
+        ...warehouseSettings,
+        namePrefix: prefix,
+        account: this.account,
+        subnetIds: this.network.subnetIds,
+        securityGroupIds: [this.network.securityGroupId],
+        lake: { bucketArn: this.storage.bucketArn, keyArn },
+        glueArns: pulumi.all([
+          this.catalog.catalogArn,
+          this.catalog.database.arn,
+          ...Object.values(this.catalog.tables).map((t) => t.arn),
+        ]),
+        keyDeletionWindowDays: args.kms.deletionWindowDays,
+        tags,
+      },
+      { parent: this },
+    );
+    this.loader = new Loader(
+      `${name}-loader`,
+      {
+        scheduleExpression: loadScheduleExpression,
+        timeoutSeconds: loaderTimeoutSeconds,
+        oldestMessageAlarmSeconds: loadQueueAlarmSeconds,
+        namePrefix: prefix,
+        account: this.account,
+        warehouse: {
+          kind: this.warehouse.kind,
+          name: this.warehouse.target.name,
+          arn: this.warehouse.target.arn,
+          databaseName: this.warehouse.databaseName,
+          adminSecretArn: this.warehouse.adminSecretArn,
+          keyArn: this.warehouse.keyArn,
+          copyRoleArn: this.warehouse.copyRoleArn,
+        },
+        lake: { bucketName: this.storage.bucketName, bucketArn: this.storage.bucketArn, keyArn },
+        logRetentionDays: args.logRetentionDays,
+        // The lake key's policy already lets CloudWatch Logs use it for this stack's log groups.
+        logKeyArn: keyArn,
+        alarmTopicArn: this.alarms.topicArn,
         tags,
       },
       { parent: this },

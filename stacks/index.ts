@@ -16,3 +16,7 @@ export const agentConfigParameter = outputs.agentConfigParameter;
 export const agentConfig = outputs.agentConfig;
 export const agentInstanceProfile = outputs.agentInstanceProfile;
 export const alarmTopicArn = outputs.alarmTopicArn;
+export const warehouse = outputs.warehouse;
+export const loaderFunction = outputs.loaderFunction;
+export const loadQueueUrl = outputs.loadQueueUrl;
+export const loadDeadLetterQueueUrl = outputs.loadDeadLetterQueueUrl;

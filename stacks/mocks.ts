@@ -21,7 +21,9 @@ export class AwsMocks implements pulumi.runtime.Mocks {
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
     const inputs = (args.inputs ?? {}) as Record<string, unknown>;
-    const id = `${args.name}-id`;
+    // AWS's id where other resources use it as a name (a bucket's id is its name), else a stable fake.
+    const id =
+      args.type === "aws:s3/bucket:Bucket" && typeof inputs.bucket === "string" ? inputs.bucket : `${args.name}-id`;
     this.resources.push({ type: args.type, name: args.name, id, inputs });
     return { id, state: { ...inputs, ...this.computedState(args.type, args.name, inputs, id) } };
   }
@@ -118,6 +120,37 @@ export class AwsMocks implements pulumi.runtime.Mocks {
         };
       case "aws:athena/workgroup:Workgroup":
         return { arn: `arn:aws:athena:${region}:${account}:workgroup/${physical}`, name: physical };
+      case "awsx:ec2:Vpc":
+        // A provider-side component: under mocks it is one resource whose outputs we supply.
+        return {
+          vpcId: "vpc-plan",
+          isolatedSubnetIds: ["a", "b", "c"].map((z) => `subnet-plan-${z}`),
+          privateSubnetIds: [],
+          publicSubnetIds: [],
+          routeTables: ["a", "b", "c"].map((z) => ({ id: `rtb-plan-${z}` })),
+        };
+      case "aws:ec2/vpcEndpoint:VpcEndpoint":
+        return { prefixListId: "pl-plan-s3" };
+      case "aws:cloudwatch/eventRule:EventRule":
+        return { arn: `arn:aws:events:${region}:${account}:rule/${physical}`, name: physical };
+      case "aws:redshiftserverless/namespace:Namespace":
+        return {
+          arn: `arn:aws:redshift-serverless:${region}:${account}:namespace/${id}`,
+          adminPasswordSecretArn: `arn:aws:secretsmanager:${region}:${account}:secret:redshift!${str("namespaceName")}-admin-AbCdEf`,
+        };
+      case "aws:redshiftserverless/workgroup:Workgroup":
+        return {
+          arn: `arn:aws:redshift-serverless:${region}:${account}:workgroup/${id}`,
+          endpoints: [
+            { address: `${str("workgroupName")}.${account}.${region}.redshift-serverless.amazonaws.com`, port: 5439 },
+          ],
+        };
+      case "aws:redshift/cluster:Cluster":
+        return {
+          arn: `arn:aws:redshift:${region}:${account}:cluster:${str("clusterIdentifier")}`,
+          dnsName: `${str("clusterIdentifier")}.plan.${region}.redshift.amazonaws.com`,
+          masterPasswordSecretArn: `arn:aws:secretsmanager:${region}:${account}:secret:redshift!${str("clusterIdentifier")}-admin-AbCdEf`,
+        };
       case "aws:secretsmanager/secret:Secret":
         return { arn: `arn:aws:secretsmanager:${region}:${account}:secret:${physical}-AbCdEf`, name: physical };
       default:

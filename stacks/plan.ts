@@ -22,6 +22,8 @@ export interface PlannedResource {
 export interface Plan {
   readonly config: StackConfig;
   readonly resources: readonly PlannedResource[];
+  /** The stack outputs, resolved (secret outputs included: this never leaves the machine). */
+  readonly outputs: Readonly<Record<string, unknown>>;
 }
 
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -66,7 +68,18 @@ export function readStackConfigFile(
   return { values, secretKeys };
 }
 
+/** How Pulumi's RPC layer marks a secret value inside resource inputs. */
+const SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
+
 function maskSecrets(value: unknown, secrets: readonly string[]): unknown {
+  if (
+    value !== null &&
+    typeof value === "object" &&
+    (value as Record<string, unknown>)[SECRET_SIGNATURE_KEY] === SECRET_SIGNATURE
+  ) {
+    return SECRET_PLACEHOLDER;
+  }
   if (typeof value === "string") {
     return secrets.some((s) => s !== "" && value.includes(s)) ? SECRET_PLACEHOLDER : value;
   }
@@ -109,8 +122,10 @@ export async function planStack(projectDir: string, stack: string): Promise<Plan
   // Imported after setMocks, as Pulumi's testing guide requires.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createStack } = require("./program") as typeof import("./program");
-  const outputs = createStack(config);
-  await new Promise<void>((resolve) => pulumi.all(Object.values(outputs)).apply(() => resolve()));
+  const stackOutputs = createStack(config);
+  const outputs = await new Promise<Record<string, unknown>>((resolve) =>
+    pulumi.all(stackOutputs as unknown as Record<string, pulumi.Output<unknown>>).apply((values) => resolve(values)),
+  );
   // Resources that feed no output (alarms, policies) may still be registering: wait until quiet.
   let seen = -1;
   while (seen !== mocks.resources.length) {
@@ -121,6 +136,7 @@ export async function planStack(projectDir: string, stack: string): Promise<Plan
   const secrets = secretKeys.map((k) => values[k]).concat(SECRET_PLACEHOLDER);
   return {
     config,
+    outputs,
     resources: mocks.resources.map((r) => ({
       type: r.type,
       name: r.name,

@@ -30,6 +30,30 @@ export interface Profile {
     readonly bytesScannedCutoffPerQuery: number;
     readonly forceDestroy: boolean;
   };
+  readonly warehouse: {
+    /** Redshift Serverless, or a provisioned cluster. */
+    readonly kind: "serverless" | "provisioned";
+    /** Serverless RPUs: 4, or 8–512 in steps of 8. */
+    readonly baseCapacity: number;
+    /** Provisioned only. */
+    readonly nodeType: string;
+    /** Provisioned only. */
+    readonly numberOfNodes: number;
+    /** Provisioned automated snapshots, 1–35 days. */
+    readonly snapshotRetentionDays: number;
+    /** `protect` the warehouse and its key from `pulumi destroy`. */
+    readonly deletionProtection: boolean;
+    /** Provisioned only: destroy without a final snapshot. */
+    readonly skipFinalSnapshot: boolean;
+    readonly databaseName: string;
+    readonly adminUsername: string;
+    /** How often the loader drains new Parquet files into Redshift. */
+    readonly loadScheduleExpression: string;
+    /** Loader timeout, below the schedule interval. */
+    readonly loaderTimeoutSeconds: number;
+    /** Alarm when a delivered file has waited this long to be loaded. */
+    readonly loadQueueAlarmSeconds: number;
+  };
 }
 
 /** Small and cheap: short buffers for fast feedback, short retention, destroyable. */
@@ -51,6 +75,20 @@ export const dev: Profile = {
   kms: { deletionWindowDays: 7 },
   alarms: { freshnessThresholdSeconds: 600 },
   athena: { bytesScannedCutoffPerQuery: 1024 ** 3, forceDestroy: true },
+  warehouse: {
+    kind: "serverless",
+    baseCapacity: 8,
+    nodeType: "ra3.xlplus",
+    numberOfNodes: 2,
+    snapshotRetentionDays: 1,
+    deletionProtection: false,
+    skipFinalSnapshot: true,
+    databaseName: "tributary",
+    adminUsername: "tributary_admin",
+    loadScheduleExpression: "rate(5 minutes)",
+    loaderTimeoutSeconds: 240,
+    loadQueueAlarmSeconds: 1800,
+  },
 };
 
 /**
@@ -77,6 +115,20 @@ export const prod: Profile = {
   // 900 s buffering can deliver up to ~1,350 s late; alarm past 30 minutes.
   alarms: { freshnessThresholdSeconds: 1800 },
   athena: { bytesScannedCutoffPerQuery: 10 * 1024 ** 3, forceDestroy: false },
+  warehouse: {
+    kind: "serverless",
+    baseCapacity: 32,
+    nodeType: "ra3.xlplus",
+    numberOfNodes: 2,
+    snapshotRetentionDays: 35,
+    deletionProtection: true,
+    skipFinalSnapshot: false,
+    databaseName: "tributary",
+    adminUsername: "tributary_admin",
+    loadScheduleExpression: "rate(15 minutes)",
+    loaderTimeoutSeconds: 600,
+    loadQueueAlarmSeconds: 3600,
+  },
 };
 
 export const PROFILES: Readonly<Record<string, Profile>> = { dev, prod };

@@ -13,6 +13,11 @@ export interface StackOutputs {
   readonly agentConfig: pulumi.Output<string>;
   readonly agentInstanceProfile: pulumi.Output<string>;
   readonly alarmTopicArn: pulumi.Output<string>;
+  /** What `tributary query --stack` and SQL clients need: the Data API target, endpoint and secret. */
+  readonly warehouse: pulumi.Output<Record<string, string | number>>;
+  readonly loaderFunction: pulumi.Output<string>;
+  readonly loadQueueUrl: pulumi.Output<string>;
+  readonly loadDeadLetterQueueUrl: pulumi.Output<string>;
 }
 
 /** Builds one environment from its validated config; shared by `pulumi up` and `tributary plan`. */
@@ -23,7 +28,14 @@ export function createStack(config: StackConfig): StackOutputs {
     region: config.region,
     datasets: DATASETS,
     delivery: p.delivery,
-    storage: p.storage,
+    storage: {
+      forceDestroy: p.storage.forceDestroy,
+      errorObjectExpirationDays: p.storage.errorObjectExpirationDays,
+      noncurrentVersionExpirationDays: p.storage.noncurrentVersionExpirationDays,
+      accessLogExpirationDays: p.storage.accessLogExpirationDays,
+      // 0 in a profile means "keep raw/ in STANDARD"; the component takes no value for that.
+      ...(p.storage.rawTransitionToIaDays > 0 ? { rawTransitionToIaDays: p.storage.rawTransitionToIaDays } : {}),
+    },
     logRetentionDays: p.logRetentionDays,
     kms: p.kms,
     alarms: {
@@ -37,8 +49,10 @@ export function createStack(config: StackConfig): StackOutputs {
         ? { bytesScannedCutoffPerQuery: p.athena.bytesScannedCutoffPerQuery }
         : {}),
     },
+    warehouse: p.warehouse,
     tags: { project: "tributary", stack: config.stack, profile: config.profileName },
   });
+  const w = platform.warehouse;
   return {
     bucket: platform.bucketName,
     streams: platform.streams,
@@ -48,5 +62,18 @@ export function createStack(config: StackConfig): StackOutputs {
     agentConfig: platform.agentConfig,
     agentInstanceProfile: platform.agentInstanceProfile,
     alarmTopicArn: platform.alarmTopicArn,
+    warehouse: pulumi
+      .all([w.target.name, w.databaseName, w.adminSecretArn, w.endpointAddress, w.port])
+      .apply(([target, database, secretArn, endpoint, port]) => ({
+        kind: w.kind,
+        [w.kind === "serverless" ? "workgroupName" : "clusterIdentifier"]: target,
+        database,
+        secretArn,
+        endpoint,
+        port,
+      })),
+    loaderFunction: platform.loader.functionName,
+    loadQueueUrl: platform.loader.queueUrl,
+    loadDeadLetterQueueUrl: platform.loader.deadLetterQueueUrl,
   };
 }

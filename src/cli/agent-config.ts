@@ -14,10 +14,8 @@ export function register(program: Command): void {
     .action(async (stack: string) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { planStack } = require("../../stacks/plan") as typeof import("../../stacks/plan");
-      const plan = await planStack(PROJECT_DIR, stack);
-      const parameter = plan.resources.find((r) => r.type === "aws:ssm/parameter:Parameter" && /agent/.test(r.name));
-      const value = (parameter?.inputs as { value?: string } | undefined)?.value;
-      if (!value) throw new Error(`stack ${stack} publishes no agent.json parameter`);
-      process.stdout.write(`${JSON.stringify(JSON.parse(value), null, 2)}\n`);
+      const { outputs } = await planStack(PROJECT_DIR, stack);
+      // The same text the stack stores in SSM (the `agentConfig` stack output).
+      process.stdout.write(`${JSON.stringify(JSON.parse(String(outputs.agentConfig)), null, 2)}\n`);
     });
 }

@@ -8,8 +8,8 @@ import { TributaryError } from "../errors";
 type Register = (program: Command) => void;
 /* eslint-disable @typescript-eslint/no-require-imports -- commands load lazily so `--help` stays fast */
 const COMMANDS: ReadonlyArray<() => Register> = [
-  () => require("./upload").register,
   () => require("./ship").register,
+  () => require("./upload").register,
   () => require("./plan").register,
   () => require("./agent-config").register,
   () => require("./query").register,

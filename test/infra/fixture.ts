@@ -1,6 +1,7 @@
 import { DATASETS } from "../../src/datasets";
 import { DEFAULT_DELIVERY_SETTINGS } from "../../src/spec";
 import type { Platform, PlatformArgs } from "../../infra/platform";
+import { dev } from "../../stacks/profiles";
 import {
   allRegistered,
   installPulumiMocks,
@@ -32,6 +33,7 @@ export const BASE_ARGS: PlatformArgs = {
   alarms: { freshnessThresholdSeconds: 900 },
   agent: {},
   athena: { forceDestroy: false },
+  warehouse: dev.warehouse,
   tags: { project: "tributary", environment: "test" },
 };
 

@@ -28,11 +28,11 @@ describe("infra: Platform with every override", function () {
     });
   });
 
-  it("builds one stream per given dataset and a function only for the transformed one", function () {
+  it("builds one stream per given dataset and a transform function only for the transformed one", function () {
     assert.equal(built.ofType("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").length, 2);
     assert.deepEqual(
       built.ofType("aws:lambda/function:Function").map((f) => f.inputs.name),
-      ["tributary-ovr-weblogs-transform"],
+      ["tributary-ovr-weblogs-transform", "tributary-ovr-loader"],
     );
   });
 
@@ -55,7 +55,8 @@ describe("infra: Platform with every override", function () {
 
   it("logRetentionDays reaches every log group", function () {
     const groups = built.ofType("aws:cloudwatch/logGroup:LogGroup");
-    assert.equal(groups.length, 3);
+    // weblogs' stream and transform function, syslog's stream, the loader.
+    assert.equal(groups.length, 4);
     for (const group of groups) assert.equal(group.inputs.retentionInDays, 7);
   });
 

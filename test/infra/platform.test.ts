@@ -87,8 +87,11 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       "tributary:delivery:DeliveryStream": 9,
       "tributary:agent:AgentTarget": 1,
       "tributary:alarms:Alarms": 1,
-      "aws:kms/key:Key": 2,
-      "aws:kms/alias:Alias": 2,
+      "tributary:network:Network": 1,
+      "tributary:warehouse:Warehouse": 1,
+      "tributary:loader:Loader": 1,
+      "aws:kms/key:Key": 3,
+      "aws:kms/alias:Alias": 3,
       "aws:s3/bucket:Bucket": 2,
       "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 2,
       "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 2,
@@ -97,20 +100,32 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       "aws:s3/bucketPolicy:BucketPolicy": 2,
       "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 2,
       "aws:s3/bucketLogging:BucketLogging": 1,
+      "aws:s3/bucketNotification:BucketNotification": 1,
       "aws:glue/catalogDatabase:CatalogDatabase": 1,
       "aws:glue/catalogTable:CatalogTable": 9,
       "aws:athena/workgroup:Workgroup": 1,
-      "aws:cloudwatch/logGroup:LogGroup": 16,
+      "aws:cloudwatch/logGroup:LogGroup": 17,
       "aws:cloudwatch/logStream:LogStream": 9,
-      "aws:iam/role:Role": 17,
-      "aws:iam/rolePolicy:RolePolicy": 17,
+      "aws:iam/role:Role": 19,
+      "aws:iam/rolePolicy:RolePolicy": 19,
       "aws:iam/instanceProfile:InstanceProfile": 1,
-      "aws:lambda/function:Function": 7,
+      "aws:lambda/function:Function": 8,
+      "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 1,
+      "aws:lambda/permission:Permission": 1,
       "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": 9,
       "aws:ssm/parameter:Parameter": 1,
       "aws:sns/topic:Topic": 1,
       "aws:sns/topicPolicy:TopicPolicy": 1,
-      "aws:cloudwatch/metricAlarm:MetricAlarm": 36,
+      "aws:cloudwatch/metricAlarm:MetricAlarm": 39,
+      "aws:cloudwatch/eventRule:EventRule": 1,
+      "aws:cloudwatch/eventTarget:EventTarget": 1,
+      "aws:sqs/queue:Queue": 2,
+      "aws:sqs/queuePolicy:QueuePolicy": 1,
+      "awsx:ec2:Vpc": 1,
+      "aws:ec2/vpcEndpoint:VpcEndpoint": 1,
+      "aws:ec2/securityGroup:SecurityGroup": 1,
+      "aws:redshiftserverless/namespace:Namespace": 1,
+      "aws:redshiftserverless/workgroup:Workgroup": 1,
     });
   });
 
@@ -444,7 +459,8 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
 
   describe("transform functions", function () {
     it("one per dataset with a transform: nodejs22.x, 60 s, 256 MB, its own role and log group", function () {
-      const functions = built.ofType(T.fn);
+      // The loader is the one other function (test/infra/warehouse checks it).
+      const functions = built.ofType(T.fn).filter((f) => f.inputs.name !== "tributary-test-loader");
       assert.deepEqual(
         functions.map((f) => f.inputs.name).sort(),
         WITH_TRANSFORM.map((d) => `tributary-test-${d.name}-transform`).sort(),
@@ -491,13 +507,29 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       }
     });
 
-    it("Resource * appears only for cloudwatch:PutMetricData (narrowed by namespace) and in key policies, where it means the key", function () {
+    it("Resource * appears only where no resource scope exists (narrowed by a condition) and in key policies, where it means the key", function () {
       const star: Array<{ where: string; statement: PolicyStatement }> = [];
       for (const { where, kind, doc } of allPolicies(built)) {
         if (kind === "aws:kms/key:Key") continue;
         for (const s of doc.Statement) if (asList(s.Resource).includes("*")) star.push({ where, statement: s });
       }
       assert.deepEqual(star, [
+        {
+          // The Data API's statement actions have no resource type; the condition limits them to the
+          // loader's own statements.
+          where: "tributary-loader-role-policy",
+          statement: {
+            Sid: "FollowOwnStatements",
+            Effect: "Allow",
+            Action: [
+              "redshift-data:DescribeStatement",
+              "redshift-data:GetStatementResult",
+              "redshift-data:CancelStatement",
+            ],
+            Resource: "*",
+            Condition: { StringEquals: { "redshift-data:statement-owner-iam-userid": "${aws:userid}" } },
+          },
+        },
         {
           where: "tributary-agent-role-policy",
           statement: {
