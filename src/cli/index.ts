@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { DATASETS } from "../datasets";
 import { TributaryError } from "../errors";
 
 /**
@@ -21,11 +22,33 @@ const COMMANDS: ReadonlyArray<() => Register> = [
 export function buildProgram(): Command {
   const program = new Command("tributary")
     .description(
-      "Tributary: a server-log data lake on AWS (Firehose → partitioned Parquet in S3 → Glue/Athena → Redshift),\n" +
-        "and the same pipeline offline on one machine (no AWS account needed).",
+      "Tributary: a server-log data lake on AWS (Firehose → partitioned Parquet in S3 → Glue/Athena → " +
+        "Redshift), and the same pipeline offline on one machine (no AWS account needed).",
+    )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Start here:",
+        "  tributary demo                        the whole pipeline offline, about a minute (= npm start)",
+        "  tributary plan dev                    every AWS resource the dev stack would create, no credentials needed",
+        "  tributary agent-config prod           the Kinesis Agent agent.json for your log servers",
+        "  tributary ship --dataset weblogs --stack dev /var/log/httpd/access_log",
+        '  tributary query --stack dev "SELECT * FROM analytics.daily_request_summary LIMIT 10"',
+        "",
+        `Datasets: ${DATASETS.map((d) => d.name).join(", ")}.`,
+        "Run `tributary <command> --help` for a command's options.",
+      ].join("\n"),
     )
     .showHelpAfterError("(run `tributary --help` for usage)");
   for (const load of COMMANDS) load()(program);
+  for (const command of program.commands) {
+    // Commander wraps text itself: hard line breaks in a description only make it ragged.
+    const description = command.description().replace(/(?<!\n)\n(?!\n)/g, " ");
+    command.description(description);
+    // The command list shows one sentence; `tributary <command> --help` shows the whole description.
+    if (!command.summary()) command.summary(description.split(/(?<=[.:;])\s/)[0].replace(/[.:;]$/, ""));
+  }
   return program;
 }
 
