@@ -3,6 +3,15 @@ import type * as pulumi from "@pulumi/pulumi";
 /** The fake account every offline plan and test runs in. */
 export const MOCK_ACCOUNT_ID = "123456789012";
 
+/** What the awsx VPC (a provider-side component: one opaque resource under mocks) reports. */
+export const MOCK_VPC = {
+  vpcId: "vpc-0a1b2c3d",
+  isolatedSubnetIds: ["subnet-iso-a", "subnet-iso-b", "subnet-iso-c"],
+  routeTableIds: ["rtb-iso-a", "rtb-iso-b", "rtb-iso-c"],
+} as const;
+/** The S3 gateway endpoint's prefix list. */
+export const MOCK_S3_PREFIX_LIST = "pl-6da54004";
+
 export interface RecordedResource {
   readonly type: string;
   readonly name: string;
@@ -123,14 +132,14 @@ export class AwsMocks implements pulumi.runtime.Mocks {
       case "awsx:ec2:Vpc":
         // A provider-side component: under mocks it is one resource whose outputs we supply.
         return {
-          vpcId: "vpc-plan",
-          isolatedSubnetIds: ["a", "b", "c"].map((z) => `subnet-plan-${z}`),
+          vpcId: MOCK_VPC.vpcId,
+          isolatedSubnetIds: [...MOCK_VPC.isolatedSubnetIds],
           privateSubnetIds: [],
           publicSubnetIds: [],
-          routeTables: ["a", "b", "c"].map((z) => ({ id: `rtb-plan-${z}` })),
+          routeTables: MOCK_VPC.routeTableIds.map((id) => ({ id })),
         };
       case "aws:ec2/vpcEndpoint:VpcEndpoint":
-        return { prefixListId: "pl-plan-s3" };
+        return { prefixListId: MOCK_S3_PREFIX_LIST };
       case "aws:cloudwatch/eventRule:EventRule":
         return { arn: `arn:aws:events:${region}:${account}:rule/${physical}`, name: physical };
       case "aws:redshiftserverless/namespace:Namespace":

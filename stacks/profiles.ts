@@ -1,3 +1,4 @@
+import type { PlatformArgs } from "../infra/platform";
 import { DEFAULT_DELIVERY_SETTINGS, type DeliverySettings } from "../src/spec/settings";
 
 /**
@@ -30,30 +31,8 @@ export interface Profile {
     readonly bytesScannedCutoffPerQuery: number;
     readonly forceDestroy: boolean;
   };
-  readonly warehouse: {
-    /** Redshift Serverless, or a provisioned cluster. */
-    readonly kind: "serverless" | "provisioned";
-    /** Serverless RPUs: 4, or 8–512 in steps of 8. */
-    readonly baseCapacity: number;
-    /** Provisioned only. */
-    readonly nodeType: string;
-    /** Provisioned only. */
-    readonly numberOfNodes: number;
-    /** Provisioned automated snapshots, 1–35 days. */
-    readonly snapshotRetentionDays: number;
-    /** `protect` the warehouse and its key from `pulumi destroy`. */
-    readonly deletionProtection: boolean;
-    /** Provisioned only: destroy without a final snapshot. */
-    readonly skipFinalSnapshot: boolean;
-    readonly databaseName: string;
-    readonly adminUsername: string;
-    /** How often the loader drains new Parquet files into Redshift. */
-    readonly loadScheduleExpression: string;
-    /** Loader timeout, below the schedule interval. */
-    readonly loaderTimeoutSeconds: number;
-    /** Alarm when a delivered file has waited this long to be loaded. */
-    readonly loadQueueAlarmSeconds: number;
-  };
+  /** Redshift (Serverless or provisioned) and its loader's schedule. */
+  readonly warehouse: PlatformArgs["warehouse"];
 }
 
 /** Small and cheap: short buffers for fast feedback, short retention, destroyable. */
