@@ -126,12 +126,10 @@ export async function planStack(projectDir: string, stack: string): Promise<Plan
   const outputs = await new Promise<Record<string, unknown>>((resolve) =>
     pulumi.all(stackOutputs as unknown as Record<string, pulumi.Output<unknown>>).apply((values) => resolve(values)),
   );
-  // Resources that feed no output (alarms, policies) may still be registering: wait until quiet.
-  let seen = -1;
-  while (seen !== mocks.resources.length) {
-    seen = mocks.resources.length;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  // Resources that feed no output (alarms, policies) may still be registering: wait for every RPC,
+  // as `pulumi up` does before it exits (runtime/settings, not part of the SDK's typed surface).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
 
   const secrets = secretKeys.map((k) => values[k]).concat(SECRET_PLACEHOLDER);
   return {

@@ -178,7 +178,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
 
     it("encrypts the lake with the lake key and a bucket key, and access logs with SSE-S3", function () {
       const lake = built.named("tributary-storage-lake-encryption");
-      assert.equal(lake.inputs.bucket, "tributary-storage-lake-id");
+      assert.equal(lake.inputs.bucket, BUCKET);
       assert.deepEqual(lake.inputs.rules, [
         {
           applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: LAKE_KEY_ARN },
@@ -250,8 +250,8 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
 
     it("logs lake bucket access into the log bucket, which only the S3 logging service of this bucket may write", function () {
       const logging = built.named("tributary-storage-lake-logging").inputs;
-      assert.equal(logging.bucket, "tributary-storage-lake-id");
-      assert.equal(logging.targetBucket, "tributary-storage-access-logs-id");
+      assert.equal(logging.bucket, BUCKET);
+      assert.equal(logging.targetBucket, LOG_BUCKET);
       assert.equal(logging.targetPrefix, "lake/");
       const policy = parsed<PolicyDocument>(built.named("tributary-storage-access-logs-policy"), "policy");
       assert.deepEqual(policy.Statement[1], {
