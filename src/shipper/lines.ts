@@ -4,6 +4,8 @@
  * is fed chunks by whatever reads the file and knows nothing about files, offsets on disk or time.
  */
 
+import { isAscii } from "buffer";
+
 /** Receives one line (without its line end) and where it sits in the input. */
 export type LineSink = (text: string, startOffset: number, endOffset: number, lineNumber: number) => void;
 
@@ -52,12 +54,15 @@ export class LineSplitter {
       this.partial = undefined;
       this.emit(joined, 0, joined.length - 1, sink);
       from = newline + 1;
-      newline = chunk.indexOf(NEWLINE, from);
     }
-    while (newline !== -1) {
-      this.emit(chunk, from, newline, sink);
-      from = newline + 1;
-      newline = chunk.indexOf(NEWLINE, from);
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last >= from) {
+      const lines = chunk.subarray(from, last + 1);
+      // Most logs are ASCII: then one decode of the whole chunk and string slices (which share its
+      // memory) replace a decode per line, and string positions are byte positions.
+      if (isAscii(lines)) this.emitAscii(lines.toString("latin1"), sink);
+      else this.emitEach(lines, sink);
+      from = last + 1;
     }
     if (from < chunk.length) this.partial = Buffer.from(chunk.subarray(from));
   }
@@ -73,6 +78,27 @@ export class LineSplitter {
     this.offset += rest.length;
     this.line++;
     sink(rest.toString("utf8", 0, end), start, this.offset, this.line);
+  }
+
+  private emitEach(source: Buffer, sink: LineSink): void {
+    let from = 0;
+    for (let newline = source.indexOf(NEWLINE); newline !== -1; newline = source.indexOf(NEWLINE, from)) {
+      this.emit(source, from, newline, sink);
+      from = newline + 1;
+    }
+  }
+
+  /** `text` is ASCII and ends with a newline. */
+  private emitAscii(text: string, sink: LineSink): void {
+    let from = 0;
+    for (let newline = text.indexOf("\n"); newline !== -1; newline = text.indexOf("\n", from)) {
+      const end = newline > from && text.charCodeAt(newline - 1) === CARRIAGE_RETURN ? newline - 1 : newline;
+      const start = this.offset;
+      this.offset += newline + 1 - from;
+      this.line++;
+      sink(text.slice(from, end), start, this.offset, this.line);
+      from = newline + 1;
+    }
   }
 
   private emit(source: Buffer, from: number, newline: number, sink: LineSink): void {

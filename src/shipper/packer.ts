@@ -55,6 +55,11 @@ export interface PackedRecord {
 export interface PackedCall {
   readonly records: readonly PackedRecord[];
   readonly bytes: number;
+  /**
+   * The call's records back to back, `bytes` long; each record's `data` is a slice of it. One buffer
+   * per call is what lets a packing thread hand a call over without copying it.
+   */
+  readonly data: Buffer;
 }
 
 /** Bytes Firehose bills for a record of `bytes`. */
@@ -83,16 +88,43 @@ export function normalizeLimits(overrides: Partial<PackingLimits> = {}): Packing
   return limits;
 }
 
+/**
+ * Node's Buffer carries per-encoding writers that skip `write`'s argument parsing, which costs as much
+ * as the copy for a 300-byte line. They are not in @types/node, so they are looked up once and
+ * `write` stays the fallback.
+ */
+type StringWriter = (buffer: Buffer, text: string, offset: number, length: number) => number;
+const rawUtf8Write = (Buffer.prototype as unknown as Record<string, unknown>).utf8Write;
+const writeUtf8: StringWriter =
+  typeof rawUtf8Write === "function"
+    ? (buffer, text, offset, length) =>
+        (rawUtf8Write as (this: Buffer, t: string, o: number, l: number) => number).call(buffer, text, offset, length)
+    : (buffer, text, offset, length) => buffer.write(text, offset, length, "utf8");
+
+/** A record cut into the call being filled: where it sits in the call buffer. */
+interface RecordSlot {
+  readonly start: number;
+  readonly bytes: number;
+  readonly lineCount: number;
+  readonly origins: readonly LineOrigin[];
+}
+
+/**
+ * Lines are written once, as UTF-8, straight into the buffer of the call being filled, right after the
+ * records already cut into it; cutting a record only moves a boundary. The call buffer is handed out
+ * as the call's `data`, so no line is copied twice and no per-line string is kept.
+ */
 export class Packer {
   readonly limits: PackingLimits;
-  // Lines waiting for a record, as parallel arrays: one object per line would double the garbage.
-  private texts: string[] = [];
+  // Per waiting line, as parallel arrays: one object per line would double the garbage.
   private sizes: number[] = [];
   private sources: number[] = [];
   private starts: number[] = [];
   private linesBefore: number[] = [];
   private pendingBytes = 0;
-  private callRecords: PackedRecord[] = [];
+  /** Holds the call's records in [0, callBytes) and the waiting lines in [callBytes, callBytes + pendingBytes). */
+  private callBuffer: Buffer;
+  private callRecords: RecordSlot[] = [];
   private callBytes = 0;
 
   constructor(
@@ -100,11 +132,12 @@ export class Packer {
     limits: Partial<PackingLimits> = {},
   ) {
     this.limits = normalizeLimits(limits);
+    this.callBuffer = Buffer.allocUnsafeSlow(this.limits.maxCallBytes);
   }
 
   /** Lines accepted but not yet in a finished call's record. */
   get pendingLines(): number {
-    return this.texts.length;
+    return this.sizes.length;
   }
 
   /** Bytes (with newlines) of records in the call being filled plus lines waiting for a record. */
@@ -124,8 +157,8 @@ export class Packer {
   }
 
   /**
-   * Adds one JSON record. `byteLength` is its UTF-8 length without the newline; the caller has already
-   * sent lines longer than `maxRecordBytes - 1` to the error output.
+   * Adds one JSON record. `byteLength` is its UTF-8 length without the newline (the caller computes
+   * it once, to reject lines longer than `maxRecordBytes - 1` before they get here).
    */
   add(json: string, byteLength: number, source: number, startOffset: number, linesBefore: number): void {
     const size = byteLength + 1;
@@ -133,6 +166,7 @@ export class Packer {
       throw new RangeError(`A ${size}-byte line cannot fit a record of at most ${this.limits.maxRecordBytes} bytes.`);
     }
     if (!this.limits.packLines) {
+      if (this.callBytes + size > this.limits.maxCallBytes) this.closeCall();
       this.push(json, size, source, startOffset, linesBefore);
       this.cut(1, false);
       return;
@@ -141,8 +175,8 @@ export class Packer {
       const room = this.limits.maxCallBytes - this.callBytes;
       const cap = Math.min(this.limits.maxRecordBytes, room);
       const overSize = this.pendingBytes + size > cap;
-      if (!overSize && this.texts.length < this.limits.maxLinesPerRecord) break;
-      if (this.texts.length === 0) {
+      if (!overSize && this.sizes.length < this.limits.maxLinesPerRecord) break;
+      if (this.sizes.length === 0) {
         // Not even this line fits the room left in the call: the call is as full as it gets.
         this.closeCall();
         continue;
@@ -155,11 +189,11 @@ export class Packer {
 
   /** Packs every waiting line and hands out the call being filled (end of input, or idle time). */
   flush(): void {
-    while (this.texts.length > 0) {
+    while (this.sizes.length > 0) {
       // Waiting lines always fit one record (add() cut before they could not), but maybe not the call.
       const room = this.limits.maxCallBytes - this.callBytes;
       if (this.pendingBytes <= room) {
-        this.cut(this.texts.length, false);
+        this.cut(this.sizes.length, false);
       } else {
         this.closeCall();
       }
@@ -167,8 +201,16 @@ export class Packer {
     this.closeCall();
   }
 
+  /** Only called once the line is known to fit after the call's records: add() made room first. */
   private push(json: string, size: number, source: number, startOffset: number, linesBefore: number): void {
-    this.texts.push(json);
+    const at = this.callBytes + this.pendingBytes;
+    const written = writeUtf8(this.callBuffer, json, at, size - 1);
+    if (written !== size - 1) {
+      throw new RangeError(
+        `byteLength ${size - 1} given for a line of ${written} UTF-8 bytes; pass Buffer.byteLength(json).`,
+      );
+    }
+    this.callBuffer[at + written] = 0x0a;
     this.sizes.push(size);
     this.sources.push(source);
     this.starts.push(startOffset);
@@ -184,10 +226,10 @@ export class Packer {
   private bestCut(): number {
     const unit = this.limits.billingUnitBytes;
     const lowest = this.pendingBytes - 2 * unit;
-    let best = this.texts.length;
+    let best = this.sizes.length;
     let bestWaste = unit;
     let total = this.pendingBytes;
-    for (let k = this.texts.length; k >= 1 && total >= lowest; k--) {
+    for (let k = this.sizes.length; k >= 1 && total >= lowest; k--) {
       const waste = (unit - (total % unit)) % unit;
       if (waste < bestWaste) {
         bestWaste = waste;
@@ -203,36 +245,52 @@ export class Packer {
   private cut(count: number, endsCall: boolean): void {
     let bytes = 0;
     for (let i = 0; i < count; i++) bytes += this.sizes[i];
-    const data = Buffer.allocUnsafe(bytes);
+    if (this.callBytes + bytes > this.limits.maxCallBytes || this.callRecords.length >= this.limits.maxRecordsPerCall) {
+      this.closeCall();
+    }
     const origins: LineOrigin[] = [];
-    let position = 0;
     let lastSource = -1;
     for (let i = 0; i < count; i++) {
-      position += data.write(this.texts[i], position, "utf8");
-      data[position++] = 0x0a;
       const source = this.sources[i];
       if (source !== lastSource && !origins.some((o) => o.source === source)) {
         origins.push({ source, startOffset: this.starts[i], linesBefore: this.linesBefore[i] });
       }
       lastSource = source;
     }
-    this.texts.splice(0, count);
     this.sizes.splice(0, count);
     this.sources.splice(0, count);
     this.starts.splice(0, count);
     this.linesBefore.splice(0, count);
-    this.pendingBytes -= bytes;
-    if (this.callBytes + bytes > this.limits.maxCallBytes || this.callRecords.length >= this.limits.maxRecordsPerCall) {
-      this.closeCall();
-    }
-    this.callRecords.push({ data, lineCount: count, origins });
+    this.callRecords.push({ start: this.callBytes, bytes, lineCount: count, origins });
     this.callBytes += bytes;
+    this.pendingBytes -= bytes;
     if (endsCall || this.callRecords.length >= this.limits.maxRecordsPerCall) this.closeCall();
   }
 
+  /**
+   * Hands out the call. A call that fills most of its buffer takes the buffer along; a small one (an
+   * idle flush while following a file) gets an exact copy, so in-flight memory follows payload bytes.
+   * Waiting lines move to the front of the buffer the next call is filled in.
+   */
   private closeCall(): void {
     if (this.callRecords.length === 0) return;
-    const call: PackedCall = { records: this.callRecords, bytes: this.callBytes };
+    const filled = this.callBuffer;
+    let data: Buffer;
+    if (this.callBytes * 2 >= filled.length) {
+      data = filled.subarray(0, this.callBytes);
+      this.callBuffer = Buffer.allocUnsafeSlow(this.limits.maxCallBytes);
+      filled.copy(this.callBuffer, 0, this.callBytes, this.callBytes + this.pendingBytes);
+    } else {
+      data = Buffer.allocUnsafeSlow(this.callBytes);
+      filled.copy(data, 0, 0, this.callBytes);
+      filled.copyWithin(0, this.callBytes, this.callBytes + this.pendingBytes);
+    }
+    const records = this.callRecords.map((slot): PackedRecord => ({
+      data: data.subarray(slot.start, slot.start + slot.bytes),
+      lineCount: slot.lineCount,
+      origins: slot.origins,
+    }));
+    const call: PackedCall = { records, bytes: this.callBytes, data };
     this.callRecords = [];
     this.callBytes = 0;
     this.onCall(call);

@@ -34,8 +34,11 @@ export interface SenderOptions {
   readonly retryMaxMs?: number;
   /** Source of jitter in [0, 1); tests pass a seeded one. @default Math.random */
   readonly random?: () => number;
-  /** Called once per record when Firehose acknowledged it. */
-  readonly onAcknowledged: (record: PackedRecord) => void;
+  /**
+   * Called once per response with the records Firehose acknowledged in it, so the caller can move a
+   * checkpoint once per response rather than once per record.
+   */
+  readonly onAcknowledged: (records: readonly PackedRecord[]) => void;
   /** Called with the number of entries about to be resent (or of a whole call retried). */
   readonly onRetry?: (entries: number, reason: string) => void;
   /** Called after each PutRecordBatch attempt that reached the service. */
@@ -173,16 +176,15 @@ export class BatchSender {
       }
       this.options.onCall?.();
       if (failed.length === 0) {
-        for (const record of pending) this.options.onAcknowledged(record);
+        this.options.onAcknowledged(pending);
         return;
       }
       // Acknowledge what was accepted now, so checkpoints can move while the rest is resent.
       const failedIndexes = new Set(failed.map((f) => f.index));
       const resend: PackedRecord[] = [];
-      pending.forEach((record, i) => {
-        if (failedIndexes.has(i)) resend.push(record);
-        else this.options.onAcknowledged(record);
-      });
+      const accepted: PackedRecord[] = [];
+      pending.forEach((record, i) => (failedIndexes.has(i) ? resend : accepted).push(record));
+      if (accepted.length > 0) this.options.onAcknowledged(accepted);
       pending = resend;
       this.options.onRetry?.(resend.length, failed[0].errorCode);
       await sleep(this.backoff(attempt));

@@ -2,23 +2,24 @@ import { open, stat } from "fs/promises";
 import type { FileHandle } from "fs/promises";
 import { basename } from "path";
 import type { Dataset } from "../datasets/types";
-import { lineProcessorFor } from "../agent/processing";
-import type { LineProcessor } from "../agent/processing";
+import { agentChainFor, fileVariantFor, lineProcessorFor } from "../agent/processing";
 import { TributaryError } from "../errors";
 import { CheckpointStore, FINGERPRINT_BYTES, checkpointApplies, identityOf } from "./checkpoint";
 import type { FileIdentity } from "./checkpoint";
-import { LineSplitter } from "./lines";
-import { Packer, billedBytes } from "./packer";
+import type { PipelineProgress } from "./line-pipeline";
+import { billedBytes, normalizeLimits } from "./packer";
 import type { PackedCall, PackedRecord, PackingLimits } from "./packer";
+import { PackingThread } from "./packing-thread";
 import type { RejectSink } from "./rejects";
 import { BatchSender } from "./sender";
 import type { RecordBatchPort } from "./sender";
 
 /**
- * The shipper: files in, PutRecordBatch calls out, checkpoints after acknowledgement. It wires the
- * pure pieces (line splitter, the agent's line processor, packer) to its ports (a PutRecordBatch
- * port, a checkpoint store, a reject sink) and owns what only a file reader can know: offsets,
- * rotation and when to stop reading because too much is in flight.
+ * The shipper: files in, PutRecordBatch calls out, checkpoints after acknowledgement. It reads files
+ * and hands the chunks to a packing worker thread (line splitter, the agent's line processor, packer:
+ * the CPU-heavy part), and keeps on this thread what needs its ports (PutRecordBatch calls, the
+ * checkpoint store, the reject sink) and what only a file reader can know: offsets, rotation and when
+ * to stop reading because too much is in flight.
  */
 
 export interface ShipOptions {
@@ -87,9 +88,10 @@ interface SourceState {
   readonly id: number;
   readonly path: string;
   identity: FileIdentity;
-  readonly splitter: LineSplitter;
-  readonly processor: LineProcessor;
-  headerLinesLeft: number;
+  /** Where reading started (a checkpoint, the end of the file when following, or 0). */
+  readonly startOffset: number;
+  /** Where the checkpoint may go once every record handed out so far is acknowledged (from the packer). */
+  frontier: { offset: number; lines: number };
   /** Records holding lines of this source, in the order they were handed out. */
   readonly inFlight: Mark[];
   inFlightHead: number;
@@ -128,7 +130,8 @@ export class Shipper {
     billedBytes: 0,
     rotations: 0,
   };
-  private readonly packer: Packer;
+  private readonly limits: PackingLimits;
+  private readonly packing: PackingThread;
   private readonly sender: BatchSender;
   private readonly marks = new WeakMap<PackedRecord, Mark[]>();
   private readonly sources = new Map<number, SourceState>();
@@ -144,14 +147,15 @@ export class Shipper {
     private readonly options: ShipOptions,
     private readonly ports: ShipPorts,
   ) {
-    this.packer = new Packer((call) => this.submit(call), options.limits);
+    this.limits = normalizeLimits(options.limits);
+    this.packing = new PackingThread(this.limits, (progress) => this.apply(progress));
     this.sender = new BatchSender(ports.firehose, {
       streamName: options.streamName,
       concurrency: options.concurrency,
       retryBaseMs: options.retryBaseMs,
       retryMaxMs: options.retryMaxMs,
       random: options.random,
-      onAcknowledged: (record) => this.acknowledge(record),
+      onAcknowledged: (records) => this.acknowledge(records),
       onRetry: (entries) => {
         this.stats.retries += entries;
       },
@@ -183,10 +187,10 @@ export class Shipper {
     const ager = this.options.follow
       ? setInterval(
           () => {
-            if (this.packer.bufferedBytes === 0) idleTicks = 0;
+            if (this.packing.bufferedBytes === 0) idleTicks = 0;
             else if (++idleTicks >= 2) {
               idleTicks = 0;
-              this.packer.flush();
+              this.packing.flush();
             }
           },
           Math.max(1, Math.floor((this.options.maxBufferAgeMs ?? 2000) / 2)),
@@ -218,15 +222,45 @@ export class Shipper {
           }
         }
       }
-      this.packer.flush();
+      // Whatever was read goes out (also after a failure or a stop), then waits for acknowledgement.
+      this.packing.flush();
+      await this.packing.sync();
       await this.sender.drain();
       if (failure) throw failure.reason;
     } finally {
       if (ager) clearInterval(ager);
+      await this.packing.close();
       this.ports.rejects.flush();
     }
     for (const source of this.sources.values()) this.saveCheckpoint(source);
     return this.stats;
+  }
+
+  /** Applies what the packing worker did, in its order: rejects, counters, calls, then frontiers. */
+  private apply(progress: PipelineProgress): void {
+    const stats = this.stats;
+    stats.lines += progress.lines;
+    stats.blankLines += progress.blankLines;
+    stats.headerLinesSkipped += progress.headerLinesSkipped;
+    for (const rejected of progress.rejects) {
+      const source = this.sources.get(rejected.source) as SourceState;
+      stats.rejected++;
+      this.ports.rejects.add({ file: source.path, line: rejected.line, reason: rejected.reason, text: rejected.text });
+    }
+    for (const call of progress.calls) this.submit(call);
+    for (const frontier of progress.frontiers) {
+      const source = this.sources.get(frontier.source) as SourceState;
+      source.frontier = { offset: frontier.offset, lines: frontier.lines };
+      // With records in flight the checkpoint moves on their acknowledgement; without, lines that were
+      // skipped or rejected (or a file that ended) move it now.
+      if (source.inFlightHead >= source.inFlight.length || this.allAcknowledged(source)) this.saveCheckpoint(source);
+    }
+  }
+
+  private allAcknowledged(source: SourceState): boolean {
+    const inFlight = source.inFlight;
+    while (source.inFlightHead < inFlight.length && inFlight[source.inFlightHead].acknowledged) source.inFlightHead++;
+    return source.inFlightHead >= inFlight.length;
   }
 
   private submit(call: PackedCall): void {
@@ -247,15 +281,20 @@ export class Shipper {
     this.sender.submit(call);
   }
 
-  private acknowledge(record: PackedRecord): void {
-    this.stats.recordsAcknowledged++;
-    this.stats.linesAcknowledged += record.lineCount;
-    this.stats.payloadBytes += record.data.length;
-    this.stats.billedBytes += billedBytes(record.data.length, this.packer.limits.billingUnitBytes);
-    for (const mark of this.marks.get(record) ?? []) {
-      mark.acknowledged = true;
-      this.saveCheckpoint(mark.source);
+  private acknowledge(records: readonly PackedRecord[]): void {
+    const moved = new Set<SourceState>();
+    for (const record of records) {
+      this.stats.recordsAcknowledged++;
+      this.stats.linesAcknowledged += record.lineCount;
+      this.stats.payloadBytes += record.data.length;
+      this.stats.billedBytes += billedBytes(record.data.length, this.limits.billingUnitBytes);
+      for (const mark of this.marks.get(record) ?? []) {
+        mark.acknowledged = true;
+        moved.add(mark.source);
+      }
     }
+    // One checkpoint write per file per response: same guarantee, a rename per call instead of per record.
+    for (const source of moved) this.saveCheckpoint(source);
   }
 
   /** Where `source` may resume: before its first line that is not acknowledged yet. */
@@ -266,9 +305,9 @@ export class Shipper {
       inFlight.splice(0, source.inFlightHead);
       source.inFlightHead = 0;
     }
-    const first = inFlight[source.inFlightHead] ?? this.packer.firstPending(source.id);
+    const first = inFlight[source.inFlightHead];
     if (first) return { offset: first.startOffset, lines: first.linesBefore };
-    return { offset: source.splitter.consumedOffset, lines: source.splitter.linesConsumed };
+    return source.frontier;
   }
 
   private saveCheckpoint(source: SourceState): void {
@@ -300,9 +339,10 @@ export class Shipper {
       offset = end.offset;
       lines = end.lines;
     }
-    let processor: LineProcessor;
+    const { dataset } = this.options;
     try {
-      processor = lineProcessorFor(this.options.dataset, basename(path));
+      // Compiled here only to fail early, with the file's name, when no file variant matches it.
+      lineProcessorFor(dataset, basename(path));
     } catch (err) {
       throw new TributaryError("TRIBUTARY_SHIP_FILE_NAME", (err as Error).message);
     }
@@ -310,15 +350,22 @@ export class Shipper {
       id: this.nextSourceId++,
       path,
       identity,
-      splitter: new LineSplitter(offset, lines),
-      processor,
-      headerLinesLeft: offset === 0 ? (this.options.dataset.source.skipHeaderLines ?? 0) : 0,
+      startOffset: offset,
+      frontier: { offset, lines },
       inFlight: [],
       inFlightHead: 0,
       savedOffset: offset,
       retired: false,
     };
     this.sources.set(source.id, source);
+    this.packing.open({
+      source: source.id,
+      chain: agentChainFor(dataset, fileVariantFor(dataset, basename(path))),
+      startOffset: offset,
+      linesBefore: lines,
+      headerLines: offset === 0 ? (dataset.source.skipHeaderLines ?? 0) : 0,
+      datasetName: dataset.name,
+    });
     this.stats.files++;
     this.stats.bytesResumed += offset;
     return source;
@@ -341,45 +388,6 @@ export class Shipper {
     }
   }
 
-  private lineSink(source: SourceState) {
-    const { dataset } = this.options;
-    const maxLineBytes = this.packer.limits.maxRecordBytes - 1;
-    return (text: string, startOffset: number, _endOffset: number, lineNumber: number): void => {
-      if (source.headerLinesLeft > 0) {
-        source.headerLinesLeft--;
-        this.stats.headerLinesSkipped++;
-        return;
-      }
-      // trim() copies the line; only a line that starts with whitespace can be blank.
-      if (text.length === 0 || (text.charCodeAt(0) <= 0x20 && text.trim() === "")) {
-        this.stats.blankLines++;
-        return;
-      }
-      this.stats.lines++;
-      const result = source.processor(text);
-      if (!result.ok) {
-        this.reject(source, lineNumber, result.reason, text);
-        return;
-      }
-      const bytes = Buffer.byteLength(result.json);
-      if (bytes > maxLineBytes) {
-        this.reject(
-          source,
-          lineNumber,
-          `the ${dataset.name} record is ${bytes + 1} bytes with its newline; a Firehose record holds at most ${maxLineBytes + 1}`,
-          text,
-        );
-        return;
-      }
-      this.packer.add(result.json, bytes, source.id, startOffset, lineNumber - 1);
-    };
-  }
-
-  private reject(source: SourceState, line: number, reason: string, text: string): void {
-    this.stats.rejected++;
-    this.ports.rejects.add({ file: source.path, line, reason, text });
-  }
-
   private async openPath(path: string): Promise<FileHandle | undefined> {
     for (;;) {
       try {
@@ -396,39 +404,43 @@ export class Shipper {
     }
   }
 
-  /** Reads `handle` from `position` to its current end; returns the new position. */
-  private async readToEnd(handle: FileHandle, source: SourceState, position: number, buffer: Buffer): Promise<number> {
-    const sink = this.lineSink(source);
+  /**
+   * Reads `handle` from `position` to its current end, handing each chunk to the packing worker;
+   * returns the new position. Waits while too much is unacknowledged or the worker is behind.
+   */
+  private async readToEnd(handle: FileHandle, source: SourceState, position: number): Promise<number> {
     for (;;) {
       if (this.stopping) return position;
       await this.sender.waitBelow(this.maxInFlightBytes);
+      await this.packing.ready();
+      // A fresh buffer per read: its memory is handed over to the worker, not copied.
+      const buffer = Buffer.allocUnsafeSlow(this.readChunkBytes);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) return position;
-      source.splitter.push(buffer.subarray(0, bytesRead), sink);
+      this.packing.push(source.id, buffer.subarray(0, bytesRead));
       position += bytesRead;
       this.stats.bytesRead += bytesRead;
       if (source.identity.fingerprintBytes < FINGERPRINT_BYTES) source.identity = await identityOf(handle);
-      this.saveCheckpoint(source);
     }
   }
 
   private async shipPath(path: string): Promise<void> {
     let handle = await this.openPath(path);
     if (!handle) return;
-    // One buffer per reader: followed files are read concurrently. The splitter copies what it keeps.
+    // Reused for counting lines when following from the end; reads for shipping get fresh buffers.
     const buffer = Buffer.allocUnsafe(this.readChunkBytes);
     try {
       let source = await this.openSource(handle, path, false, buffer);
-      let position = source.splitter.consumedOffset + source.splitter.pendingBytes;
+      let position = source.startOffset;
       for (;;) {
-        position = await this.readToEnd(handle, source, position, buffer);
+        position = await this.readToEnd(handle, source, position);
         if (this.stopping) return;
         if (!this.options.follow) {
-          source.splitter.end(this.lineSink(source));
-          this.saveCheckpoint(source);
+          this.packing.end(source.id);
           return;
         }
         if (this.sender.error !== undefined) throw this.sender.error;
+        if (this.packing.error !== undefined) throw this.packing.error;
         await Promise.race([sleep(this.pollIntervalMs), this.stopped]);
         if (this.stopping) return;
         // Checked before reading on: a file truncated and regrown past our offset must not be read
@@ -437,21 +449,18 @@ export class Shipper {
         if (next === "same") continue;
         this.stats.rotations++;
         if (next === "truncated") {
-          if (source.splitter.pendingBytes > 0) {
-            this.reject(source, source.splitter.linesConsumed + 1, "line cut short by copytruncate rotation", "");
-          }
+          this.packing.truncate(source.id);
           source.retired = true;
         } else {
           // Renamed away: its writer may have added a last line after our read; take it, then move on.
-          position = await this.readToEnd(handle, source, position, buffer);
-          source.splitter.end(this.lineSink(source));
-          this.saveCheckpoint(source);
+          position = await this.readToEnd(handle, source, position);
+          this.packing.end(source.id);
           await handle.close();
           handle = await this.openPath(path);
           if (!handle) return;
         }
         source = await this.openSource(handle, path, true, buffer);
-        position = source.splitter.consumedOffset;
+        position = source.startOffset;
       }
     } finally {
       await handle?.close().catch(() => undefined);

@@ -1,0 +1,200 @@
+import { compileAgentChain } from "../agent/processing";
+import type { LineProcessor } from "../agent/processing";
+import type { AgentProcessingOption } from "../datasets/types";
+import { LineSplitter } from "./lines";
+import { Packer } from "./packer";
+import type { PackedCall, PackingLimits } from "./packer";
+
+/**
+ * The CPU-heavy half of the shipper: bytes of files in, packed PutRecordBatch calls out, with what the
+ * other half needs to move checkpoints safely. Pure (no I/O, no clock), so it runs unchanged inside
+ * the packing worker thread; everything it produces is plain data that crosses a thread boundary.
+ */
+
+/** How to read one file (a "source"): its agent chain and where reading starts. */
+export interface SourceSetup {
+  readonly source: number;
+  /** The agent processing chain for this file (its file variant already applied). */
+  readonly chain: readonly AgentProcessingOption[];
+  readonly startOffset: number;
+  readonly linesBefore: number;
+  readonly headerLines: number;
+  /** Dataset name, for the reason of a line too large for a record. */
+  readonly datasetName: string;
+}
+
+/** A line that will not be sent; the file path is added by the side that knows it. */
+export interface SourceReject {
+  readonly source: number;
+  readonly line: number;
+  readonly reason: string;
+  readonly text: string;
+}
+
+/**
+ * Where a source's checkpoint may go once every call handed out so far is acknowledged: before its
+ * first line still waiting in the packer, or after its last complete line when none waits.
+ */
+export interface SourceFrontier {
+  readonly source: number;
+  readonly offset: number;
+  readonly lines: number;
+}
+
+/** Everything that happened since the last `takeProgress`, in the order it must be applied. */
+export interface PipelineProgress {
+  readonly lines: number;
+  readonly blankLines: number;
+  readonly headerLinesSkipped: number;
+  /** Rejected lines: they must reach the error file before a checkpoint passes them. */
+  readonly rejects: SourceReject[];
+  readonly calls: PackedCall[];
+  /** One per source touched, computed after `calls` were cut. */
+  readonly frontiers: SourceFrontier[];
+  /** Bytes packed but not yet in a handed-out call (an idle flush sends them). */
+  readonly bufferedBytes: number;
+}
+
+interface SourceState {
+  readonly splitter: LineSplitter;
+  readonly processor: LineProcessor;
+  readonly datasetName: string;
+  headerLinesLeft: number;
+}
+
+export class LinePipeline {
+  private readonly packer: Packer;
+  private readonly sources = new Map<number, SourceState>();
+  private readonly maxLineBytes: number;
+  private calls: PackedCall[] = [];
+  private rejects: SourceReject[] = [];
+  private touched = new Set<number>();
+  private lines = 0;
+  private blankLines = 0;
+  private headerLinesSkipped = 0;
+
+  constructor(limits: Partial<PackingLimits> = {}) {
+    this.packer = new Packer((call) => this.calls.push(call), limits);
+    this.maxLineBytes = this.packer.limits.maxRecordBytes - 1;
+  }
+
+  open(setup: SourceSetup): void {
+    this.sources.set(setup.source, {
+      splitter: new LineSplitter(setup.startOffset, setup.linesBefore),
+      processor: compileAgentChain(setup.chain),
+      datasetName: setup.datasetName,
+      headerLinesLeft: setup.headerLines,
+    });
+    this.touched.add(setup.source);
+  }
+
+  push(source: number, chunk: Buffer): void {
+    const state = this.stateOf(source);
+    state.splitter.push(chunk, (text, startOffset, _end, lineNumber) =>
+      this.line(source, state, text, startOffset, lineNumber),
+    );
+    this.touched.add(source);
+  }
+
+  /** The file ended: a last line without a newline is still a line (the Sparkify files end that way). */
+  end(source: number): void {
+    const state = this.stateOf(source);
+    state.splitter.end((text, startOffset, _end, lineNumber) =>
+      this.line(source, state, text, startOffset, lineNumber),
+    );
+    this.touched.add(source);
+  }
+
+  /** The file was truncated in place (copytruncate): a line it cut short is rejected, the source is done. */
+  truncate(source: number): void {
+    const state = this.stateOf(source);
+    if (state.splitter.pendingBytes > 0) {
+      this.rejects.push({
+        source,
+        line: state.splitter.linesConsumed + 1,
+        reason: "line cut short by copytruncate rotation",
+        text: "",
+      });
+    }
+    this.sources.delete(source);
+  }
+
+  /** Packs every waiting line into calls (end of input, a stop, or idle time while following). */
+  flush(): void {
+    this.packer.flush();
+  }
+
+  get bufferedBytes(): number {
+    return this.packer.bufferedBytes;
+  }
+
+  takeProgress(): PipelineProgress {
+    const frontiers: SourceFrontier[] = [];
+    // A call cut while reading one file can carry the waiting lines of another: its frontier moved too.
+    for (const call of this.calls) {
+      for (const record of call.records) for (const origin of record.origins) this.touched.add(origin.source);
+    }
+    for (const source of this.touched) {
+      const state = this.sources.get(source);
+      if (!state) continue;
+      const pending = this.packer.firstPending(source);
+      frontiers.push(
+        pending
+          ? { source, offset: pending.startOffset, lines: pending.linesBefore }
+          : { source, offset: state.splitter.consumedOffset, lines: state.splitter.linesConsumed },
+      );
+    }
+    const progress: PipelineProgress = {
+      lines: this.lines,
+      blankLines: this.blankLines,
+      headerLinesSkipped: this.headerLinesSkipped,
+      rejects: this.rejects,
+      calls: this.calls,
+      frontiers,
+      bufferedBytes: this.packer.bufferedBytes,
+    };
+    this.lines = 0;
+    this.blankLines = 0;
+    this.headerLinesSkipped = 0;
+    this.rejects = [];
+    this.calls = [];
+    this.touched = new Set();
+    return progress;
+  }
+
+  private stateOf(source: number): SourceState {
+    const state = this.sources.get(source);
+    if (!state) throw new Error(`source ${source} is not open in the packing pipeline`);
+    return state;
+  }
+
+  private line(source: number, state: SourceState, text: string, startOffset: number, lineNumber: number): void {
+    if (state.headerLinesLeft > 0) {
+      state.headerLinesLeft--;
+      this.headerLinesSkipped++;
+      return;
+    }
+    // trim() copies the line; only a line that starts with whitespace can be blank.
+    if (text.length === 0 || (text.charCodeAt(0) <= 0x20 && text.trim() === "")) {
+      this.blankLines++;
+      return;
+    }
+    this.lines++;
+    const result = state.processor(text);
+    if (!result.ok) {
+      this.rejects.push({ source, line: lineNumber, reason: result.reason, text });
+      return;
+    }
+    const bytes = Buffer.byteLength(result.json);
+    if (bytes > this.maxLineBytes) {
+      this.rejects.push({
+        source,
+        line: lineNumber,
+        reason: `the ${state.datasetName} record is ${bytes + 1} bytes with its newline; a Firehose record holds at most ${this.maxLineBytes + 1}`,
+        text,
+      });
+      return;
+    }
+    this.packer.add(result.json, bytes, source, startOffset, lineNumber - 1);
+  }
+}
