@@ -1,17 +1,24 @@
 /**
  * Benchmark of `tributary ship` on the real Apache log scaled up (default ~200 MB; `--mb N` to scale).
- * Prints, in one run: lines/s and MB/s of the shipper against the loopback Firehose stand-in (served
- * from a child process, so its CPU is not the shipper's); the ceiling (the SDK alone sending the same
- * kind of pre-packed records to the same stand-in); their ratio; billed bytes / payload with packing
- * on and off; PutRecordBatch calls against ceil(payload / 4 MiB); the shipper's peak RSS.
+ * Prints, in one run: lines/s and MB/s of the shipper against the loopback Firehose stand-in; the
+ * ceiling (the same SDK client, same settings and concurrency, sending pre-packed calls of the same
+ * size to the same stand-in); their ratio; billed bytes / payload with packing on and off;
+ * PutRecordBatch calls against ceil(payload / 4 MiB); the shipper's peak RSS; the CPU seconds each
+ * side used and the load average, since the numbers only mean something next to them.
  *
- *   npx ts-node --transpile-only bench/ship.ts [--mb 200] [--concurrency 4]
+ * The stand-in runs in a child process (its CPU is not the shipper's, but on a small machine it still
+ * competes for the cores) and, with `--standin both` (the default), also inside the shipper's process.
+ * The ceiling is measured right before and right after the shipper and the higher one is used, so
+ * warm-up and a neighbour's load cannot flatter the ratio.
+ *
+ *   npx ts-node --transpile-only bench/ship.ts [--mb 200] [--concurrency 4] [--standin child|inprocess|both]
+ *   npx ts-node --transpile-only bench/ship.ts --mb 1000 --standin child --no-ceiling   # peak RSS on 1 GB
  */
 import { fork } from "child_process";
 import type { ChildProcess } from "child_process";
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from "fs";
 import { once } from "events";
-import { tmpdir } from "os";
+import { cpus, loadavg, tmpdir } from "os";
 import { join, resolve } from "path";
 import { createInterface } from "readline";
 import { lineProcessorFor } from "../src/agent/processing";
@@ -22,6 +29,8 @@ import { FIREHOSE_LIMITS, Packer, billedBytes } from "../src/shipper/packer";
 import type { PackedCall } from "../src/shipper/packer";
 import type { RejectSink } from "../src/shipper/rejects";
 import { Shipper } from "../src/shipper/ship";
+import type { ShipStats } from "../src/shipper/ship";
+import { FirehoseStandIn } from "../test/support/firehose-standin";
 import type { StandInStats } from "../test/support/firehose-standin";
 
 const SOURCE = resolve(__dirname, "../../shared/datasets/weblogs/apache_access.log");
@@ -31,6 +40,14 @@ function flag(name: string, fallback: number): number {
   if (i === -1) return fallback;
   const value = Number(process.argv[i + 1]);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} needs a positive number`);
+  return value;
+}
+
+function choice<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const i = process.argv.indexOf(name);
+  if (i === -1) return fallback;
+  const value = process.argv[i + 1] as T;
+  if (!allowed.includes(value)) throw new Error(`${name} is one of ${allowed.join(", ")}`);
   return value;
 }
 
@@ -47,23 +64,231 @@ async function generate(path: string, megabytes: number): Promise<number> {
   return written;
 }
 
-async function startStandIn(): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = fork(resolve(__dirname, "../test/support/firehose-standin.ts"), [], {
+/** The stand-in, wherever it runs: its endpoint, its counters and the CPU it used so far. */
+interface StandInHandle {
+  readonly endpoint: string;
+  stats(): Promise<StandInStats & { cpuMicros?: number }>;
+  close(): Promise<void>;
+}
+
+async function childStandIn(): Promise<StandInHandle> {
+  const child: ChildProcess = fork(resolve(__dirname, "../test/support/firehose-standin.ts"), [], {
     execArgv: ["-r", "ts-node/register/transpile-only"],
     stdio: ["ignore", "pipe", "inherit", "ipc"],
   });
   const first = await new Promise<string>((ok) => createInterface({ input: child.stdout! }).once("line", ok));
-  return { child, endpoint: (JSON.parse(first) as { endpoint: string }).endpoint };
+  return {
+    endpoint: (JSON.parse(first) as { endpoint: string }).endpoint,
+    stats: () =>
+      new Promise((ok) => {
+        child.once("message", (m) => ok(m as StandInStats & { cpuMicros: number }));
+        child.send("stats");
+      }),
+    close: async () => {
+      child.send("close");
+      await once(child, "exit");
+    },
+  };
 }
 
-function standInStats(child: ChildProcess): Promise<StandInStats> {
-  return new Promise((ok) => {
-    child.once("message", (m) => ok(m as StandInStats));
-    child.send("stats");
-  });
+async function inProcessStandIn(): Promise<StandInHandle> {
+  const standIn = await FirehoseStandIn.start({ keepRecords: false });
+  return { endpoint: standIn.endpoint, stats: async () => ({ ...standIn.stats }), close: () => standIn.close() };
 }
 
 const ignoreRejects: RejectSink = { add: () => undefined, flush: () => undefined };
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+};
+
+interface Timed {
+  readonly seconds: number;
+  /** CPU seconds of this process (all its threads) and of a child stand-in (0 when in process). */
+  readonly cpu: number;
+  readonly standInCpu: number;
+}
+
+async function timed(standIn: StandInHandle, work: () => Promise<void>): Promise<Timed> {
+  const standInBefore = (await standIn.stats()).cpuMicros ?? 0;
+  const cpuBefore = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  await work();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = cpuSeconds(cpuBefore);
+  const standInCpu = (((await standIn.stats()).cpuMicros ?? 0) - standInBefore) / 1e6;
+  return { seconds, cpu, standInCpu };
+}
+
+/** Full calls of the same packing the shipper produces (the real log, packed), to send as they are. */
+function samplePackedCalls(): { calls: PackedCall[]; unpacked: { payload: number; billed: number } } {
+  const processor = lineProcessorFor(datasetByName("weblogs"), "access.log");
+  const calls: PackedCall[] = [];
+  const packer = new Packer((call) => calls.push(call));
+  const unpacked = { payload: 0, billed: 0 };
+  for (const line of readFileSync(SOURCE, "utf8").split("\n")) {
+    if (line === "") continue;
+    const result = processor(line);
+    if (!result.ok) continue;
+    const bytes = Buffer.byteLength(result.json);
+    packer.add(result.json, bytes, 0, 0, 0);
+    unpacked.payload += bytes + 1;
+    unpacked.billed += billedBytes(bytes + 1);
+  }
+  packer.flush();
+  return { calls: calls.filter((c) => c.bytes > FIREHOSE_LIMITS.maxCallBytes / 2), unpacked };
+}
+
+async function ceiling(endpoint: string, payloadBytes: number, concurrency: number, calls: readonly PackedCall[]) {
+  const client = firehoseClientFor({ endpoint });
+  const port = firehosePort(client);
+  let sent = 0;
+  let next = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (sent < payloadBytes) {
+          const call = calls[next++ % calls.length];
+          sent += call.bytes;
+          await port.putRecordBatch(
+            "bench-ceiling",
+            call.records.map((r) => r.data),
+          );
+        }
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+  return sent;
+}
+
+interface Placement {
+  readonly standIn: "child" | "inprocess";
+  readonly ship: Timed;
+  readonly stats: ShipStats;
+  readonly received: number;
+  readonly violations: number;
+  readonly peakRss: number;
+  readonly ceilings: Array<Timed & { bytes: number }>;
+}
+
+async function measure(
+  placement: "child" | "inprocess",
+  file: string,
+  dir: string,
+  concurrency: number,
+  withCeiling: boolean,
+  sample: readonly PackedCall[],
+): Promise<Placement> {
+  const standIn = placement === "child" ? await childStandIn() : await inProcessStandIn();
+  try {
+    const ceilings: Placement["ceilings"] = [];
+    // The ceiling sends as many bytes as the shipper will (its payload is known from the file's size
+    // ratio only afterwards, so the first ceiling sends the previous run's amount or 74 MB per 52 MB).
+    const estimate = statSync(file).size * 1.414;
+    if (withCeiling) {
+      let bytes = 0;
+      const t = await timed(standIn, async () => {
+        bytes = await ceiling(standIn.endpoint, estimate, concurrency, sample);
+      });
+      ceilings.push({ ...t, bytes });
+    }
+    const client = firehoseClientFor({ endpoint: standIn.endpoint });
+    const shipper = new Shipper(
+      { dataset: datasetByName("weblogs"), streamName: "bench-weblogs", concurrency },
+      {
+        firehose: firehosePort(client),
+        checkpoints: new CheckpointStore(join(dir, `checkpoints-${placement}`)),
+        rejects: ignoreRejects,
+      },
+    );
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 20);
+    let stats: ShipStats | undefined;
+    const ship = await timed(standIn, async () => {
+      stats = await shipper.run([file]);
+    });
+    clearInterval(sampler);
+    client.destroy();
+    const received = await standIn.stats();
+    if (withCeiling) {
+      let bytes = 0;
+      const t = await timed(standIn, async () => {
+        bytes = await ceiling(standIn.endpoint, (stats as ShipStats).payloadBytes, concurrency, sample);
+      });
+      ceilings.push({ ...t, bytes });
+    }
+    return {
+      standIn: placement,
+      ship,
+      stats: stats as ShipStats,
+      received: received.acceptedRecords,
+      violations: received.limitViolations,
+      peakRss,
+      ceilings,
+    };
+  } finally {
+    await standIn.close();
+  }
+}
+
+function report(result: Placement, unpacked: { payload: number; billed: number }): void {
+  const { stats, ship } = result;
+  const shipPayloadMBs = stats.payloadBytes / 1e6 / ship.seconds;
+  const best = result.ceilings.reduce<Placement["ceilings"][number] | undefined>(
+    (a, c) => (!a || c.bytes / c.seconds > a.bytes / a.seconds ? c : a),
+    undefined,
+  );
+  const minimumCalls = Math.ceil(stats.payloadBytes / FIREHOSE_LIMITS.maxCallBytes);
+  const cpu = (t: Timed) =>
+    `CPU ${t.cpu.toFixed(2)} s in the shipper's process` +
+    (result.standIn === "child" ? ` + ${t.standInCpu.toFixed(2)} s in the stand-in's` : "") +
+    ` over ${t.seconds.toFixed(2)} s`;
+  const rows: Array<[string, string]> = [
+    [
+      "lines shipped",
+      `${stats.linesAcknowledged.toLocaleString("en-US")} (stand-in received ${result.received.toLocaleString("en-US")} records)`,
+    ],
+    [
+      "ship",
+      `${(stats.lines / ship.seconds).toFixed(0)} lines/s, ${(stats.bytesRead / 1e6 / ship.seconds).toFixed(1)} MB/s of log, ${shipPayloadMBs.toFixed(1)} MB/s of JSON payload, ${ship.seconds.toFixed(2)} s`,
+    ],
+    ["  cpu", cpu(ship)],
+  ];
+  if (best) {
+    const ceilingMBs = best.bytes / 1e6 / best.seconds;
+    rows.push(
+      [
+        "ceiling (SDK, pre-packed)",
+        `${ceilingMBs.toFixed(1)} MB/s of JSON payload (before: ${result.ceilings
+          .map((c) => (c.bytes / 1e6 / c.seconds).toFixed(1))
+          .join(", after: ")})`,
+      ],
+      ["  cpu", cpu(best)],
+      ["ratio ship / ceiling", `${(shipPayloadMBs / ceilingMBs).toFixed(3)} (target >= 0.8)`],
+    );
+  }
+  rows.push(
+    ["billed / payload, packed", `${(stats.billedBytes / stats.payloadBytes).toFixed(4)} (target <= 1.01)`],
+    ["billed / payload, one line per record", `${(unpacked.billed / unpacked.payload).toFixed(2)}`],
+    [
+      "PutRecordBatch calls",
+      `${stats.calls} vs minimum ceil(${stats.payloadBytes} / 4 MiB) = ${minimumCalls}: ${(stats.calls / minimumCalls).toFixed(3)}x (target <= 1.05)`,
+    ],
+    [
+      "records",
+      `${stats.recordsAcknowledged} (${(stats.linesAcknowledged / stats.recordsAcknowledged).toFixed(1)} lines, ${(stats.payloadBytes / stats.recordsAcknowledged / 1024).toFixed(1)} KiB each)`,
+    ],
+    ["peak RSS while shipping", `${(result.peakRss / 1024 / 1024).toFixed(0)} MiB`],
+    ["limit violations at the stand-in", String(result.violations)],
+  );
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(`\n== stand-in ${result.standIn === "child" ? "in a child process" : "in the shipper's process"}`);
+  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+}
 
 async function main(): Promise<void> {
   try {
@@ -74,103 +299,28 @@ async function main(): Promise<void> {
   }
   const megabytes = flag("--mb", 200);
   const concurrency = flag("--concurrency", 4);
+  const placement = choice("--standin", ["child", "inprocess", "both"] as const, "both");
+  const withCeiling = !process.argv.includes("--no-ceiling");
   const dir = mkdtempSync(join(tmpdir(), "tributary-bench-"));
   const file = join(dir, "access.log");
-  const dataset = datasetByName("weblogs");
-  const { child, endpoint } = await startStandIn();
   try {
     const fileBytes = await generate(file, megabytes);
-    console.log(`input: ${file}, ${(fileBytes / 1e6).toFixed(1)} MB (apache_access.log repeated)`);
-
-    // 1. The shipper, end to end.
-    const client = firehoseClientFor({ endpoint });
-    const shipper = new Shipper(
-      { dataset, streamName: "bench-weblogs", concurrency },
-      {
-        firehose: firehosePort(client),
-        checkpoints: new CheckpointStore(join(dir, "checkpoints")),
-        rejects: ignoreRejects,
-      },
+    const { calls, unpacked } = samplePackedCalls();
+    console.log(
+      `input: ${file}, ${(fileBytes / 1e6).toFixed(1)} MB (apache_access.log repeated); ${cpus().length} cores, ` +
+        `load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" ")} at start`,
     );
-    let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    }, 20);
-    const shipStart = process.hrtime.bigint();
-    const stats = await shipper.run([file]);
-    const shipSeconds = Number(process.hrtime.bigint() - shipStart) / 1e9;
-    clearInterval(sampler);
-    const received = await standInStats(child);
-
-    // 2. The ceiling: the same SDK client sending already packed records, no reading or parsing.
-    const processor = lineProcessorFor(dataset, "access.log");
-    const sampleCalls: PackedCall[] = [];
-    const packer = new Packer((call) => sampleCalls.push(call));
-    const unpacked = { payload: 0, billed: 0 };
-    for (const line of readFileSync(SOURCE, "utf8").split("\n")) {
-      if (line === "") continue;
-      const result = processor(line);
-      if (!result.ok) continue;
-      const bytes = Buffer.byteLength(result.json);
-      packer.add(result.json, bytes, 0, 0, 0);
-      unpacked.payload += bytes + 1;
-      unpacked.billed += billedBytes(bytes + 1);
+    for (const where of placement === "both" ? (["child", "inprocess"] as const) : [placement]) {
+      report(await measure(where, file, dir, concurrency, withCeiling, calls), unpacked);
     }
-    packer.flush();
-    const full = sampleCalls.filter((c) => c.bytes > FIREHOSE_LIMITS.maxCallBytes / 2);
-    const port = firehosePort(client);
-    let sent = 0;
-    let next = 0;
-    const ceilingStart = process.hrtime.bigint();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (sent < stats.payloadBytes) {
-          const call = full[next++ % full.length];
-          sent += call.bytes;
-          await port.putRecordBatch(
-            "bench-ceiling",
-            call.records.map((r) => r.data),
-          );
-        }
-      }),
+    console.log(
+      `\nload average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")} at end`,
     );
-    const ceilingSeconds = Number(process.hrtime.bigint() - ceilingStart) / 1e9;
-    client.destroy();
-
-    const shipPayloadMBs = stats.payloadBytes / 1e6 / shipSeconds;
-    const ceilingPayloadMBs = sent / 1e6 / ceilingSeconds;
-    const minimumCalls = Math.ceil(stats.payloadBytes / FIREHOSE_LIMITS.maxCallBytes);
-    const rows: Array<[string, string]> = [
-      [
-        "lines shipped",
-        `${stats.linesAcknowledged.toLocaleString("en-US")} (stand-in received ${received.acceptedRecords.toLocaleString("en-US")} records)`,
-      ],
-      [
-        "ship",
-        `${(stats.lines / shipSeconds).toFixed(0)} lines/s, ${(stats.bytesRead / 1e6 / shipSeconds).toFixed(1)} MB/s of log, ${shipPayloadMBs.toFixed(1)} MB/s of JSON payload, ${shipSeconds.toFixed(2)} s`,
-      ],
-      [
-        "ceiling (SDK, pre-packed)",
-        `${ceilingPayloadMBs.toFixed(1)} MB/s of JSON payload, ${ceilingSeconds.toFixed(2)} s`,
-      ],
-      ["ratio ship / ceiling", `${(shipPayloadMBs / ceilingPayloadMBs).toFixed(3)} (target >= 0.8)`],
-      ["billed / payload, packed", `${(stats.billedBytes / stats.payloadBytes).toFixed(4)} (target <= 1.01)`],
-      ["billed / payload, one line per record", `${(unpacked.billed / unpacked.payload).toFixed(2)}`],
-      [
-        "PutRecordBatch calls",
-        `${stats.calls} vs minimum ceil(${stats.payloadBytes} / 4 MiB) = ${minimumCalls}: ${(stats.calls / minimumCalls).toFixed(3)}x (target <= 1.05)`,
-      ],
-      [
-        "records",
-        `${stats.recordsAcknowledged} (${(stats.linesAcknowledged / stats.recordsAcknowledged).toFixed(1)} lines, ${(stats.payloadBytes / stats.recordsAcknowledged / 1024).toFixed(1)} KiB each)`,
-      ],
-      ["peak RSS while shipping", `${(peakRss / 1024 / 1024).toFixed(0)} MiB`],
-      ["limit violations at the stand-in", String(received.limitViolations)],
-    ];
-    const width = Math.max(...rows.map(([k]) => k.length));
-    for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
   } finally {
-    child.send("close");
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -43,7 +43,7 @@ export class LineSplitter {
 
   push(chunk: Buffer, sink: LineSink): void {
     let from = 0;
-    let newline = chunk.indexOf(NEWLINE);
+    const newline = chunk.indexOf(NEWLINE);
     if (newline === -1) {
       this.partial = this.partial ? Buffer.concat([this.partial, chunk]) : Buffer.from(chunk);
       return;

@@ -90,16 +90,13 @@ export function normalizeLimits(overrides: Partial<PackingLimits> = {}): Packing
 
 /**
  * Node's Buffer carries per-encoding writers that skip `write`'s argument parsing, which costs as much
- * as the copy for a 300-byte line. They are not in @types/node, so they are looked up once and
+ * as the copy for a 300-byte line. They are not in @types/node, so their presence is checked once and
  * `write` stays the fallback.
  */
-type StringWriter = (buffer: Buffer, text: string, offset: number, length: number) => number;
-const rawUtf8Write = (Buffer.prototype as unknown as Record<string, unknown>).utf8Write;
-const writeUtf8: StringWriter =
-  typeof rawUtf8Write === "function"
-    ? (buffer, text, offset, length) =>
-        (rawUtf8Write as (this: Buffer, t: string, o: number, l: number) => number).call(buffer, text, offset, length)
-    : (buffer, text, offset, length) => buffer.write(text, offset, length, "utf8");
+interface Utf8Writer {
+  utf8Write(text: string, offset: number, length: number): number;
+}
+const HAS_UTF8_WRITE = typeof (Buffer.prototype as unknown as Partial<Utf8Writer>).utf8Write === "function";
 
 /** A record cut into the call being filled: where it sits in the call buffer. */
 interface RecordSlot {
@@ -116,11 +113,13 @@ interface RecordSlot {
  */
 export class Packer {
   readonly limits: PackingLimits;
-  // Per waiting line, as parallel arrays: one object per line would double the garbage.
-  private sizes: number[] = [];
-  private sources: number[] = [];
-  private starts: number[] = [];
-  private linesBefore: number[] = [];
+  // Per waiting line, as parallel typed arrays (at most maxLinesPerRecord lines wait): no object and
+  // no garbage per line. Offsets and line counts are doubles: files pass 2^31 bytes.
+  private readonly sizes: Int32Array;
+  private readonly sources: Int32Array;
+  private readonly starts: Float64Array;
+  private readonly linesBefore: Float64Array;
+  private waiting = 0;
   private pendingBytes = 0;
   /** Holds the call's records in [0, callBytes) and the waiting lines in [callBytes, callBytes + pendingBytes). */
   private callBuffer: Buffer;
@@ -132,12 +131,17 @@ export class Packer {
     limits: Partial<PackingLimits> = {},
   ) {
     this.limits = normalizeLimits(limits);
+    const capacity = this.limits.packLines ? this.limits.maxLinesPerRecord : 1;
+    this.sizes = new Int32Array(capacity);
+    this.sources = new Int32Array(capacity);
+    this.starts = new Float64Array(capacity);
+    this.linesBefore = new Float64Array(capacity);
     this.callBuffer = Buffer.allocUnsafeSlow(this.limits.maxCallBytes);
   }
 
   /** Lines accepted but not yet in a finished call's record. */
   get pendingLines(): number {
-    return this.sizes.length;
+    return this.waiting;
   }
 
   /** Bytes (with newlines) of records in the call being filled plus lines waiting for a record. */
@@ -151,7 +155,7 @@ export class Packer {
       const origin = record.origins.find((o) => o.source === source);
       if (origin) return origin;
     }
-    const i = this.sources.indexOf(source);
+    const i = this.sources.subarray(0, this.waiting).indexOf(source);
     if (i === -1) return undefined;
     return { source, startOffset: this.starts[i], linesBefore: this.linesBefore[i] };
   }
@@ -175,8 +179,8 @@ export class Packer {
       const room = this.limits.maxCallBytes - this.callBytes;
       const cap = Math.min(this.limits.maxRecordBytes, room);
       const overSize = this.pendingBytes + size > cap;
-      if (!overSize && this.sizes.length < this.limits.maxLinesPerRecord) break;
-      if (this.sizes.length === 0) {
+      if (!overSize && this.waiting < this.limits.maxLinesPerRecord) break;
+      if (this.waiting === 0) {
         // Not even this line fits the room left in the call: the call is as full as it gets.
         this.closeCall();
         continue;
@@ -189,11 +193,11 @@ export class Packer {
 
   /** Packs every waiting line and hands out the call being filled (end of input, or idle time). */
   flush(): void {
-    while (this.sizes.length > 0) {
+    while (this.waiting > 0) {
       // Waiting lines always fit one record (add() cut before they could not), but maybe not the call.
       const room = this.limits.maxCallBytes - this.callBytes;
       if (this.pendingBytes <= room) {
-        this.cut(this.sizes.length, false);
+        this.cut(this.waiting, false);
       } else {
         this.closeCall();
       }
@@ -204,17 +208,20 @@ export class Packer {
   /** Only called once the line is known to fit after the call's records: add() made room first. */
   private push(json: string, size: number, source: number, startOffset: number, linesBefore: number): void {
     const at = this.callBytes + this.pendingBytes;
-    const written = writeUtf8(this.callBuffer, json, at, size - 1);
+    const written = HAS_UTF8_WRITE
+      ? (this.callBuffer as unknown as Utf8Writer).utf8Write(json, at, size - 1)
+      : this.callBuffer.write(json, at, size - 1, "utf8");
     if (written !== size - 1) {
       throw new RangeError(
         `byteLength ${size - 1} given for a line of ${written} UTF-8 bytes; pass Buffer.byteLength(json).`,
       );
     }
     this.callBuffer[at + written] = 0x0a;
-    this.sizes.push(size);
-    this.sources.push(source);
-    this.starts.push(startOffset);
-    this.linesBefore.push(linesBefore);
+    const i = this.waiting++;
+    this.sizes[i] = size;
+    this.sources[i] = source;
+    this.starts[i] = startOffset;
+    this.linesBefore[i] = linesBefore;
     this.pendingBytes += size;
   }
 
@@ -226,10 +233,10 @@ export class Packer {
   private bestCut(): number {
     const unit = this.limits.billingUnitBytes;
     const lowest = this.pendingBytes - 2 * unit;
-    let best = this.sizes.length;
+    let best = this.waiting;
     let bestWaste = unit;
     let total = this.pendingBytes;
-    for (let k = this.sizes.length; k >= 1 && total >= lowest; k--) {
+    for (let k = this.waiting; k >= 1 && total >= lowest; k--) {
       const waste = (unit - (total % unit)) % unit;
       if (waste < bestWaste) {
         bestWaste = waste;
@@ -257,10 +264,15 @@ export class Packer {
       }
       lastSource = source;
     }
-    this.sizes.splice(0, count);
-    this.sources.splice(0, count);
-    this.starts.splice(0, count);
-    this.linesBefore.splice(0, count);
+    // The lines left over (usually a few) move to the front.
+    const left = this.waiting - count;
+    if (left > 0) {
+      this.sizes.copyWithin(0, count, this.waiting);
+      this.sources.copyWithin(0, count, this.waiting);
+      this.starts.copyWithin(0, count, this.waiting);
+      this.linesBefore.copyWithin(0, count, this.waiting);
+    }
+    this.waiting = left;
     this.callRecords.push({ start: this.callBytes, bytes, lineCount: count, origins });
     this.callBytes += bytes;
     this.pendingBytes -= bytes;

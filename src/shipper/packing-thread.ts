@@ -76,6 +76,8 @@ let transpiledWorker: Readonly<Record<string, string>> | undefined;
  */
 function transpiledWorkerSources(entry: string): Readonly<Record<string, string>> {
   if (transpiledWorker) return transpiledWorker;
+  // Loaded lazily: only runs from TypeScript sources need it, and there ts-node has loaded it already.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require("typescript") as typeof import("typescript");
   const sources: Record<string, string> = {};
   const pending = [entry];

@@ -9,8 +9,9 @@ import type { AddressInfo } from "net";
  * entries of a call (FailedPutCount > 0) and answer whole calls with 503 ServiceUnavailableException.
  *
  * Run as a script (`ts-node test/support/firehose-standin.ts`) it serves from a child process, prints
- * `{"endpoint": ...}` on its first stdout line and answers IPC `"stats"` messages; the benchmark uses it
- * that way so the server's CPU is not the shipper's.
+ * `{"endpoint": ...}` on its first stdout line and answers IPC `"stats"` messages (the counters plus
+ * `cpuMicros`, the CPU time the server process used); the benchmark uses it that way so the server's
+ * CPU is not the shipper's, and can say how much CPU the server took.
  */
 
 export const PUT_RECORD_BATCH_TARGET = "Firehose_20150804.PutRecordBatch";
@@ -215,7 +216,10 @@ if (require.main === module) {
   void FirehoseStandIn.start({ keepRecords: false }).then((standIn) => {
     process.stdout.write(`${JSON.stringify({ endpoint: standIn.endpoint })}\n`);
     process.on("message", (message) => {
-      if (message === "stats") process.send?.(standIn.stats);
+      if (message === "stats") {
+        const cpu = process.cpuUsage();
+        process.send?.({ ...standIn.stats, cpuMicros: cpu.user + cpu.system });
+      }
       if (message === "close") void standIn.close().then(() => process.exit(0));
     });
   });
