@@ -170,6 +170,8 @@ interface Placement {
   readonly received: number;
   readonly violations: number;
   readonly peakRss: number;
+  readonly baselineRss: number;
+  readonly rssByTenth: readonly number[];
   readonly ceilings: Array<Timed & { bytes: number }>;
 }
 
@@ -194,6 +196,7 @@ async function measure(
       });
       ceilings.push({ ...t, bytes });
     }
+    const acceptedBefore = (await standIn.stats()).acceptedRecords;
     const client = firehoseClientFor({ endpoint: standIn.endpoint });
     const shipper = new Shipper(
       { dataset: datasetByName("weblogs"), streamName: "bench-weblogs", concurrency },
@@ -203,9 +206,16 @@ async function measure(
         rejects: ignoreRejects,
       },
     );
-    let peakRss = process.memoryUsage().rss;
+    const baselineRss = process.memoryUsage().rss;
+    let peakRss = baselineRss;
+    // Peak RSS per tenth of the file read: flat means memory does not grow with the file.
+    const fileBytes = statSync(file).size;
+    const rssByTenth: number[] = [];
     const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      const rss = process.memoryUsage().rss;
+      peakRss = Math.max(peakRss, rss);
+      const tenth = Math.min(9, Math.floor((shipper.stats.bytesRead / fileBytes) * 10));
+      rssByTenth[tenth] = Math.max(rssByTenth[tenth] ?? 0, rss);
     }, 20);
     let stats: ShipStats | undefined;
     const ship = await timed(standIn, async () => {
@@ -225,15 +235,19 @@ async function measure(
       standIn: placement,
       ship,
       stats: stats as ShipStats,
-      received: received.acceptedRecords,
+      received: received.acceptedRecords - acceptedBefore,
       violations: received.limitViolations,
       peakRss,
+      baselineRss,
+      rssByTenth,
       ceilings,
     };
   } finally {
     await standIn.close();
   }
 }
+
+const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
 
 function report(result: Placement, unpacked: { payload: number; billed: number }): void {
   const { stats, ship } = result;
@@ -282,7 +296,12 @@ function report(result: Placement, unpacked: { payload: number; billed: number }
       "records",
       `${stats.recordsAcknowledged} (${(stats.linesAcknowledged / stats.recordsAcknowledged).toFixed(1)} lines, ${(stats.payloadBytes / stats.recordsAcknowledged / 1024).toFixed(1)} KiB each)`,
     ],
-    ["peak RSS while shipping", `${(result.peakRss / 1024 / 1024).toFixed(0)} MiB`],
+    [
+      "peak RSS while shipping",
+      `${mib(result.peakRss)} MiB (${mib(result.baselineRss)} MiB before the run); per tenth of the file: ${result.rssByTenth
+        .map((r) => mib(r))
+        .join(" ")}`,
+    ],
     ["limit violations at the stand-in", String(result.violations)],
   );
   const width = Math.max(...rows.map(([k]) => k.length));

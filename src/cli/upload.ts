@@ -2,10 +2,9 @@ import { statSync } from "fs";
 import { resolve } from "path";
 import { Command } from "commander";
 import { SingleBar } from "cli-progress";
-import { S3Client } from "@aws-sdk/client-s3";
 import { datasetByName } from "../datasets";
 import { TributaryError } from "../errors";
-import { folderObjectStore, s3ObjectStore, uploadAll, uploadItemsFor } from "../shipper/upload";
+import { folderObjectStore, s3ClientFor, s3ObjectStore, uploadAll, uploadItemsFor } from "../shipper/upload";
 import type { ObjectStore } from "../shipper/upload";
 import { formatBytes } from "../shipper/summary";
 import { runShip } from "./ship";
@@ -47,11 +46,7 @@ function storeFor(options: UploadCommandOptions): { store: ObjectStore; close: (
       "Pass --bucket <lake bucket>, or --local --dir <folder> for the offline lake.",
     );
   }
-  const client = new S3Client({
-    region: options.region,
-    endpoint: options.endpoint,
-    forcePathStyle: options.endpoint !== undefined,
-  });
+  const client = s3ClientFor({ endpoint: options.endpoint, region: options.region });
   return { store: s3ObjectStore(client, options.bucket), close: () => client.destroy() };
 }
 

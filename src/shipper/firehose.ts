@@ -18,7 +18,7 @@ export interface FirehoseConnection {
  * chain has nothing to offer we sign with placeholders rather than fail (or, worse, probe the EC2
  * metadata service for seconds on a laptop).
  */
-function hasConfiguredCredentials(): boolean {
+export function hasConfiguredCredentials(): boolean {
   const env = process.env;
   if (
     env.AWS_ACCESS_KEY_ID ||

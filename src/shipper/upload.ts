@@ -4,11 +4,11 @@ import { readdir } from "fs/promises";
 import { basename, dirname, join, relative, sep } from "path";
 import type { Readable } from "stream";
 import { pipeline } from "stream/promises";
-import { HeadObjectCommand, NotFound } from "@aws-sdk/client-s3";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, NotFound, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import yauzl from "yauzl";
 import { TributaryError } from "../errors";
+import { hasConfiguredCredentials } from "./firehose";
 
 /**
  * `tributary upload`: copies raw files (folders, single files, or the entries of a zip, streamed and
@@ -50,6 +50,27 @@ async function sha256Of(stream: Readable): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of stream) hash.update(chunk as Buffer);
   return hash.digest("hex");
+}
+
+/**
+ * An S3 client for the lake bucket: the standard credential and region chain; with `endpoint` (an
+ * S3-compatible store) path-style addressing, and placeholder credentials when none are configured.
+ */
+export function s3ClientFor(connection: { readonly endpoint?: string; readonly region?: string }): S3Client {
+  const local = connection.endpoint !== undefined;
+  return new S3Client({
+    endpoint: connection.endpoint,
+    region:
+      connection.region ??
+      process.env.AWS_REGION ??
+      process.env.AWS_DEFAULT_REGION ??
+      (local ? "us-east-1" : undefined),
+    forcePathStyle: local,
+    credentials:
+      local && !hasConfiguredCredentials()
+        ? { accessKeyId: "tributary-local", secretAccessKey: "tributary-local" }
+        : undefined,
+  });
 }
 
 /** S3 via lib-storage: multipart for large objects, parts sent in parallel, sha256 kept in metadata. */
@@ -195,7 +216,9 @@ export async function uploadItemsFor(
 
 /**
  * Uploads `items` to `store`, `concurrency` at a time, skipping objects already there with the same
- * size and sha256. `onProgress` is called after each item.
+ * size and sha256. `onProgress` is called after each item. The first failure stops the run: no new
+ * item is started, the ones under way finish, and the error names the object and says that a re-run
+ * resumes (everything stored so far is skipped by size and checksum).
  */
 export async function uploadAll(
   items: readonly UploadItem[],
@@ -203,24 +226,36 @@ export async function uploadAll(
   options: { concurrency?: number; onProgress?: (stats: Readonly<UploadStats>) => void } = {},
 ): Promise<UploadStats> {
   const stats: UploadStats = { uploaded: 0, skipped: 0, bytesUploaded: 0, bytesSkipped: 0 };
+  let failure: TributaryError | undefined;
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
+    while (failure === undefined && next < items.length) {
       const item = items[next++];
-      const existing = await store.head(item.key);
-      // Computed before any upload: it travels in the object's metadata, which S3 takes up front.
-      const sha256 = await sha256Of(await item.open());
-      if (existing && existing.size === item.size && existing.sha256 === sha256) {
-        stats.skipped++;
-        stats.bytesSkipped += item.size;
-      } else {
-        await store.put(item.key, await item.open(), item.size, sha256);
-        stats.uploaded++;
-        stats.bytesUploaded += item.size;
+      try {
+        const existing = await store.head(item.key);
+        // Computed before any upload: it travels in the object's metadata, which S3 takes up front.
+        const sha256 = await sha256Of(await item.open());
+        if (existing && existing.size === item.size && existing.sha256 === sha256) {
+          stats.skipped++;
+          stats.bytesSkipped += item.size;
+        } else {
+          await store.put(item.key, await item.open(), item.size, sha256);
+          stats.uploaded++;
+          stats.bytesUploaded += item.size;
+        }
+      } catch (err) {
+        failure ??= new TributaryError(
+          "TRIBUTARY_UPLOAD_FAILED",
+          `Uploading ${item.key} to ${store.description} failed: ${(err as Error).message.replace(/\.$/, "")}. ` +
+            `${stats.uploaded + stats.skipped} of ${items.length} objects are stored; run the same command again ` +
+            `to upload the rest (stored objects are skipped by size and sha256).`,
+        );
+        return;
       }
       options.onProgress?.(stats);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
+  if (failure) throw failure;
   return stats;
 }
