@@ -1,4 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
 import { TributaryError } from "../errors";
 
 /**
@@ -60,7 +63,10 @@ export function jqBinaryVersion(binary = "jq"): string | undefined {
   return result.status === 0 ? result.stdout.trim() : undefined;
 }
 
-/** The jq binary, one process per batch (spawning costs ~2 ms; a batch is thousands of records). */
+/**
+ * The jq binary, one process per batch (spawning costs ~2 ms; a batch is thousands of records),
+ * reading the batch from a file and writing its outcomes to one, so it runs on its own core.
+ */
 export function binaryJqEngine(binary = "jq"): JqEngine {
   const version = jqBinaryVersion(binary);
   if (version === undefined) {
@@ -72,34 +78,40 @@ export function binaryJqEngine(binary = "jq"): JqEngine {
   return {
     description: `${version} (binary ${binary})`,
     isFirehoseVersion: version === "jq-1.6",
-    evaluate(query, jsonTexts) {
-      if (jsonTexts.length === 0) return Promise.resolve([]);
-      return new Promise((resolve, reject) => {
-        const child = spawn(binary, ["-c", wrapQuery(query)], { stdio: ["pipe", "pipe", "pipe"] });
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
-        child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-        child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-        child.on("error", reject);
-        child.on("close", (code) => {
-          if (code !== 0) {
-            reject(
-              new TributaryError(
-                "TRIBUTARY_JQ_FAILED",
-                `jq exited with ${code} on query ${query}: ${Buffer.concat(err).toString("utf8").trim()}`,
-              ),
-            );
-            return;
-          }
-          try {
-            resolve(parseOutcomes(Buffer.concat(out).toString("utf8"), jsonTexts.length, "jq"));
-          } catch (e) {
-            reject(e);
-          }
-        });
-        child.stdin.on("error", () => undefined);
-        child.stdin.end(jsonTexts.join("\n") + "\n");
-      });
+    async evaluate(query, jsonTexts) {
+      if (jsonTexts.length === 0) return [];
+      // jq reads from and writes to files, not pipes: a pipe holds 64 KiB, so jq would stall whenever
+      // this process is busy (converting the same records) instead of running alongside it.
+      const dir = await mkdtemp(path.join(os.tmpdir(), "tributary-jq-"));
+      try {
+        const input = path.join(dir, "in.json");
+        const output = path.join(dir, "out.json");
+        await writeFile(input, jsonTexts.join("\n") + "\n");
+        const [stdin, stdout] = await Promise.all([open(input, "r"), open(output, "w")]);
+        try {
+          await new Promise<void>((resolve, reject) => {
+            const child = spawn(binary, ["-c", wrapQuery(query)], { stdio: [stdin.fd, stdout.fd, "pipe"] });
+            const err: Buffer[] = [];
+            child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
+            child.on("error", reject);
+            child.on("close", (code) => {
+              if (code === 0) resolve();
+              else
+                reject(
+                  new TributaryError(
+                    "TRIBUTARY_JQ_FAILED",
+                    `jq exited with ${code} on query ${query}: ${Buffer.concat(err).toString("utf8").trim()}`,
+                  ),
+                );
+            });
+          });
+        } finally {
+          await Promise.all([stdin.close(), stdout.close()]);
+        }
+        return parseOutcomes(await readFile(output, "utf8"), jsonTexts.length, "jq");
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   };
 }

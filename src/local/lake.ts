@@ -122,7 +122,7 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
       parquet: spec.conversion.parquetSerDe,
       duckdb,
     });
-    streams.push(new DeliveryStream({ spec, sink, spoolDir, writer, jq, buffering, region }));
+    streams.push(new DeliveryStream({ spec, sink, writer, jq, buffering, region }));
   }
 
   let lastError: Error | undefined;

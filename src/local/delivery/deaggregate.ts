@@ -10,6 +10,16 @@ export type DeaggregationResult =
   | { readonly ok: true; readonly subRecords: readonly string[] }
   | { readonly ok: false; readonly errorCode: string; readonly reason: string };
 
+/** A sub-record with the object it parses to: de-aggregation parses every sub-record anyway. */
+export interface SubRecord {
+  readonly text: string;
+  readonly value: Record<string, unknown>;
+}
+
+export type ParsedDeaggregationResult =
+  | { readonly ok: true; readonly subRecords: readonly SubRecord[] }
+  | { readonly ok: false; readonly errorCode: string; readonly reason: string };
+
 /** Error codes of records that could not be de-aggregated (offline names, in Firehose's style). */
 export const DEAGGREGATION_ERRORS = {
   invalidJson: "RecordDeAggregation.InvalidJson",
@@ -19,12 +29,64 @@ export const DEAGGREGATION_ERRORS = {
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
-/**
- * Splits `text` into its top-level JSON objects. A scanner rather than a line split: concatenated
- * objects need not be separated by anything, and a newline may occur inside a pretty-printed one.
- */
+/** Splits `text` into its top-level JSON objects (see `deaggregateJsonRecords`). */
 export function deaggregateJson(text: string, maxSubRecords = MAX_SUBRECORDS_PER_RECORD): DeaggregationResult {
-  const subRecords: string[] = [];
+  const result = deaggregateJsonRecords(text, maxSubRecords);
+  return result.ok ? { ok: true, subRecords: result.subRecords.map((s) => s.text) } : result;
+}
+
+/**
+ * Splits `text` into its top-level JSON objects, each with its parsed value. Records packed one
+ * object per line (what the shipper and the Kinesis Agent send) take a fast path: each line is
+ * parsed as it is. Anything else (concatenated or pretty-printed objects, or a record that fails)
+ * goes through the scanner, which gives the same sub-records for the lines the fast path accepts
+ * and names the first problem otherwise.
+ */
+export function deaggregateJsonRecords(
+  text: string,
+  maxSubRecords = MAX_SUBRECORDS_PER_RECORD,
+): ParsedDeaggregationResult {
+  return splitJsonLines(text, maxSubRecords) ?? scanJsonObjects(text, maxSubRecords);
+}
+
+/**
+ * One object per line, or undefined to let the scanner decide. A line that starts with "{", ends
+ * with "}" (JSON whitespace aside) and parses is exactly one object: in valid JSON the scanner's
+ * brace matching closes at that last "}".
+ */
+function splitJsonLines(text: string, maxSubRecords: number): ParsedDeaggregationResult | undefined {
+  const subRecords: SubRecord[] = [];
+  const n = text.length;
+  let start = 0;
+  while (start < n) {
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = n;
+    let first = start;
+    let last = end - 1;
+    while (first <= last && isSpace(text.charCodeAt(first))) first++;
+    while (last >= first && isSpace(text.charCodeAt(last))) last--;
+    start = end + 1;
+    if (first > last) continue;
+    if (text.charCodeAt(first) !== 0x7b || text.charCodeAt(last) !== 0x7d) return undefined;
+    if (subRecords.length === maxSubRecords) return undefined;
+    const line = first === 0 && last === n - 1 ? text : text.slice(first, last + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return undefined;
+    }
+    subRecords.push({ text: line, value: value as Record<string, unknown> });
+  }
+  return { ok: true, subRecords };
+}
+
+/**
+ * A scanner rather than a line split: concatenated objects need not be separated by anything, and
+ * a newline may occur inside a pretty-printed one.
+ */
+function scanJsonObjects(text: string, maxSubRecords: number): ParsedDeaggregationResult {
+  const subRecords: SubRecord[] = [];
   let i = 0;
   const n = text.length;
   while (i < n) {
@@ -67,8 +129,9 @@ export function deaggregateJson(text: string, maxSubRecords = MAX_SUBRECORDS_PER
         reason: `sub-record ${subRecords.length + 1} is an unterminated JSON object`,
       };
     }
+    let value: unknown;
     try {
-      JSON.parse(candidate);
+      value = JSON.parse(candidate);
     } catch (err) {
       return {
         ok: false,
@@ -76,7 +139,7 @@ export function deaggregateJson(text: string, maxSubRecords = MAX_SUBRECORDS_PER
         reason: `sub-record ${subRecords.length + 1} is not valid JSON: ${(err as Error).message}`,
       };
     }
-    subRecords.push(candidate);
+    subRecords.push({ text: candidate, value: value as Record<string, unknown> });
     if (subRecords.length > maxSubRecords) {
       return {
         ok: false,

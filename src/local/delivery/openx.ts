@@ -133,7 +133,13 @@ function convertValue(type: GlueType, value: unknown): string | number | boolean
 
 /** A converter for one table: the key lookup is built once, then applied to every record. */
 export interface RowConverter {
+  /** Parses one JSON text and converts it to a row keyed by column name. */
   convert(jsonText: string): ConversionResult;
+  /**
+   * Converts an already parsed record (no second parse). Every row has every column, in the Glue
+   * columns' order, so rows share one shape and serialize fast.
+   */
+  convertObject(record: unknown): ConversionResult;
 }
 
 export function openXConverter(columns: readonly Column[], serde: ConversionSpec["openXJsonSerDe"]): RowConverter {
@@ -141,12 +147,53 @@ export function openXConverter(columns: readonly Column[], serde: ConversionSpec
     const dotted = serde.convertDotsInJsonKeysToUnderscores ? key.replace(/\./g, "_") : key;
     return serde.caseInsensitive ? dotted.toLowerCase() : dotted;
   };
-  const columnByKey = new Map<string, Column>();
-  for (const column of columns) {
+  const indexByKey = new Map<string, number>();
+  columns.forEach((column, i) => {
     const jsonKey = serde.columnToJsonKeyMappings[column.name] ?? column.name;
-    columnByKey.set(normalizeKey(jsonKey), column);
-  }
+    indexByKey.set(normalizeKey(jsonKey), i);
+  });
+  // Records of a stream repeat the same few keys: each raw key is normalized once (-1: no column).
+  const indexByRawKey = new Map<string, number>();
+  const columnIndex = (key: string): number => {
+    let index = indexByRawKey.get(key);
+    if (index === undefined) {
+      index = indexByKey.get(normalizeKey(key)) ?? -1;
+      // Bounded: a stream whose keys are ids would otherwise grow this map without end.
+      if (indexByRawKey.size < 10_000) indexByRawKey.set(key, index);
+    }
+    return index;
+  };
+
+  const convertObject = (record: unknown): ConversionResult => {
+    if (record === null || typeof record !== "object" || Array.isArray(record)) {
+      return { ok: false, errorCode: CONVERSION_ERRORS.parseError, reason: "the record is not a JSON object" };
+    }
+    const row: ConvertedRow = {};
+    for (const column of columns) row[column.name] = null;
+    const fields = record as Record<string, unknown>;
+    for (const key of Object.keys(fields)) {
+      const value = fields[key];
+      if (value === null) continue;
+      const index = columnIndex(key);
+      if (index < 0) continue;
+      const column = columns[index];
+      try {
+        row[column.name] =
+          column.type === "string" && typeof value === "string" ? value : convertValue(column.type, value);
+      } catch (err) {
+        if (!(err instanceof Malformed)) throw err;
+        return {
+          ok: false,
+          errorCode: CONVERSION_ERRORS.malformedData,
+          reason: `column ${column.name} (${column.type}): value ${JSON.stringify(value)} ${err.message}`,
+        };
+      }
+    }
+    return { ok: true, row };
+  };
+
   return {
+    convertObject,
     convert(jsonText) {
       let parsed: unknown;
       try {
@@ -158,26 +205,7 @@ export function openXConverter(columns: readonly Column[], serde: ConversionSpec
           reason: `not valid JSON: ${(err as Error).message}`,
         };
       }
-      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-        return { ok: false, errorCode: CONVERSION_ERRORS.parseError, reason: "the record is not a JSON object" };
-      }
-      const row: ConvertedRow = {};
-      for (const column of columns) row[column.name] = null;
-      for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-        const column = columnByKey.get(normalizeKey(key));
-        if (!column || value === null) continue;
-        try {
-          row[column.name] = convertValue(column.type, value);
-        } catch (err) {
-          if (!(err instanceof Malformed)) throw err;
-          return {
-            ok: false,
-            errorCode: CONVERSION_ERRORS.malformedData,
-            reason: `column ${column.name} (${column.type}): value ${JSON.stringify(value)} ${err.message}`,
-          };
-        }
-      }
-      return { ok: true, row };
+      return convertObject(parsed);
     },
   };
 }

@@ -1,24 +1,31 @@
 import * as path from "node:path";
 import type { DeliverySpec, ProcessorSpec } from "../../spec";
 import { FIREHOSE_DEFAULTS } from "../../spec";
+import { TributaryError } from "../../errors";
 import { transformFirehoseBatch, type FirehoseTransformationEvent } from "../../transform/handler";
-import type { DurableSpoolSink } from "../endpoint";
+import type { DurableSpoolSink, SpoolFrame } from "../endpoint";
 import { deliveryStreamArn } from "../endpoint";
-import type { JqEngine } from "../jq";
-import { deaggregateJson } from "./deaggregate";
-import { errorDocument, localLambdaArn, PROCESSING_ERRORS, type FailedRecord } from "./errors";
-import type { LakeObjectWriter } from "./objects";
-import { openXConverter, type ConvertedRow, type RowConverter } from "./openx";
+import type { JqEngine, JqOutcome } from "../jq";
+import { jqInputProjection, type JqInputProjection } from "../jq-projection";
+import { deaggregateJsonRecords } from "./deaggregate";
+import { errorDocument, localLambdaArn, PROCESSING_ERRORS, type ErrorOutputType, type FailedRecord } from "./errors";
+import type { LakeObjectWriter, ParquetObject } from "./objects";
+import { CONVERSION_ERRORS, openXConverter, type ConvertedRow, type RowConverter } from "./openx";
 import { evaluatePrefix, objectSuffix, unsafePartitionValue } from "./prefix";
-import { spoolFrames } from "./spool-frames";
 
 /**
  * One delivery stream offline: it interprets the stream's DeliverySpec (processors in order,
  * prefixes, buffering, conversion) over the records the endpoint spooled, and writes the objects
- * Firehose would write. Delivery runs in cycles; a cycle takes whole spool frames (acknowledged
+ * Firehose would write. Delivery runs in cycles; a cycle reads whole spool frames (acknowledged
  * calls) up to the buffer size, writes every Parquet and error object they produce, and only then
  * commits those frames out of the spool. A crash at any point re-delivers the uncommitted frames
  * (at least once, as Firehose; the warehouse models dedupe).
+ *
+ * Each record keeps the arrival time of its frame (Firehose's approximateArrivalTimestamp): the
+ * Lambda sees it, error documents carry it, and `!{timestamp:…}` and object names use the oldest
+ * arrival among an object's records. Each sub-record is parsed once, by de-aggregation (or after the
+ * Lambda), and that object is what conversion reads; jq runs in its own process while conversion
+ * runs here.
  */
 
 /** Per-stream counters, live while the lake runs and final in summaries. */
@@ -43,6 +50,27 @@ export interface StreamCounters {
   partitions: number;
   /** Completed delivery cycles (each ends with a spool commit). */
   cycles: number;
+  /** Wall-clock milliseconds spent per stage, summed over cycles (see `DeliveryStageTimings`). */
+  stageMs: DeliveryStageTimings;
+}
+
+/**
+ * Where a stream's delivery time goes. Stages run one after the other except `jq`, which runs in
+ * its own process while `conversion` runs: `jqWait` is the part of it conversion did not hide.
+ */
+export interface DeliveryStageTimings {
+  spoolRead: number;
+  deaggregation: number;
+  lambda: number;
+  /** From handing records to jq until its outcomes are parsed. */
+  jq: number;
+  conversion: number;
+  /** Time spent waiting for jq after conversion finished. */
+  jqWait: number;
+  parquet: number;
+  errorOutput: number;
+  /** Folder fsyncs and the spool commit. */
+  commit: number;
 }
 
 /** Buffering as applied offline: the spec's hints scaled down so a laptop sees results in seconds. */
@@ -53,9 +81,8 @@ export interface LocalBuffering {
 
 export interface DeliveryStreamOptions {
   readonly spec: DeliverySpec;
-  readonly sink: DurableSpoolSink;
-  /** The sink's folder (DurableSpoolOptions.dir): frame boundaries are read from it. */
-  readonly spoolDir: string;
+  /** The spool the endpoint writes; the stream reads its frames and commits what it delivered. */
+  readonly sink: Pick<DurableSpoolSink, "readFrames" | "commit" | "position">;
   readonly writer: LakeObjectWriter;
   readonly jq: JqEngine;
   readonly buffering: LocalBuffering;
@@ -68,13 +95,35 @@ export interface DeliveryStreamOptions {
 }
 
 const MIB = 1024 * 1024;
-const PARALLEL_WRITES = 4;
 
+/** A record between stages: its JSON text, its parsed object once known, and its arrival time. */
 interface Item {
-  /** Bytes this stage works on (original record, sub-record, or Lambda output). */
-  data: Buffer;
-  text: string;
+  /** The text this stage works on (sub-record or Lambda output); its bytes are the error's rawData. */
+  readonly text: string;
+  value: unknown;
+  readonly arrivalMs: number;
 }
+
+/** The records bound for one Parquet object: one partition of one cycle. */
+interface PartitionGroup {
+  readonly keys: Readonly<Record<string, string>> | undefined;
+  readonly rows: ConvertedRow[];
+  oldestArrivalMs: number;
+}
+
+type Fail = (failure: FailedRecord) => void;
+
+const emptyTimings = (): DeliveryStageTimings => ({
+  spoolRead: 0,
+  deaggregation: 0,
+  lambda: 0,
+  jq: 0,
+  conversion: 0,
+  jqWait: 0,
+  parquet: 0,
+  errorOutput: 0,
+  commit: 0,
+});
 
 function lambdaBatchBytes(processor: Extract<ProcessorSpec, { type: "Lambda" }>): number {
   const parameter = processor.parameters.find((p) => p.parameterName === "BufferSizeInMBs");
@@ -100,13 +149,14 @@ export class DeliveryStream {
     errorFiles: 0,
     partitions: 0,
     cycles: 0,
+    stageMs: emptyTimings(),
   };
   private readonly converter: RowConverter;
   private readonly partitionsSeen = new Set<string>();
   private readonly region: string;
   private readonly now: () => number;
-  private readonly streamDir: string;
   private readonly keysInPrefix: string[];
+  private readonly projection: JqInputProjection | undefined;
   private pendingSince: number | undefined;
   private running: Promise<void> = Promise.resolve();
   private invocation = 0;
@@ -118,8 +168,21 @@ export class DeliveryStream {
     this.converter = openXConverter(spec.glue.columns, spec.conversion.openXJsonSerDe);
     this.region = options.region ?? "us-east-1";
     this.now = options.now ?? Date.now;
-    this.streamDir = path.join(options.spoolDir, spec.streamName);
     this.keysInPrefix = prefixKeys(spec.prefix);
+    const types = spec.processors.map((p) => p.type);
+    if (types.includes("MetadataExtraction") && types.lastIndexOf("Lambda") > types.indexOf("MetadataExtraction")) {
+      // jq's outcomes are matched to the records it was given, which a later Lambda would replace.
+      throw new TributaryError(
+        "TRIBUTARY_LOCAL_PROCESSOR_ORDER",
+        `${spec.streamName}: a Lambda processor after MetadataExtraction is not supported; Firehose runs the Lambda first.`,
+      );
+    }
+    const extraction = spec.processors.find((p) => p.type === "MetadataExtraction");
+    // Only jq 1.6 gets projected records: it reads numbers as doubles, so re-serializing is exact.
+    this.projection =
+      extraction?.type === "MetadataExtraction" && options.jq.isFirehoseVersion
+        ? jqInputProjection(extraction.query)
+        : undefined;
   }
 
   get spec(): DeliverySpec {
@@ -158,131 +221,219 @@ export class DeliveryStream {
         pending >= this.options.buffering.sizeBytes ||
         now - this.pendingSince >= this.options.buffering.intervalMs;
       if (!due) return;
-      await this.cycle(position.committedOffset, position.endOffset);
+      await this.cycle(position.committedOffset);
       this.pendingSince = undefined;
       if (!force) return;
     }
   }
 
-  private async cycle(from: number, to: number): Promise<void> {
-    const frames = await spoolFrames(this.streamDir, from, to, this.options.buffering.sizeBytes);
-    const count = frames.reduce((sum, f) => sum + f.records, 0);
-    if (count === 0) return;
-    // Large commit threshold: the only commit is the one this cycle makes after its objects exist.
-    const replay = this.options.sink.replay(this.spec.streamName, { commitEveryBytes: Number.MAX_SAFE_INTEGER });
-    const records: Buffer[] = [];
+  private async cycle(from: number): Promise<void> {
+    const { sink } = this.options;
+    const stageMs = this.counters.stageMs;
     try {
-      while (records.length < count) {
-        const next = await replay.next();
-        if (next.done)
-          throw new Error(`spool of ${this.spec.streamName} ended after ${records.length} of ${count} records`);
-        records.push(next.value);
-      }
-      await this.deliver(records, this.now());
-      // Asking for one more record marks the last frame consumed; ending the replay then commits
-      // exactly the frames delivered (the extra record, if any, stays for the next cycle).
-      const after = await replay.next();
-      if (!after.done) await replay.return(undefined);
+      let started = performance.now();
+      const batch = await sink.readFrames(this.spec.streamName, from, { maxBytes: this.options.buffering.sizeBytes });
+      stageMs.spoolRead += performance.now() - started;
+      if (batch.frames.length === 0) return;
+      await this.deliver(batch.frames);
+      started = performance.now();
+      await this.options.writer.syncDirectories();
+      // Only now, with every object of these frames in place, are the frames gone from the spool.
+      await sink.commit(this.spec.streamName, batch.nextOffset);
+      stageMs.commit += performance.now() - started;
     } catch (err) {
-      // Ending the replay (return or throw) would commit the frames already pulled past, which were
-      // not delivered. The replay is abandoned instead and the stream stops: a restart re-delivers.
+      // Nothing was committed: the stream stops, and a restart delivers the same frames again.
       this.failure = err as Error;
       throw err;
     }
     this.counters.cycles++;
   }
 
-  /** Runs the processors over one cycle's records and writes their objects. */
-  private async deliver(records: readonly Buffer[], arrivalMs: number): Promise<void> {
+  /** Runs the processors over one cycle's frames and writes their objects. */
+  private async deliver(frames: readonly SpoolFrame[]): Promise<void> {
     const { spec } = this.options;
+    const stageMs = this.counters.stageMs;
     const failures: FailedRecord[] = [];
-    const fail = (failure: Omit<FailedRecord, "arrivalMs">) => failures.push({ ...failure, arrivalMs });
-    this.counters.recordsIn += records.length;
-    for (const r of records) this.counters.bytesIn += r.length;
+    const fail: Fail = (failure) => failures.push(failure);
 
-    let items: Item[] = records.map((data) => ({ data, text: data.toString("utf8") }));
-    let partitionKeys: Array<Record<string, string>> | undefined;
-    for (const processor of spec.processors) {
-      switch (processor.type) {
-        case "RecordDeAggregation": {
-          const split: Item[] = [];
-          for (const item of items) {
-            const result = deaggregateJson(item.text);
-            if (!result.ok) {
-              fail({
-                type: "processing-failed",
-                errorCode: result.errorCode,
-                errorMessage: result.reason,
-                rawData: item.data,
-              });
-              continue;
-            }
-            for (const text of result.subRecords) split.push({ data: Buffer.from(text, "utf8"), text });
-          }
-          items = split;
-          this.counters.subRecords += items.length;
-          break;
+    let items: Item[] = [];
+    let started = performance.now();
+    const deaggregates = spec.processors.some((p) => p.type === "RecordDeAggregation");
+    for (const frame of frames) {
+      this.counters.recordsIn += frame.records.length;
+      for (const data of frame.records) {
+        this.counters.bytesIn += data.length;
+        const text = data.toString("utf8");
+        if (!deaggregates) {
+          items.push({ text, value: undefined, arrivalMs: frame.arrivalMs });
+          continue;
         }
-        case "Lambda":
-          items = this.invokeLambda(processor, items, arrivalMs, fail);
-          break;
-        case "MetadataExtraction": {
-          const extracted = await this.extractKeys(processor.query, items, fail);
-          items = extracted.items;
-          partitionKeys = extracted.keys;
-          break;
+        const result = deaggregateJsonRecords(text);
+        if (!result.ok) {
+          fail({
+            type: "processing-failed",
+            errorCode: result.errorCode,
+            errorMessage: result.reason,
+            rawData: data,
+            arrivalMs: frame.arrivalMs,
+          });
+          continue;
         }
-        case "AppendDelimiterToRecord":
-          // Only changes byte output; Parquet rows have no delimiter.
-          break;
+        for (const sub of result.subRecords)
+          items.push({ text: sub.text, value: sub.value, arrivalMs: frame.arrivalMs });
       }
     }
-    if (!spec.processors.some((p) => p.type === "RecordDeAggregation")) this.counters.subRecords += items.length;
+    this.counters.subRecords += items.length;
+    stageMs.deaggregation += performance.now() - started;
 
-    const byPrefix = new Map<string, ConvertedRow[]>();
+    // Firehose's order: de-aggregation, Lambda, then partition keys (jq on the transformed record).
+    let extraction: Promise<JqOutcome[]> | undefined;
+    for (const processor of spec.processors) {
+      if (processor.type === "Lambda") {
+        started = performance.now();
+        items = this.invokeLambda(processor, items, fail);
+        stageMs.lambda += performance.now() - started;
+      } else if (processor.type === "MetadataExtraction") {
+        extraction = this.startJq(processor.query, items);
+      }
+      // RecordDeAggregation ran above; AppendDelimiterToRecord only changes byte output, and
+      // Parquet rows have no delimiter.
+    }
+
+    // Conversion runs while jq works; a record jq fails is processing-failed whatever conversion says.
+    started = performance.now();
+    const converted = items.map((item) => this.convert(item));
+    stageMs.conversion += performance.now() - started;
+    started = performance.now();
+    const outcomes = extraction ? await extraction : undefined;
+    stageMs.jqWait += performance.now() - started;
+
+    const groups = new Map<string, PartitionGroup>();
     items.forEach((item, i) => {
-      const converted = this.converter.convert(item.text);
-      if (!converted.ok) {
+      let keys: Record<string, string> | undefined;
+      if (outcomes) {
+        const extracted = this.partitionKeys(outcomes[i]);
+        if (typeof extracted === "string") {
+          fail({
+            type: "processing-failed",
+            errorCode: PROCESSING_ERRORS.metadataExtractionFailed,
+            errorMessage: extracted,
+            rawData: Buffer.from(item.text, "utf8"),
+            arrivalMs: item.arrivalMs,
+          });
+          return;
+        }
+        keys = extracted;
+      }
+      const conversion = converted[i];
+      if (!conversion.ok) {
         fail({
           type: "format-conversion-failed",
-          errorCode: converted.errorCode,
-          errorMessage: converted.reason,
-          rawData: item.data,
+          errorCode: conversion.errorCode,
+          errorMessage: conversion.reason,
+          rawData: Buffer.from(item.text, "utf8"),
+          arrivalMs: item.arrivalMs,
         });
         return;
       }
-      const prefix = evaluatePrefix(spec.prefix, { partitionKeys: partitionKeys?.[i], arrivalMs });
-      let rows = byPrefix.get(prefix);
-      if (!rows) byPrefix.set(prefix, (rows = []));
-      rows.push(converted.row);
+      const groupKey = keys ? this.keysInPrefix.map((k) => keys[k]).join("\u0000") : "";
+      let group = groups.get(groupKey);
+      if (!group) groups.set(groupKey, (group = { keys, rows: [], oldestArrivalMs: item.arrivalMs }));
+      group.rows.push(conversion.row);
+      if (item.arrivalMs < group.oldestArrivalMs) group.oldestArrivalMs = item.arrivalMs;
     });
 
-    const { writer } = this.options;
-    // A few partitions at a time: DuckDB converts one on each core while another is fsync'd.
-    const pending = [...byPrefix];
-    const writeNext = async (): Promise<void> => {
-      for (let next = pending.shift(); next; next = pending.shift()) {
-        const [prefix, rows] = next;
-        const size = await writer.writeParquet(`${prefix}${objectSuffix(spec.streamName, 1, arrivalMs)}.parquet`, rows);
-        this.counters.parquetFiles++;
-        this.counters.parquetBytes += size;
-        this.counters.delivered += rows.length;
-        if (!this.partitionsSeen.has(prefix)) {
-          this.partitionsSeen.add(prefix);
-          this.counters.partitions = this.partitionsSeen.size;
+    started = performance.now();
+    await this.writeParquet([...groups.values()]);
+    stageMs.parquet += performance.now() - started;
+    started = performance.now();
+    await this.writeFailures(failures);
+    stageMs.errorOutput += performance.now() - started;
+  }
+
+  private convert(item: Item): ReturnType<RowConverter["convertObject"]> {
+    if (item.value === undefined) {
+      try {
+        item.value = JSON.parse(item.text);
+      } catch (err) {
+        return {
+          ok: false,
+          errorCode: CONVERSION_ERRORS.parseError,
+          reason: `not valid JSON: ${(err as Error).message}`,
+        };
+      }
+    }
+    return this.converter.convertObject(item.value);
+  }
+
+  /** Starts jq over the items (projected to the fields the query reads, when that is exact). */
+  private startJq(query: string, items: Item[]): Promise<JqOutcome[]> {
+    const started = performance.now();
+    const projection = this.projection;
+    const inputs = items.map((item) => {
+      if (!projection) return item.text;
+      if (item.value === undefined) {
+        try {
+          item.value = JSON.parse(item.text);
+        } catch {
+          return item.text;
         }
       }
-    };
-    await Promise.all(Array.from({ length: PARALLEL_WRITES }, writeNext));
-    await this.writeFailures(failures, arrivalMs);
-    await writer.syncDirectories();
+      return projection.project(item.value) ?? item.text;
+    });
+    const run = this.options.jq.evaluate(query, inputs);
+    void run.then(
+      () => (this.counters.stageMs.jq += performance.now() - started),
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** The partition keys of one jq outcome, or why there are none. */
+  private partitionKeys(outcome: JqOutcome): Record<string, string> | string {
+    if (!outcome.ok) return `the MetadataExtractionQuery failed: ${outcome.error}`;
+    const [value] = outcome.outputs;
+    if (outcome.outputs.length !== 1 || value === null || typeof value !== "object" || Array.isArray(value)) {
+      return `the MetadataExtractionQuery must yield one object, it yielded ${JSON.stringify(outcome.outputs)}`;
+    }
+    const extracted = value as Record<string, unknown>;
+    const keys: Record<string, string> = {};
+    for (const key of this.keysInPrefix) {
+      const v = extracted[key];
+      if (typeof v !== "string") {
+        return `partition key "${key}" is ${v === undefined ? "missing" : JSON.stringify(v)}; it must be a string`;
+      }
+      const unsafe = unsafePartitionValue(v);
+      if (unsafe) return `partition key "${key}" ${unsafe}: ${JSON.stringify(v)}`;
+      keys[key] = v;
+    }
+    return keys;
+  }
+
+  private async writeParquet(groups: readonly PartitionGroup[]): Promise<void> {
+    const { spec, writer } = this.options;
+    const objects: ParquetObject[] = groups.map((group) => {
+      const prefix = evaluatePrefix(spec.prefix, { partitionKeys: group.keys, arrivalMs: group.oldestArrivalMs });
+      const name = () => `${prefix}${objectSuffix(spec.streamName, 1, group.oldestArrivalMs)}.parquet`;
+      return { key: name(), extraKey: name, rows: group.rows };
+    });
+    const written = await writer.writeParquetObjects(objects);
+    written.forEach((object, i) => {
+      const prefix = objects[i].key.slice(0, objects[i].key.lastIndexOf("/") + 1);
+      this.counters.parquetFiles += object.keys.length;
+      this.counters.parquetBytes += object.bytes;
+      this.counters.delivered += objects[i].rows.length;
+      if (!this.partitionsSeen.has(prefix)) {
+        this.partitionsSeen.add(prefix);
+        this.counters.partitions = this.partitionsSeen.size;
+      }
+    });
   }
 
   private invokeLambda(
     processor: Extract<ProcessorSpec, { type: "Lambda" }>,
     items: readonly Item[],
-    arrivalMs: number,
-    fail: (failure: Omit<FailedRecord, "arrivalMs">) => void,
+    fail: Fail,
   ): Item[] {
     const { spec } = this.options;
     const lambdaArn = localLambdaArn(spec, this.region);
@@ -293,8 +444,12 @@ export class DeliveryStream {
       // Firehose buffers up to BufferSizeInMBs of records per invocation (6 MB request limit).
       let end = start;
       let bytes = 0;
-      while (end < items.length && (end === start || bytes + items[end].data.length <= maxBytes)) {
-        bytes += items[end].data.length;
+      const batchData: Buffer[] = [];
+      while (end < items.length) {
+        const data = Buffer.from(items[end].text, "utf8");
+        if (end > start && bytes + data.length > maxBytes) break;
+        batchData.push(data);
+        bytes += data.length;
         end++;
       }
       const batch = items.slice(start, end);
@@ -305,8 +460,8 @@ export class DeliveryStream {
         region: this.region,
         records: batch.map((item, i) => ({
           recordId: `${invocationId}-${i}`,
-          approximateArrivalTimestamp: arrivalMs,
-          data: item.data.toString("base64"),
+          approximateArrivalTimestamp: item.arrivalMs,
+          data: batchData[i].toString("base64"),
         })),
       };
       const reasons = new Map<string, string>();
@@ -317,27 +472,30 @@ export class DeliveryStream {
       batch.forEach((item, i) => {
         const recordId = `${invocationId}-${i}`;
         const result = byId.get(recordId);
-        if (!result) {
+        const failed = (errorCode: string, errorMessage: string) =>
           fail({
             type: "processing-failed",
-            errorCode: PROCESSING_ERRORS.lambdaMissingRecord,
-            errorMessage: `the Lambda response has no record with recordId ${recordId}`,
-            rawData: item.data,
+            errorCode,
+            errorMessage,
+            rawData: batchData[i],
+            arrivalMs: item.arrivalMs,
             lambdaArn,
           });
+        if (!result) {
+          failed(PROCESSING_ERRORS.lambdaMissingRecord, `the Lambda response has no record with recordId ${recordId}`);
         } else if (result.result === "Ok") {
-          const data = Buffer.from(result.data, "base64");
-          output.push({ data, text: data.toString("utf8") });
+          output.push({
+            text: Buffer.from(result.data, "base64").toString("utf8"),
+            value: undefined,
+            arrivalMs: item.arrivalMs,
+          });
         } else if (result.result === "Dropped") {
           this.counters.dropped++;
         } else {
-          fail({
-            type: "processing-failed",
-            errorCode: PROCESSING_ERRORS.lambdaProcessingFailed,
-            errorMessage: reasons.get(recordId) ?? "ProcessingFailed status set for record",
-            rawData: item.data,
-            lambdaArn,
-          });
+          failed(
+            PROCESSING_ERRORS.lambdaProcessingFailed,
+            reasons.get(recordId) ?? "ProcessingFailed status set for record",
+          );
         }
       });
       start = end;
@@ -345,61 +503,13 @@ export class DeliveryStream {
     return output;
   }
 
-  private async extractKeys(
-    query: string,
-    items: readonly Item[],
-    fail: (failure: Omit<FailedRecord, "arrivalMs">) => void,
-  ): Promise<{ items: Item[]; keys: Array<Record<string, string>> }> {
-    const kept: Item[] = [];
-    const keys: Array<Record<string, string>> = [];
-    const outcomes = await this.options.jq.evaluate(
-      query,
-      items.map((item) => item.text),
-    );
-    const failed = (item: Item, message: string) =>
-      fail({
-        type: "processing-failed",
-        errorCode: PROCESSING_ERRORS.metadataExtractionFailed,
-        errorMessage: message,
-        rawData: item.data,
-      });
-    outcomes.forEach((outcome, i) => {
-      const item = items[i];
-      if (!outcome.ok) return failed(item, `the MetadataExtractionQuery failed: ${outcome.error}`);
-      const [value] = outcome.outputs;
-      if (outcome.outputs.length !== 1 || value === null || typeof value !== "object" || Array.isArray(value)) {
-        return failed(
-          item,
-          `the MetadataExtractionQuery must yield one object, it yielded ${JSON.stringify(outcome.outputs)}`,
-        );
-      }
-      const extracted = value as Record<string, unknown>;
-      const record: Record<string, string> = {};
-      for (const key of this.keysInPrefix) {
-        const v = extracted[key];
-        if (typeof v !== "string") {
-          return failed(
-            item,
-            `partition key "${key}" is ${v === undefined ? "missing" : JSON.stringify(v)}; it must be a string`,
-          );
-        }
-        const unsafe = unsafePartitionValue(v);
-        if (unsafe) return failed(item, `partition key "${key}" ${unsafe}: ${JSON.stringify(v)}`);
-        record[key] = v;
-      }
-      kept.push(item);
-      keys.push(record);
-    });
-    return { items: kept, keys };
-  }
-
-  private async writeFailures(failures: readonly FailedRecord[], arrivalMs: number): Promise<void> {
+  private async writeFailures(failures: readonly FailedRecord[]): Promise<void> {
     if (failures.length === 0) return;
     const { spec, writer } = this.options;
     const endingMs = this.now();
-    const byPrefix = new Map<string, string[]>();
+    // One object per error output type, named and dated by its oldest record's arrival.
+    const byType = new Map<ErrorOutputType, { lines: string[]; oldestArrivalMs: number }>();
     for (const failure of failures) {
-      const prefix = evaluatePrefix(spec.errorOutputPrefix, { arrivalMs, errorOutputType: failure.type });
       const document = errorDocument(failure, {
         spec,
         region: this.region,
@@ -407,14 +517,19 @@ export class DeliveryStream {
         endingMs,
         sequence: ++this.sequence,
       });
-      let lines = byPrefix.get(prefix);
-      if (!lines) byPrefix.set(prefix, (lines = []));
-      lines.push(JSON.stringify(document));
+      let group = byType.get(failure.type);
+      if (!group) byType.set(failure.type, (group = { lines: [], oldestArrivalMs: failure.arrivalMs }));
+      group.lines.push(JSON.stringify(document));
+      group.oldestArrivalMs = Math.min(group.oldestArrivalMs, failure.arrivalMs);
       this.counters.errors[failure.type] = (this.counters.errors[failure.type] ?? 0) + 1;
       this.counters.errorCodes[failure.errorCode] = (this.counters.errorCodes[failure.errorCode] ?? 0) + 1;
     }
-    for (const [prefix, lines] of byPrefix) {
-      await writer.writeJsonLines(`${prefix}${objectSuffix(spec.streamName, 1, arrivalMs)}`, lines);
+    for (const [type, group] of byType) {
+      const prefix = evaluatePrefix(spec.errorOutputPrefix, {
+        arrivalMs: group.oldestArrivalMs,
+        errorOutputType: type,
+      });
+      await writer.writeJsonLines(`${prefix}${objectSuffix(spec.streamName, 1, group.oldestArrivalMs)}`, group.lines);
       this.counters.errorFiles++;
     }
   }

@@ -17,7 +17,10 @@ export {
   DurableSpoolSink,
   encodeSpoolFrame,
   type DurableSpoolOptions,
+  type ReadFramesOptions,
   type ReplayOptions,
+  type SpoolBatch,
+  type SpoolFrame,
   type SpoolPosition,
 } from "./spool";
 export type { StreamSink } from "./sink";

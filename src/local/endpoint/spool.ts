@@ -8,16 +8,22 @@ import { DELIVERY_STREAM_NAME_PATTERN } from "./streams";
 /**
  * A write-ahead spool: every accepted batch is appended to a per-stream log and fsync'd before
  * `accept` resolves, so a record acknowledged to a client survives a crash (SIGKILL, power loss
- * after fsync). After a restart, `replay` yields what has not been consumed yet, exactly once per
- * committed consumption.
+ * after fsync). A consumer reads whole frames (`readFrames`) from the committed offset and
+ * `commit`s the offset past what it has durably handled; after a restart it reads again from there.
+ * `replay` is the simple record-by-record consumer built on the two.
  *
  * On disk, per stream: `<dir>/<stream>/<base offset, 20 digits>.spool` segments and
  * `committed.json`. Offsets are logical byte positions across segments; they only grow, so a
  * consumed segment is deleted without renumbering anything. A segment is a sequence of frames, one
  * per accepted batch:
  *
- *     magic "TRSP" | u32 payload length | u32 CRC-32 of payload | payload
- *     payload = u32 record count, then per record: u32 length | bytes      (all big-endian)
+ *     magic "TRS2" | u32 payload length | u32 CRC-32 of payload | payload
+ *     payload = f64 arrival time (epoch ms), u32 record count,
+ *               then per record: u32 length | bytes                        (all big-endian)
+ *
+ * The arrival time is Firehose's approximateArrivalTimestamp of every record in the frame: the
+ * moment the endpoint accepted the call. Frames of the first format (magic "TRSP", no arrival time)
+ * are still read; their arrival is taken as the time they are read.
  *
  * A crash mid-append leaves a torn last frame; opening the spool finds it by length and checksum
  * and truncates it (that batch was never acknowledged).
@@ -27,6 +33,8 @@ export interface DurableSpoolOptions {
   readonly dir: string;
   /** A segment that has grown past this many bytes is closed and a new one started. @default 64 MiB */
   readonly maxSegmentBytes?: number;
+  /** Clock stamping each frame's arrival time. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** Options of one replay. */
@@ -38,17 +46,50 @@ export interface ReplayOptions {
   readonly commitEveryBytes?: number;
 }
 
-const MAGIC = Buffer.from("TRSP", "latin1");
-const HEADER_BYTES = 12;
-const SEGMENT_SUFFIX = ".spool";
+/** One acknowledged call as the spool hands it back. */
+export interface SpoolFrame {
+  readonly records: readonly Buffer[];
+  /** Epoch ms at which the endpoint accepted the call (Firehose's approximateArrivalTimestamp). */
+  readonly arrivalMs: number;
+  /** Offset just past this frame: commit it once the frame is handled. */
+  readonly end: number;
+  /** Bytes the frame occupies in the spool. */
+  readonly bytes: number;
+}
 
-/** Encodes one batch as one frame. */
-export function encodeSpoolFrame(records: readonly Buffer[]): Buffer {
-  const payloadLength = 4 + records.reduce((sum, r) => sum + 4 + r.length, 0);
+/** What one `readFrames` call returns. */
+export interface SpoolBatch {
+  readonly frames: readonly SpoolFrame[];
+  /** Offset just past the last frame returned (the `fromOffset` given when none was). */
+  readonly nextOffset: number;
+}
+
+/** Options of `readFrames`. */
+export interface ReadFramesOptions {
+  /**
+   * Stop once the frames returned add up to at least this many bytes; at least one frame is
+   * returned whatever its size. @default no limit
+   */
+  readonly maxBytes?: number;
+}
+
+const MAGIC = Buffer.from("TRS2", "latin1");
+const MAGIC_V1 = Buffer.from("TRSP", "latin1");
+const HEADER_BYTES = 12;
+const ARRIVAL_BYTES = 8;
+const SEGMENT_SUFFIX = ".spool";
+/** Frames are read in blocks of this size, so small frames cost no read call each. */
+const READ_BLOCK_BYTES = 1024 * 1024;
+
+/** Encodes one batch, accepted at `arrivalMs`, as one frame. */
+export function encodeSpoolFrame(records: readonly Buffer[], arrivalMs: number): Buffer {
+  const payloadLength = ARRIVAL_BYTES + 4 + records.reduce((sum, r) => sum + 4 + r.length, 0);
   const frame = Buffer.allocUnsafe(HEADER_BYTES + payloadLength);
   MAGIC.copy(frame, 0);
   frame.writeUInt32BE(payloadLength, 4);
   let at = HEADER_BYTES;
+  frame.writeDoubleBE(arrivalMs, at);
+  at += ARRIVAL_BYTES;
   frame.writeUInt32BE(records.length, at);
   at += 4;
   for (const record of records) {
@@ -61,23 +102,39 @@ export function encodeSpoolFrame(records: readonly Buffer[]): Buffer {
   return frame;
 }
 
-function decodePayload(payload: Buffer): Buffer[] {
-  const count = payload.readUInt32BE(0);
-  const records: Buffer[] = [];
-  let at = 4;
-  for (let i = 0; i < count; i++) {
-    const length = payload.readUInt32BE(at);
-    at += 4;
-    records.push(Buffer.from(payload.subarray(at, at + length)));
-    at += length;
+/**
+ * The records and arrival time of the frame whose header starts at `at` in `block`. Records are
+ * views into `block` (no copy): the block is read fresh for each call of `readFrames`.
+ */
+function decodeFrame(block: Buffer, at: number, readAtMs: number): { records: Buffer[]; arrivalMs: number } {
+  const v1 = block[at + 3] === MAGIC_V1[3];
+  let cursor = at + HEADER_BYTES;
+  let arrivalMs = readAtMs;
+  if (!v1) {
+    arrivalMs = block.readDoubleBE(cursor);
+    cursor += ARRIVAL_BYTES;
   }
-  return records;
+  const count = block.readUInt32BE(cursor);
+  cursor += 4;
+  const records: Buffer[] = new Array<Buffer>(count);
+  for (let i = 0; i < count; i++) {
+    const length = block.readUInt32BE(cursor);
+    cursor += 4;
+    records[i] = block.subarray(cursor, cursor + length);
+    cursor += length;
+  }
+  return { records, arrivalMs };
+}
+
+function hasMagic(bytes: Buffer, at: number): boolean {
+  const magic = bytes.subarray(at, at + 4);
+  return magic.equals(MAGIC) || magic.equals(MAGIC_V1);
 }
 
 /** Length of the valid frame starting at `at` in `bytes`, or 0 when it is torn or corrupt. */
 function validFrameLength(bytes: Buffer, at: number): number {
   if (at + HEADER_BYTES > bytes.length) return 0;
-  if (!bytes.subarray(at, at + 4).equals(MAGIC)) return 0;
+  if (!hasMagic(bytes, at)) return 0;
   const payloadLength = bytes.readUInt32BE(at + 4);
   const end = at + HEADER_BYTES + payloadLength;
   if (end > bytes.length || payloadLength < 4) return 0;
@@ -211,33 +268,76 @@ class StreamSpool {
     segment.size += bytes.length;
   }
 
-  /** Frames from the committed offset to the end as of this call, with their end offsets. */
-  async *frames(): AsyncGenerator<{ records: Buffer[]; end: number }> {
-    const end = this.endOffset;
+  /**
+   * Whole frames from `from` (a frame boundary at or after the committed offset) up to `until`
+   * (at most the end as of this call: only fsync'd, acknowledged frames lie before it), stopping
+   * once `maxBytes` is reached.
+   */
+  async readFrames(from: number, until: number, maxBytes: number): Promise<SpoolBatch> {
+    if (from < this.committed || from > this.endOffset) {
+      throw new TributaryError(
+        "TRIBUTARY_SPOOL_BAD_OFFSET",
+        `spool ${this.dir}: cannot read from offset ${from}; it must lie between the committed offset ${this.committed} and the end ${this.endOffset}.`,
+      );
+    }
+    const stop = Math.min(until, this.endOffset);
+    const readAtMs = Date.now();
+    const frames: SpoolFrame[] = [];
+    let total = 0;
+    let at = from;
     for (const segment of [...this.segments]) {
       const segmentEnd = segment.base + segment.size;
-      if (segmentEnd <= this.committed || segment.base >= end) continue;
+      if (segmentEnd <= at || segment.base >= stop) continue;
       const handle = await fs.open(segment.file, "r");
       try {
-        let at = Math.max(this.committed, segment.base) - segment.base;
-        const stop = Math.min(end, segmentEnd) - segment.base;
-        const header = Buffer.alloc(HEADER_BYTES);
-        while (at < stop) {
-          await handle.read(header, 0, HEADER_BYTES, at);
-          const payload = Buffer.alloc(header.readUInt32BE(4));
-          await handle.read(payload, 0, payload.length, at + HEADER_BYTES);
-          at += HEADER_BYTES + payload.length;
-          yield { records: decodePayload(payload), end: segment.base + at };
+        const limit = Math.min(stop, segmentEnd);
+        while (at < limit && total < maxBytes) {
+          // One block holds as many whole frames as fit; a frame larger than a block gets its own read.
+          const header = Buffer.allocUnsafe(HEADER_BYTES);
+          await readFully(handle, header, at - segment.base);
+          if (!hasMagic(header, 0)) {
+            throw new Error(`spool ${segment.file}: no frame header at offset ${at}; the spool is corrupt`);
+          }
+          const first = HEADER_BYTES + header.readUInt32BE(4);
+          const blockBytes = Math.min(limit - at, Math.max(first, READ_BLOCK_BYTES));
+          const block = Buffer.allocUnsafe(blockBytes);
+          await readFully(handle, block, at - segment.base);
+          let inBlock = 0;
+          if (first > block.length) {
+            throw new Error(
+              `spool ${segment.file}: the frame at offset ${at} runs past the acknowledged end; the spool is corrupt`,
+            );
+          }
+          while (inBlock + HEADER_BYTES <= block.length && total < maxBytes) {
+            if (!hasMagic(block, inBlock)) {
+              throw new Error(`spool ${segment.file}: no frame header at offset ${at}; the spool is corrupt`);
+            }
+            const bytes = HEADER_BYTES + block.readUInt32BE(inBlock + 4);
+            if (inBlock + bytes > block.length) break;
+            const { records, arrivalMs } = decodeFrame(block, inBlock, readAtMs);
+            inBlock += bytes;
+            at += bytes;
+            total += bytes;
+            frames.push({ records, arrivalMs, end: at, bytes });
+          }
         }
       } finally {
         await handle.close();
       }
+      if (total >= maxBytes || at >= stop) break;
     }
+    return { frames, nextOffset: at };
   }
 
   /** Persists `offset` as consumed (atomically) and deletes segments wholly before it. */
   async commit(offset: number): Promise<void> {
     if (offset <= this.committed) return;
+    if (offset > this.endOffset) {
+      throw new TributaryError(
+        "TRIBUTARY_SPOOL_BAD_OFFSET",
+        `spool ${this.dir}: cannot commit offset ${offset} past the end ${this.endOffset}; commit a frame's end or a batch's nextOffset.`,
+      );
+    }
     const file = path.join(this.dir, "committed.json");
     const temp = `${file}.tmp`;
     const handle = await fs.open(temp, "w");
@@ -260,6 +360,15 @@ class StreamSpool {
   }
 }
 
+async function readFully(handle: fs.FileHandle, into: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < into.length) {
+    const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
+    if (bytesRead === 0) throw new Error(`unexpected end of spool segment at ${position + done}`);
+    done += bytesRead;
+  }
+}
+
 async function syncDirectory(dir: string): Promise<void> {
   // A new or renamed file is durable only once its directory entry is: fsync the folder too.
   const handle = await fs.open(dir, fsConstants.O_RDONLY);
@@ -277,22 +386,45 @@ export interface SpoolPosition {
 }
 
 /**
- * The durable `StreamSink`: appends each accepted batch to the stream's spool and fsyncs before
- * resolving. The delivery side consumes it with `replay`.
+ * The durable `StreamSink`: appends each accepted batch, stamped with its arrival time, to the
+ * stream's spool and fsyncs before resolving. The delivery side consumes it with `readFrames` and
+ * `commit` (or `replay`).
  */
 export class DurableSpoolSink implements StreamSink {
   private readonly spools = new Map<string, Promise<StreamSpool>>();
   private readonly maxSegmentBytes: number;
+  private readonly now: () => number;
   private closed = false;
 
   constructor(private readonly options: DurableSpoolOptions) {
     this.maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
+    this.now = options.now ?? Date.now;
   }
 
   async accept(streamName: string, records: readonly Buffer[]): Promise<void> {
     if (records.length === 0) return;
     const spool = await this.spoolFor(streamName);
-    await spool.append(encodeSpoolFrame(records));
+    await spool.append(encodeSpoolFrame(records, this.now()));
+  }
+
+  /**
+   * Whole frames of `streamName` from `fromOffset` (the committed offset, or the `nextOffset` of the
+   * previous batch) up to what is acknowledged now. Reading does not consume: nothing is gone until
+   * `commit`, so a crash in between hands the same frames out again.
+   */
+  async readFrames(streamName: string, fromOffset: number, options: ReadFramesOptions = {}): Promise<SpoolBatch> {
+    const spool = await this.spoolFor(streamName);
+    return spool.readFrames(fromOffset, spool.endOffset, options.maxBytes ?? Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Marks everything before `offset` (a frame's `end` or a batch's `nextOffset`) as delivered,
+   * durably, and deletes the segments wholly before it. Committing an offset at or before the
+   * committed one does nothing.
+   */
+  async commit(streamName: string, offset: number): Promise<void> {
+    const spool = await this.spoolFor(streamName);
+    await spool.commit(offset);
   }
 
   /**
@@ -305,12 +437,18 @@ export class DurableSpoolSink implements StreamSink {
   async *replay(streamName: string, options: ReplayOptions = {}): AsyncGenerator<Buffer> {
     const commitEvery = options.commitEveryBytes ?? 4 * 1024 * 1024;
     const spool = await this.spoolFor(streamName);
+    const until = spool.endOffset;
     let consumedTo = spool.committedOffset;
     try {
-      for await (const frame of spool.frames()) {
-        for (const record of frame.records) yield record;
-        consumedTo = frame.end;
-        if (consumedTo - spool.committedOffset >= commitEvery) await spool.commit(consumedTo);
+      for (let from = consumedTo; from < until;) {
+        const batch = await spool.readFrames(from, until, commitEvery);
+        if (batch.frames.length === 0) break;
+        for (const frame of batch.frames) {
+          for (const record of frame.records) yield record;
+          consumedTo = frame.end;
+          if (consumedTo - spool.committedOffset >= commitEvery) await spool.commit(consumedTo);
+        }
+        from = batch.nextOffset;
       }
     } finally {
       await spool.commit(consumedTo);

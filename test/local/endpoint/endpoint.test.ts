@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/client-firehose";
 import {
   DurableSpoolSink,
+  encodeSpoolFrame,
   startFirehoseEndpoint,
   type FirehoseEndpoint,
   type StreamSink,
@@ -345,10 +346,12 @@ describe("DurableSpoolSink", () => {
     for (let i = 0; i < 5; i++) await sink.accept("s", [Buffer.alloc(40, 0x61 + i)]);
     assert.equal((await fs.readdir(path.join(dir, "s"))).filter((f) => f.endsWith(".spool")).length, 5);
     assert.equal((await drain(sink, "s")).length, 5);
+    // Each frame is 12 (header) + 8 (arrival time) + 4 (count) + 4 (length) + 40 bytes = 68: the
+    // fifth segment starts at 4 × 68.
+    assert.equal(encodeSpoolFrame([Buffer.alloc(40)], 0).length, 68);
     assert.deepEqual(
       (await fs.readdir(path.join(dir, "s"))).filter((f) => f.endsWith(".spool")),
-      // Each frame is 12 (header) + 4 (count) + 4 (length) + 40 bytes: the fifth segment starts at 4 × 60.
-      ["00000000000000000240.spool"],
+      ["00000000000000000272.spool"],
     );
     await sink.close();
   });
