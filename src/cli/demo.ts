@@ -41,7 +41,7 @@ export interface DemoDatasetSummary {
   readonly errorCodes: Readonly<Record<string, number>>;
   readonly parquetFiles: number;
   readonly partitions: number;
-  /** Rows in history.<dataset> (deduplicated on the dataset's dedupe key). */
+  /** Rows in history.<dataset> (deduplicated on the dataset's dedupe key), which the analytics models read. */
   readonly warehouseRows: number;
 }
 
@@ -56,6 +56,13 @@ export interface DemoSummary {
     readonly topSongs: ReadonlyArray<{ song: string; artist: string; plays: number }>;
     readonly busiestHours: ReadonlyArray<{ hour: number; requests: number }>;
     readonly retailFunnel: ReadonlyArray<{ event: string; visitors: number }>;
+    /** Categories with the most transactions, from the daily category funnel. */
+    readonly topCategories: ReadonlyArray<{
+      categoryId: number;
+      views: number;
+      addToCarts: number;
+      transactions: number;
+    }>;
     readonly revenueByCountry: ReadonlyArray<{ country: string; revenue: number }>;
     readonly httpStatusMix: ReadonlyArray<{ statusClass: string; requests: number; share: number }>;
   };
@@ -133,6 +140,10 @@ async function queryRows(sql: string, file: string): Promise<Array<Record<string
   }
 }
 
+/**
+ * The analyst answers, read from the model tables the loader refreshes (`analytics.*`), i.e. what the
+ * product delivers to a warehouse user, not from the raw `history.*` copies of the lake.
+ */
 async function warehouseAnswers(
   dir: string,
 ): Promise<{ counts: Record<string, number>; answers: DemoSummary["answers"] }> {
@@ -143,29 +154,39 @@ async function warehouseAnswers(
     counts[dataset.name] = Number(rows[0]?.n ?? 0);
   }
   const num = (v: unknown) => Number(v ?? 0);
+  // Plays matched to a song of the catalogue (the songplays fact, with the songs and artists dimensions).
   const topSongs = await queryRows(
-    `SELECT song, artist, COUNT(*) AS plays FROM history.sparkify_events WHERE page = 'NextSong' AND song IS NOT NULL
-     GROUP BY song, artist ORDER BY plays DESC, song LIMIT 5`,
+    `SELECT s.title AS song, a.name AS artist, COUNT(*) AS plays
+     FROM analytics.songplays p
+     JOIN analytics.songs s ON s.song_id = p.song_id
+     JOIN analytics.artists a ON a.artist_id = p.artist_id
+     GROUP BY s.title, a.name ORDER BY plays DESC, song LIMIT 5`,
     file,
   );
   const busiestHours = await queryRows(
-    `SELECT hour(event_time) AS hour, COUNT(*) AS requests FROM history.weblogs GROUP BY 1 ORDER BY requests DESC, hour LIMIT 3`,
+    `SELECT hour, COUNT(*) AS requests FROM analytics.requests GROUP BY hour ORDER BY requests DESC, hour LIMIT 3`,
     file,
   );
   const funnel = await queryRows(
-    `SELECT event, COUNT(DISTINCT visitor_id) AS visitors FROM history.retail_events GROUP BY event
+    `SELECT event, COUNT(DISTINCT visitor_id) AS visitors FROM analytics.retail_item_events GROUP BY event
      ORDER BY CASE event WHEN 'view' THEN 1 WHEN 'addtocart' THEN 2 ELSE 3 END`,
     file,
   );
+  const categories = await queryRows(
+    `SELECT category_id, SUM(views) AS views, SUM(add_to_carts) AS add_to_carts, SUM(transactions) AS transactions
+     FROM analytics.retail_category_funnel_daily WHERE category_id IS NOT NULL
+     GROUP BY category_id ORDER BY transactions DESC, views DESC, category_id LIMIT 3`,
+    file,
+  );
   const revenue = await queryRows(
-    `SELECT country, ROUND(SUM(quantity * unit_price), 2) AS revenue FROM history.ecommerce_invoices
+    `SELECT country, ROUND(SUM(net_amount), 2) AS revenue FROM analytics.invoices
      GROUP BY country ORDER BY revenue DESC, country LIMIT 5`,
     file,
   );
   const status = await queryRows(
-    `SELECT CAST(status // 100 AS VARCHAR) || 'xx' AS status_class, COUNT(*) AS requests,
-            ROUND(100.0 * COUNT(*) / SUM(COUNT(*)) OVER (), 1) AS share
-     FROM history.weblogs GROUP BY 1 ORDER BY 1`,
+    `SELECT CAST(CAST((status - MOD(status, 100)) / 100 AS INTEGER) AS VARCHAR) || 'xx' AS status_class,
+            SUM(requests) AS requests, ROUND(100.0 * SUM(requests) / SUM(SUM(requests)) OVER (), 1) AS share
+     FROM analytics.daily_request_summary GROUP BY 1 ORDER BY 1`,
     file,
   );
   return {
@@ -174,6 +195,12 @@ async function warehouseAnswers(
       topSongs: topSongs.map((r) => ({ song: String(r.song), artist: String(r.artist), plays: num(r.plays) })),
       busiestHours: busiestHours.map((r) => ({ hour: num(r.hour), requests: num(r.requests) })),
       retailFunnel: funnel.map((r) => ({ event: String(r.event), visitors: num(r.visitors) })),
+      topCategories: categories.map((r) => ({
+        categoryId: num(r.category_id),
+        views: num(r.views),
+        addToCarts: num(r.add_to_carts),
+        transactions: num(r.transactions),
+      })),
       revenueByCountry: revenue.map((r) => ({ country: String(r.country), revenue: num(r.revenue) })),
       httpStatusMix: status.map((r) => ({
         statusClass: String(r.status_class),
@@ -315,6 +342,9 @@ export function formatDemoSummary(summary: DemoSummary): string {
   for (const h of a.busiestHours) lines.push(`  ${String(h.hour).padStart(2, "0")}:00  ${fmt(h.requests)} requests`);
   lines.push("Retail funnel (distinct visitors):");
   for (const f of a.retailFunnel) lines.push(`  ${f.event.padEnd(12)} ${fmt(f.visitors)}`);
+  lines.push("Top categories (views → add to cart → transactions):");
+  for (const c of a.topCategories)
+    lines.push(`  ${String(c.categoryId).padEnd(12)} ${fmt(c.views)} → ${fmt(c.addToCarts)} → ${fmt(c.transactions)}`);
   lines.push("Revenue by country (net, GBP):");
   for (const r of a.revenueByCountry) lines.push(`  ${r.country.padEnd(20)} ${r.revenue.toFixed(2).padStart(12)}`);
   lines.push("HTTP status mix:");
@@ -323,7 +353,7 @@ export function formatDemoSummary(summary: DemoSummary): string {
   lines.push(
     "",
     `Lake: ${relative(process.cwd(), join(summary.dir, "s3")) || summary.dir} (Hive-partitioned Parquet; failures under errors/)`,
-    `Warehouse: ${relative(process.cwd(), warehousePath(summary.dir))} — try: tributary query --local --dir ${relative(process.cwd(), summary.dir) || "."} "SELECT * FROM history.weblogs LIMIT 5"`,
+    `Warehouse: ${relative(process.cwd(), warehousePath(summary.dir))} — try: tributary query --local --dir ${relative(process.cwd(), summary.dir) || "."} "SELECT * FROM analytics.requests LIMIT 5"`,
   );
   return lines.join("\n");
 }

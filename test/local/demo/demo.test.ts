@@ -62,6 +62,11 @@ describe("tributary demo --scale small", function () {
       ["view", "addtocart", "transaction"],
     );
     assert.ok(a.retailFunnel[0].visitors >= a.retailFunnel[2].visitors);
+    // The daily category funnel (analytics.retail_category_funnel_daily), busiest categories first.
+    assert.ok(a.topCategories.length > 0);
+    for (let i = 1; i < a.topCategories.length; i++)
+      assert.ok(a.topCategories[i - 1].transactions >= a.topCategories[i].transactions);
+    assert.ok(a.topCategories.every((c) => c.views >= c.transactions));
     assert.ok(a.revenueByCountry.length > 0);
     const requests = a.httpStatusMix.reduce((s, x) => s + x.requests, 0);
     assert.equal(requests, summary.datasets.weblogs.warehouseRows);
