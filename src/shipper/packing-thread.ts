@@ -134,7 +134,7 @@ function startWorker(workerData: PackingWorkerData): Worker {
 }
 
 export class PackingThread {
-  private readonly worker: Worker;
+  private worker: Worker | undefined;
   private outstandingChunks = 0;
   private outstandingBytes = 0;
   private nextSyncId = 0;
@@ -151,17 +151,27 @@ export class PackingThread {
    * @param maxOutstandingChunks the same in chunks, so tiny reads cannot queue without bound.
    */
   constructor(
-    limits: Partial<PackingLimits>,
+    private readonly limits: Partial<PackingLimits>,
     private readonly onProgress: ProgressHandler,
     private readonly maxOutstandingBytes = 8 * 1024 * 1024,
     private readonly maxOutstandingChunks = 1024,
-  ) {
-    this.worker = startWorker({ limits });
-    this.worker.on("message", (update: PackingUpdate) => this.receive(update));
-    this.worker.on("error", (err: Error) => this.fail(err));
-    this.worker.on("exit", (code) => {
+  ) {}
+
+  /**
+   * Starts the worker. Separate from the constructor so that a shipper built but never run leaves no
+   * thread behind to keep the process alive.
+   */
+  start(): void {
+    if (this.worker) return;
+    this.closed = false;
+    this.failure = undefined;
+    const worker = startWorker({ limits: this.limits });
+    worker.on("message", (update: PackingUpdate) => this.receive(update));
+    worker.on("error", (err: Error) => this.fail(err));
+    worker.on("exit", (code) => {
       if (!this.closed) this.fail(new Error(`the packing worker exited unexpectedly (code ${code})`));
     });
+    this.worker = worker;
   }
 
   /** The error that stopped the worker, if any. */
@@ -177,7 +187,9 @@ export class PackingThread {
   push(source: number, bytes: Buffer): void {
     this.outstandingChunks++;
     this.outstandingBytes += bytes.byteLength;
-    this.worker.postMessage({ kind: "chunk", source, bytes } satisfies PackingRequest, [bytes.buffer as ArrayBuffer]);
+    this.running().postMessage({ kind: "chunk", source, bytes } satisfies PackingRequest, [
+      bytes.buffer as ArrayBuffer,
+    ]);
   }
 
   end(source: number): void {
@@ -216,11 +228,21 @@ export class PackingThread {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.worker.terminate();
+    const worker = this.worker;
+    this.worker = undefined;
+    this.outstandingChunks = 0;
+    this.outstandingBytes = 0;
+    this.bufferedBytes = 0;
+    await worker?.terminate();
+  }
+
+  private running(): Worker {
+    if (!this.worker) throw new Error("PackingThread.start() must be called before sending it work");
+    return this.worker;
   }
 
   private send(request: PackingRequest): void {
-    this.worker.postMessage(request);
+    this.running().postMessage(request);
   }
 
   private receive(update: PackingUpdate): void {

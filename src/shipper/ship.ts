@@ -182,6 +182,7 @@ export class Shipper {
 
   /** Ships `paths` until they end (or, with `follow`, until `stop`), and resolves with the counters. */
   async run(paths: readonly string[]): Promise<ShipStats> {
+    this.packing.start();
     let idleTicks = 0;
     // In follow mode a slow writer must not leave lines waiting forever for a record to fill up.
     const ager = this.options.follow
@@ -253,7 +254,7 @@ export class Shipper {
       source.frontier = { offset: frontier.offset, lines: frontier.lines };
       // With records in flight the checkpoint moves on their acknowledgement; without, lines that were
       // skipped or rejected (or a file that ended) move it now.
-      if (source.inFlightHead >= source.inFlight.length || this.allAcknowledged(source)) this.saveCheckpoint(source);
+      if (this.allAcknowledged(source)) this.saveCheckpoint(source);
     }
   }
 
