@@ -1,0 +1,250 @@
+import { strict as assert } from "assert";
+import { execFile } from "child_process";
+import * as path from "path";
+import { promisify } from "util";
+import { queryKeys } from "../../src/spec";
+
+/**
+ * The acceptance checks of issues #2 and #3, run on what a user runs: `tributary plan <stack> --json`
+ * for the committed Pulumi.dev.yaml and Pulumi.prod.yaml, in child processes (no AWS, no Pulumi CLI).
+ */
+interface Planned {
+  type: string;
+  name: string;
+  id: string;
+  parent: string | null;
+  inputs: Record<string, unknown>;
+}
+interface Statement {
+  Effect: string;
+  Action?: string | string[];
+  Resource?: string | string[];
+  Condition?: Record<string, Record<string, unknown>>;
+  Principal?: unknown;
+}
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const plans = new Map<string, Promise<Planned[]>>();
+function plan(stack: string): Promise<Planned[]> {
+  if (!plans.has(stack)) {
+    plans.set(
+      stack,
+      promisify(execFile)(process.execPath, [path.join(ROOT, "bin", "tributary.js"), "plan", stack, "--json"], {
+        cwd: ROOT,
+        maxBuffer: 256 * 1024 * 1024,
+      }).then(({ stdout }) => JSON.parse(stdout) as Planned[]),
+    );
+  }
+  return plans.get(stack)!;
+}
+
+const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const ofType = (resources: Planned[], type: string) => resources.filter((r) => r.type === type);
+
+/** Every IAM-style policy document in the plan, with where it came from. */
+function policies(resources: Planned[]): Array<{ where: string; type: string; statements: Statement[] }> {
+  const docs: Array<{ where: string; type: string; statements: Statement[] }> = [];
+  for (const r of resources) {
+    for (const key of ["policy", "assumeRolePolicy"]) {
+      const raw = r.inputs[key];
+      if (typeof raw !== "string" || !raw.trim().startsWith("{")) continue;
+      const doc = JSON.parse(raw) as { Statement: Statement | Statement[] };
+      docs.push({ where: `${r.name}.${key}`, type: r.type, statements: list(doc.Statement) });
+    }
+  }
+  return docs;
+}
+
+/** Actions that accept no resource scope, so `Resource: "*"` is the only form AWS allows. */
+const UNSCOPABLE = new Set([
+  "cloudwatch:PutMetricData",
+  "redshift-data:DescribeStatement",
+  "redshift-data:GetStatementResult",
+  "redshift-data:CancelStatement",
+]);
+
+for (const stack of ["dev", "prod"]) {
+  describe(`tributary plan ${stack} --json`, function () {
+    this.timeout(180_000);
+    let resources: Planned[];
+    before(async () => {
+      resources = await plan(stack);
+    });
+
+    it("prints every resource with type, name, id and parent; inputs refer to other resources by their ids", () => {
+      assert.ok(resources.length > 150, `${resources.length} resources`);
+      for (const r of resources) assert.deepEqual(Object.keys(r), ["type", "name", "id", "parent", "inputs"]);
+      const names = new Set(resources.map((r) => r.name));
+      for (const r of resources)
+        if (r.parent !== null) assert.ok(names.has(r.parent), `${r.name}'s parent ${r.parent}`);
+      const ids = new Set(resources.map((r) => r.id));
+      const notification = ofType(resources, "aws:s3/bucketNotification:BucketNotification")[0];
+      assert.ok(ids.has(String(notification.inputs.bucket)), "the bucket notification names the lake bucket by its id");
+    });
+
+    it("one Firehose stream per dataset: DP, de-aggregation, JQ-1.6 keys = prefix keys, Parquet, buffering, errors, logging, SSE", () => {
+      const streams = ofType(resources, "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream");
+      assert.equal(streams.length, 9);
+      for (const stream of streams) {
+        const s3 = stream.inputs.extendedS3Configuration as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+        const where = String(stream.inputs.name);
+        assert.equal(s3.dynamicPartitioningConfiguration.enabled, true, where);
+        const processors = s3.processingConfiguration.processors as Array<{
+          type: string;
+          parameters: Array<{ parameterName: string; parameterValue: string }>;
+        }>;
+        const param = (type: string, name: string) =>
+          processors.find((p) => p.type === type)?.parameters.find((p) => p.parameterName === name)?.parameterValue;
+        assert.equal(param("RecordDeAggregation", "SubRecordType"), "JSON", where);
+        assert.equal(param("MetadataExtraction", "JsonParsingEngine"), "JQ-1.6", where);
+        const keys = queryKeys(param("MetadataExtraction", "MetadataExtractionQuery")!);
+        const prefixKeys = [...String(s3.prefix).matchAll(/!\{partitionKeyFromQuery:([^}]+)\}/g)].map((m) => m[1]);
+        assert.deepEqual(keys, prefixKeys, where);
+        assert.equal(s3.dataFormatConversionConfiguration.enabled, true, where);
+        assert.ok(s3.dataFormatConversionConfiguration.outputFormatConfiguration.serializer.parquetSerDe, where);
+        assert.ok(s3.bufferingSize >= 64 && s3.bufferingInterval >= 60, where);
+        assert.match(s3.errorOutputPrefix, /!\{firehose:error-output-type\}/, where);
+        assert.equal(s3.cloudwatchLoggingOptions.enabled, true, where);
+        assert.equal(s3.compressionFormat, "UNCOMPRESSED", where);
+        assert.deepEqual(
+          {
+            enabled: (stream.inputs.serverSideEncryption as { enabled: boolean }).enabled,
+            keyType: (stream.inputs.serverSideEncryption as { keyType: string }).keyType,
+          },
+          { enabled: true, keyType: "CUSTOMER_MANAGED_CMK" },
+          where,
+        );
+      }
+    });
+
+    it("no IAM allow statement with action * or service:*, and Resource * only for actions that have no resource scope", () => {
+      const docs = policies(resources);
+      assert.ok(docs.length > 30, `${docs.length} policy documents`);
+      for (const { where, type, statements } of docs) {
+        for (const s of statements) {
+          if (s.Effect !== "Allow") continue;
+          for (const action of list(s.Action))
+            assert.ok(action !== "*" && !/^[a-z0-9-]+:\*$/.test(action), `${where}: ${action}`);
+          // A key policy's Resource "*" means "this key".
+          if (type === "aws:kms/key:Key" || !list(s.Resource).includes("*")) continue;
+          for (const action of list(s.Action)) assert.ok(UNSCOPABLE.has(action), `${where}: ${action} on Resource "*"`);
+          assert.ok(s.Condition, `${where}: Resource "*" without a condition`);
+        }
+      }
+    });
+
+    it("every bucket: SSE, versioning, TLS-only policy, all four public-access blocks", () => {
+      const buckets = ofType(resources, "aws:s3/bucket:Bucket").map((b) => String(b.inputs.bucket));
+      assert.equal(buckets.length, 2);
+      const forBucket = (type: string) =>
+        new Map(ofType(resources, type).map((r) => [String(r.inputs.bucket), r.inputs]));
+      const sse = forBucket("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+      const versioning = forBucket("aws:s3/bucketVersioning:BucketVersioning");
+      const policy = forBucket("aws:s3/bucketPolicy:BucketPolicy");
+      const block = forBucket("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+      for (const bucket of buckets) {
+        const rules = (sse.get(bucket)?.rules ?? []) as Array<{
+          applyServerSideEncryptionByDefault: { sseAlgorithm: string };
+        }>;
+        assert.ok(["aws:kms", "AES256"].includes(rules[0]?.applyServerSideEncryptionByDefault.sseAlgorithm), bucket);
+        assert.equal((versioning.get(bucket)?.versioningConfiguration as { status: string }).status, "Enabled", bucket);
+        const statements = list(
+          (JSON.parse(String(policy.get(bucket)?.policy)) as { Statement: Statement[] }).Statement,
+        );
+        assert.ok(
+          statements.some(
+            (s) =>
+              s.Effect === "Deny" &&
+              JSON.stringify(s.Condition) === JSON.stringify({ Bool: { "aws:SecureTransport": "false" } }),
+          ),
+          `${bucket} is not TLS-only`,
+        );
+        const b = block.get(bucket)!;
+        assert.deepEqual(
+          [b.blockPublicAcls, b.blockPublicPolicy, b.ignorePublicAcls, b.restrictPublicBuckets],
+          [true, true, true, true],
+          bucket,
+        );
+      }
+    });
+
+    it("every log group has a retention and a KMS key", () => {
+      const groups = ofType(resources, "aws:cloudwatch/logGroup:LogGroup");
+      assert.ok(groups.length >= 17);
+      for (const g of groups) {
+        assert.ok(Number(g.inputs.retentionInDays) > 0, g.name);
+        assert.match(String(g.inputs.kmsKeyId), /^arn:aws:kms:/, g.name);
+      }
+    });
+
+    it("the warehouse: a private, encrypted Serverless workgroup with EVR and a managed password, in a 3-AZ VPC", () => {
+      assert.equal(ofType(resources, "awsx:ec2:Vpc").length, 1);
+      const namespace = ofType(resources, "aws:redshiftserverless/namespace:Namespace")[0].inputs;
+      const workgroup = ofType(resources, "aws:redshiftserverless/workgroup:Workgroup")[0].inputs;
+      assert.equal(namespace.manageAdminPassword, true);
+      assert.equal(namespace.adminUserPassword, undefined);
+      assert.match(String(namespace.kmsKeyId), /^arn:aws:kms:/);
+      assert.equal(workgroup.publiclyAccessible, false);
+      assert.equal(workgroup.enhancedVpcRouting, true);
+      assert.equal((workgroup.subnetIds as string[]).length, 3);
+      assert.equal(workgroup.baseCapacity, stack === "dev" ? 8 : 32);
+      const params = workgroup.configParameters as Array<{ parameterKey: string; parameterValue: string }>;
+      assert.equal(params.find((p) => p.parameterKey === "require_ssl")?.parameterValue, "true");
+    });
+
+    it("the loader: function, its role, queue and dead-letter queue, schedule", () => {
+      const names = resources.map((r) => `${r.type} ${r.name}`);
+      for (const expected of [
+        "aws:lambda/function:Function tributary-loader-function",
+        "aws:iam/role:Role tributary-loader-role",
+        "aws:sqs/queue:Queue tributary-loader-queue",
+        "aws:sqs/queue:Queue tributary-loader-dlq",
+        "aws:cloudwatch/eventRule:EventRule tributary-loader-schedule",
+      ]) {
+        assert.ok(names.includes(expected), expected);
+      }
+      const rule = resources.find((r) => r.name === "tributary-loader-schedule")!;
+      assert.equal(rule.inputs.scheduleExpression, stack === "dev" ? "rate(5 minutes)" : "rate(15 minutes)");
+    });
+  });
+}
+
+describe("tributary plan: errors", function () {
+  this.timeout(60_000);
+  it("an unknown stack names the known ones and how to add one", async () => {
+    const result = await promisify(execFile)(process.execPath, [path.join(ROOT, "bin", "tributary.js"), "plan", "qa"], {
+      cwd: ROOT,
+    }).then(
+      () => assert.fail("expected a non-zero exit"),
+      (err: { code: number; stderr: string }) => err,
+    );
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr,
+      `error TRIBUTARY_UNKNOWN_STACK: No Pulumi.qa.yaml in ${ROOT}. Known stacks: dev, prod. A new environment is one new file: copy Pulumi.dev.yaml to Pulumi.qa.yaml.\n`,
+    );
+  });
+});
+
+describe("tributary agent-config", function () {
+  this.timeout(60_000);
+  it("prints the agent.json the prod stack stores in SSM: one flow per dataset and per COVIDx split", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [path.join(ROOT, "bin", "tributary.js"), "agent-config", "prod"],
+      { cwd: ROOT },
+    );
+    const config = JSON.parse(stdout) as {
+      "firehose.endpoint": string;
+      flows: Array<{ deliveryStream: string; initialPosition: string }>;
+    };
+    assert.equal(config["firehose.endpoint"], "firehose.eu-west-1.amazonaws.com");
+    assert.equal(config.flows.length, 11);
+    assert.deepEqual(new Set(config.flows.map((f) => f.deliveryStream)).size, 9);
+    for (const flow of config.flows) {
+      assert.match(flow.deliveryStream, /^tributary-prod-/);
+      // prod starts at the end of existing files; dev (for trying things) ships them from the start.
+      assert.equal(flow.initialPosition, "END_OF_FILE");
+    }
+  });
+});
