@@ -113,6 +113,14 @@ interface PartitionGroup {
 
 type Fail = (failure: FailedRecord) => void;
 
+/** A cycle between `prepare` (this process's work) and `finish` (jq's outcomes, writes, commit). */
+interface PreparedCycle {
+  readonly items: readonly Item[];
+  readonly converted: ReadonlyArray<ReturnType<RowConverter["convertObject"]>>;
+  readonly extraction: Promise<JqOutcome[]> | undefined;
+  readonly failures: FailedRecord[];
+}
+
 const emptyTimings = (): DeliveryStageTimings => ({
   spoolRead: 0,
   deaggregation: 0,
@@ -159,6 +167,10 @@ export class DeliveryStream {
   private readonly projection: JqInputProjection | undefined;
   private pendingSince: number | undefined;
   private running: Promise<void> = Promise.resolve();
+  /** The last started cycle's writes and commit (each chained behind the one before). */
+  private finishing: Promise<void> = Promise.resolve();
+  /** Where the next cycle reads: past the frames of cycles still in flight. */
+  private readOffset: number | undefined;
   private invocation = 0;
   private sequence = 0;
   private failure: Error | undefined;
@@ -209,9 +221,11 @@ export class DeliveryStream {
     if (this.failure) throw this.failure;
     for (;;) {
       const position = await this.options.sink.position(this.spec.streamName);
-      const pending = position.endOffset - position.committedOffset;
+      const from = this.readOffset ?? position.committedOffset;
+      const pending = position.endOffset - from;
       if (pending === 0) {
         this.pendingSince = undefined;
+        if (force) await this.finishing;
         return;
       }
       const now = this.now();
@@ -221,36 +235,46 @@ export class DeliveryStream {
         pending >= this.options.buffering.sizeBytes ||
         now - this.pendingSince >= this.options.buffering.intervalMs;
       if (!due) return;
-      await this.cycle(position.committedOffset);
+      await this.startCycle(from);
       this.pendingSince = undefined;
       if (!force) return;
     }
   }
 
-  private async cycle(from: number): Promise<void> {
+  /**
+   * Reads and prepares one cycle here, then leaves its writes and commit to run behind the previous
+   * cycle's: jq and DuckDB then work on one cycle while this process prepares the next. At most two
+   * cycles are in flight, and they commit in order.
+   */
+  private async startCycle(from: number): Promise<void> {
     const { sink } = this.options;
     const stageMs = this.counters.stageMs;
+    const previous = this.finishing;
     try {
-      let started = performance.now();
+      const started = performance.now();
       const batch = await sink.readFrames(this.spec.streamName, from, { maxBytes: this.options.buffering.sizeBytes });
       stageMs.spoolRead += performance.now() - started;
       if (batch.frames.length === 0) return;
-      await this.deliver(batch.frames);
-      started = performance.now();
-      await this.options.writer.syncDirectories();
-      // Only now, with every object of these frames in place, are the frames gone from the spool.
-      await sink.commit(this.spec.streamName, batch.nextOffset);
-      stageMs.commit += performance.now() - started;
+      const prepared = this.prepare(batch.frames);
+      this.readOffset = batch.nextOffset;
+      const finishing = previous.then(() => this.finish(prepared, batch.nextOffset));
+      // Handled here (the stream stops); awaited again by the next cycle and by flushes.
+      finishing.catch((err: unknown) => this.stop(err));
+      this.finishing = finishing;
+      await previous;
     } catch (err) {
-      // Nothing was committed: the stream stops, and a restart delivers the same frames again.
-      this.failure = err as Error;
+      this.stop(err);
       throw err;
     }
-    this.counters.cycles++;
   }
 
-  /** Runs the processors over one cycle's frames and writes their objects. */
-  private async deliver(frames: readonly SpoolFrame[]): Promise<void> {
+  /** Nothing after the failed cycle is committed: the stream stops, and a restart delivers it again. */
+  private stop(err: unknown): void {
+    this.failure ??= err as Error;
+  }
+
+  /** The processors up to conversion, for one cycle's frames; jq keeps running when this returns. */
+  private prepare(frames: readonly SpoolFrame[]): PreparedCycle {
     const { spec } = this.options;
     const stageMs = this.counters.stageMs;
     const failures: FailedRecord[] = [];
@@ -295,6 +319,8 @@ export class DeliveryStream {
         stageMs.lambda += performance.now() - started;
       } else if (processor.type === "MetadataExtraction") {
         extraction = this.startJq(processor.query, items);
+        // Observed now so a jq failure is never an unhandled rejection; `finish` awaits it again.
+        extraction.catch(() => undefined);
       }
       // RecordDeAggregation ran above; AppendDelimiterToRecord only changes byte output, and
       // Parquet rows have no delimiter.
@@ -304,8 +330,15 @@ export class DeliveryStream {
     started = performance.now();
     const converted = items.map((item) => this.convert(item));
     stageMs.conversion += performance.now() - started;
-    started = performance.now();
-    const outcomes = extraction ? await extraction : undefined;
+    return { items, converted, extraction, failures };
+  }
+
+  /** Partition keys, then every Parquet and error object of the cycle, then the spool commit. */
+  private async finish(cycle: PreparedCycle, nextOffset: number): Promise<void> {
+    const stageMs = this.counters.stageMs;
+    const { items, converted, failures } = cycle;
+    let started = performance.now();
+    const outcomes = cycle.extraction ? await cycle.extraction : undefined;
     stageMs.jqWait += performance.now() - started;
 
     const groups = new Map<string, PartitionGroup>();
@@ -314,7 +347,7 @@ export class DeliveryStream {
       if (outcomes) {
         const extracted = this.partitionKeys(outcomes[i]);
         if (typeof extracted === "string") {
-          fail({
+          failures.push({
             type: "processing-failed",
             errorCode: PROCESSING_ERRORS.metadataExtractionFailed,
             errorMessage: extracted,
@@ -327,7 +360,7 @@ export class DeliveryStream {
       }
       const conversion = converted[i];
       if (!conversion.ok) {
-        fail({
+        failures.push({
           type: "format-conversion-failed",
           errorCode: conversion.errorCode,
           errorMessage: conversion.reason,
@@ -349,6 +382,12 @@ export class DeliveryStream {
     started = performance.now();
     await this.writeFailures(failures);
     stageMs.errorOutput += performance.now() - started;
+    started = performance.now();
+    await this.options.writer.syncDirectories();
+    // Only now, with every object of these frames in place, are the frames gone from the spool.
+    await this.options.sink.commit(this.spec.streamName, nextOffset);
+    stageMs.commit += performance.now() - started;
+    this.counters.cycles++;
   }
 
   private convert(item: Item): ReturnType<RowConverter["convertObject"]> {
