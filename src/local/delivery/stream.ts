@@ -1,4 +1,3 @@
-import * as path from "node:path";
 import type { DeliverySpec, ProcessorSpec } from "../../spec";
 import { FIREHOSE_DEFAULTS } from "../../spec";
 import { TributaryError } from "../../errors";
