@@ -83,37 +83,99 @@ export function binaryJqEngine(binary = "jq"): JqEngine {
       // jq reads from and writes to files, not pipes: a pipe holds 64 KiB, so jq would stall whenever
       // this process is busy (converting the same records) instead of running alongside it.
       const dir = await mkdtemp(path.join(os.tmpdir(), "tributary-jq-"));
+      let runs = 0;
+      const run = (texts: readonly string[]) => runJqFile(binary, query, texts, path.join(dir, String(runs++)));
       try {
-        const input = path.join(dir, "in.json");
-        const output = path.join(dir, "out.json");
-        await writeFile(input, jsonTexts.join("\n") + "\n");
-        const [stdin, stdout] = await Promise.all([open(input, "r"), open(output, "w")]);
         try {
-          await new Promise<void>((resolve, reject) => {
-            const child = spawn(binary, ["-c", wrapQuery(query)], { stdio: [stdin.fd, stdout.fd, "pipe"] });
-            const err: Buffer[] = [];
-            child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
-            child.on("error", reject);
-            child.on("close", (code) => {
-              if (code === 0) resolve();
-              else
-                reject(
-                  new TributaryError(
-                    "TRIBUTARY_JQ_FAILED",
-                    `jq exited with ${code} on query ${query}: ${Buffer.concat(err).toString("utf8").trim()}`,
-                  ),
-                );
-            });
-          });
-        } finally {
-          await Promise.all([stdin.close(), stdout.close()]);
+          return await run(jsonTexts);
+        } catch (err) {
+          // jq 1.6 aborts on some values (strftime of a huge number trips an assertion): one record
+          // must not fail its whole batch. A query that does not compile fails every batch alike.
+          if (!(err instanceof JqProcessError) || !(await compiles(binary, query))) throw err;
+          return await isolateFailures(jsonTexts, run);
         }
-        return parseOutcomes(await readFile(output, "utf8"), jsonTexts.length, "jq");
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
     },
   };
+}
+
+/** jq exited abnormally on a batch. */
+class JqProcessError extends TributaryError {
+  constructor(
+    readonly exitCode: number | null,
+    readonly signal: NodeJS.Signals | null,
+    readonly stderr: string,
+    query: string,
+  ) {
+    super("TRIBUTARY_JQ_FAILED", `jq exited with ${signal ?? exitCode} on query ${query}: ${stderr}`);
+  }
+}
+
+async function compiles(binary: string, query: string): Promise<boolean> {
+  const result = await new Promise<number | null>((resolve) => {
+    const child = spawn(binary, ["-n", "-c", `empty | ${wrapQuery(query)}`], { stdio: "ignore" });
+    child.on("error", () => resolve(null));
+    child.on("close", (code) => resolve(code));
+  });
+  return result === 0;
+}
+
+/**
+ * Runs halves of a batch that made jq abort until the records that abort it are alone; each of
+ * those fails with jq's message, the rest get their outcomes. A few dozen runs for one bad record.
+ */
+async function isolateFailures(
+  jsonTexts: readonly string[],
+  run: (texts: readonly string[]) => Promise<JqOutcome[]>,
+): Promise<JqOutcome[]> {
+  try {
+    return await run(jsonTexts);
+  } catch (err) {
+    if (!(err instanceof JqProcessError)) throw err;
+    if (jsonTexts.length === 1) {
+      return [
+        { ok: false, error: `jq aborted on this record (${err.signal ?? `exit ${err.exitCode}`}): ${err.stderr}` },
+      ];
+    }
+    const half = Math.ceil(jsonTexts.length / 2);
+    const first = await isolateFailures(jsonTexts.slice(0, half), run);
+    const second = await isolateFailures(jsonTexts.slice(half), run);
+    return [...first, ...second];
+  }
+}
+
+/**
+ * One jq process over `jsonTexts`. jq reads from and writes to files, not pipes: a pipe holds 64 KiB,
+ * so jq would stall whenever this process is busy (converting the same records) instead of running
+ * alongside it.
+ */
+async function runJqFile(
+  binary: string,
+  query: string,
+  jsonTexts: readonly string[],
+  base: string,
+): Promise<JqOutcome[]> {
+  const input = `${base}.in.json`;
+  const output = `${base}.out.json`;
+  await writeFile(input, jsonTexts.join("\n") + "\n");
+  const [stdin, stdout] = await Promise.all([open(input, "r"), open(output, "w")]);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(binary, ["-c", wrapQuery(query)], { stdio: [stdin.fd, stdout.fd, "pipe"] });
+      const err: Buffer[] = [];
+      child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
+      child.on("error", reject);
+      child.on("close", (code, signal) => {
+        if (code === 0) resolve();
+        else reject(new JqProcessError(code, signal, Buffer.concat(err).toString("utf8").trim(), query));
+      });
+    });
+  } finally {
+    await Promise.all([stdin.close(), stdout.close()]);
+  }
+  return parseOutcomes(await readFile(output, "utf8"), jsonTexts.length, "jq");
 }
 
 interface JqWeb {
