@@ -121,6 +121,7 @@ async function runIngest(files: string[], options: IngestOptions): Promise<numbe
     parquetFiles: stream.parquetFiles,
     partitions: stream.partitions,
     deliverSeconds: (deliveredAt - started) / 1000,
+    stageMs: Object.fromEntries(Object.entries(stream.stageMs).map(([stage, ms]) => [stage, Math.round(ms)])),
     warehouseRows: load?.historyRows[dataset.name],
     lake: lake.bucketDir,
   };
