@@ -24,7 +24,8 @@ import { evaluatePrefix, objectSuffix, unsafePartitionValue } from "./prefix";
  * Lambda sees it, error documents carry it, and `!{timestamp:…}` and object names use the oldest
  * arrival among an object's records. Each sub-record is parsed once, by de-aggregation (or after the
  * Lambda), and that object is what conversion reads; jq runs in its own process while conversion
- * runs here.
+ * runs here, and a cycle's objects are written while the next cycle is prepared (two in flight,
+ * committed in order).
  */
 
 /** Per-stream counters, live while the lake runs and final in summaries. */
@@ -54,8 +55,10 @@ export interface StreamCounters {
 }
 
 /**
- * Where a stream's delivery time goes. Stages run one after the other except `jq`, which runs in
- * its own process while `conversion` runs: `jqWait` is the part of it conversion did not hide.
+ * Where a stream's delivery time goes, as wall-clock time per stage summed over cycles. Within a
+ * cycle the stages run in order, except `jq`, which runs in its own process alongside `conversion`
+ * (`jqWait` is the part nothing hid); and a cycle's `parquet`, `errorOutput` and `commit` run while
+ * the next cycle is read and prepared. The sum therefore exceeds the elapsed time.
  */
 export interface DeliveryStageTimings {
   spoolRead: number;
