@@ -1,20 +1,25 @@
 import { strict as assert } from "assert";
-import { compileAgentChain, jsonString } from "../../src/agent/processing";
+import { compileAgentChain } from "../../src/agent/processing";
 
 describe("agent processing: JSON output", () => {
-  it("jsonString is JSON.stringify for quotes, backslashes, controls, surrogates and separators", () => {
+  it("values come out exactly as JSON.stringify writes them: quotes, backslashes, controls, surrogates, separators", () => {
+    const whole = compileAgentChain([
+      { optionName: "LOGTOJSON", logFormat: "SYSLOG", matchPattern: "^([\\s\\S]*)$", customFieldNames: ["message"] },
+    ]);
     const samples = [
       "",
       "plain /path?q=1&x=y",
       'a "quoted" word',
       "back\\slash",
-      "tab\there, newline\n, bell\u0007, nul\u0000, unit separator\u001f",
+      "tab\there, carriage return\r, bell\u0007, nul\u0000, unit separator\u001f",
       "DEL \u007f and é and 日本",
       "pair \ud83d\ude00 emoji",
       "lone high \ud83d and lone low \ude00",
       "line separator \u2028 paragraph \u2029",
     ];
-    for (const s of samples) assert.equal(jsonString(s), JSON.stringify(s), JSON.stringify(s));
+    for (const s of samples) {
+      assert.deepEqual(whole(s), { ok: true, json: JSON.stringify({ message: s }) }, JSON.stringify(s));
+    }
   });
 
   it("a LOGTOJSON record equals JSON.stringify of the same object, with escaping and nulls", () => {
