@@ -8,7 +8,7 @@ import { TributaryError } from "../errors";
 import { loadLakeOnce, warehousePath } from "../loader/duckdb";
 import { generateAll } from "../local/generators";
 import type { JqEngineChoice } from "../local/jq";
-import { shipFilesToLake, startOfflineLake, type LakeShipment } from "../local/lake";
+import { rejectedLinesFile, shipFilesToLake, startOfflineLake, type LakeShipment } from "../local/lake";
 import type { ShipStats } from "../shipper/ship";
 
 /**
@@ -353,6 +353,7 @@ export function formatDemoSummary(summary: DemoSummary): string {
   lines.push(
     "",
     `Lake: ${relative(process.cwd(), join(summary.dir, "s3")) || summary.dir} (Hive-partitioned Parquet; failures under errors/)`,
+    `Rejected lines: ${relative(process.cwd(), rejectedLinesFile(summary.dir, "<dataset>"))} (file, line, reason, text)`,
     `Warehouse: ${relative(process.cwd(), warehousePath(summary.dir))} — try: tributary query --local --dir ${relative(process.cwd(), summary.dir) || "."} "SELECT * FROM analytics.requests LIMIT 5"`,
   );
   return lines.join("\n");

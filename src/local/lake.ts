@@ -229,6 +229,11 @@ export interface LakeShipment {
  * Ships files of one dataset into a running lake with the real shipper over HTTP, exactly as
  * `tributary ship --endpoint <lake url>` would (checkpoints and rejects kept under D/shipper).
  */
+/** Where the shipper writes a dataset's rejected lines (file, line, reason, text) in a lake folder. */
+export function rejectedLinesFile(lakeDir: string, datasetName: string): string {
+  return path.join(lakeDir, "shipper", `${datasetName}.rejected.jsonl`);
+}
+
 export async function shipFilesToLake(
   lake: Pick<OfflineLake, "url" | "dir" | "specs">,
   dataset: Dataset,
@@ -243,7 +248,7 @@ export async function shipFilesToLake(
     );
   }
   const shipperDir = path.join(lake.dir, "shipper");
-  const rejectsFile = path.join(shipperDir, `${dataset.name}.rejected.jsonl`);
+  const rejectsFile = rejectedLinesFile(lake.dir, dataset.name);
   const client = firehoseClientFor({ endpoint: lake.url, region: "us-east-1" });
   const shipper = new Shipper(
     { dataset, streamName: spec.streamName, concurrency: options.concurrency ?? 4 },
