@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { spawn, type ChildProcess } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import { PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import { startEndpointProcess } from "../../support/endpoint-process";
 import { DuckDBInstance } from "@duckdb/node-api";
 
 /**
@@ -13,40 +13,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
  * never zero times.
  */
 const STREAM = "tributary-dev-sparkify_events";
-const REPO_ROOT = path.resolve(__dirname, "../../..");
 const FIXTURE = path.join(__dirname, "fixtures", "lake-process.ts");
-
-interface RunningLake {
-  readonly child: ChildProcess;
-  readonly client: FirehoseClient;
-  readonly exited: Promise<NodeJS.Signals | number | null>;
-}
-
-async function startLake(dir: string): Promise<RunningLake> {
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", FIXTURE, dir], {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    child.once("exit", (code, signal) => resolve(signal ?? code)),
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /READY (\d+)/.exec(output);
-      if (m) resolve(Number(m[1]));
-    });
-    void exited.then((how) => reject(new Error(`lake process exited before it was ready (${String(how)})`)));
-  });
-  const client = new FirehoseClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: "us-east-1",
-    credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" },
-    maxAttempts: 1,
-  });
-  return { child, client, exited };
-}
 
 const line = (worker: number, batch: number, i: number) =>
   JSON.stringify({
@@ -68,7 +35,7 @@ describe("offline lake durability (SIGKILL during ingest and delivery)", functio
 
   it("delivers every acknowledged record to Parquet after a restart", async () => {
     const acknowledged = new Set<string>();
-    const first = await startLake(dir);
+    const first = await startEndpointProcess(FIXTURE, [dir]);
     let killed = false;
     let ackedBatches = 0;
     const KILL_AFTER_BATCHES = 60;
@@ -104,7 +71,7 @@ describe("offline lake durability (SIGKILL during ingest and delivery)", functio
     assert.ok(acknowledged.size >= KILL_AFTER_BATCHES * 200);
 
     // The restart delivers what the spool still holds before it accepts anything new.
-    const second = await startLake(dir);
+    const second = await startEndpointProcess(FIXTURE, [dir]);
     second.child.kill("SIGTERM");
     assert.equal(await second.exited, 0);
     second.client.destroy();

@@ -1,47 +1,13 @@
 import { strict as assert } from "node:assert";
-import { spawn, type ChildProcess } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import { PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import { startEndpointProcess } from "../../support/endpoint-process";
 import { DurableSpoolSink } from "../../../src/local/endpoint";
 
 const STREAM = "tributary-dev-weblogs";
-const REPO_ROOT = path.resolve(__dirname, "../../..");
 const FIXTURE = path.join(__dirname, "fixtures", "spool-endpoint.ts");
-
-interface RunningEndpoint {
-  readonly child: ChildProcess;
-  readonly client: FirehoseClient;
-  readonly exited: Promise<NodeJS.Signals | number | null>;
-}
-
-async function startChild(dir: string): Promise<RunningEndpoint> {
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", FIXTURE, dir, STREAM], {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    child.once("exit", (code, signal) => resolve(signal ?? code)),
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /READY (\d+)/.exec(output);
-      if (m) resolve(Number(m[1]));
-    });
-    void exited.then((how) => reject(new Error(`endpoint process exited before it was ready (${String(how)})`)));
-  });
-  const client = new FirehoseClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: "us-east-1",
-    credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local-secret" },
-    // No retries: an answer is either an acknowledgement or a failure we record as such.
-    maxAttempts: 1,
-  });
-  return { child, client, exited };
-}
 
 describe("endpoint durability (SIGKILL during ingest)", function () {
   this.timeout(60_000);
@@ -53,7 +19,7 @@ describe("endpoint durability (SIGKILL during ingest)", function () {
 
   it("keeps every acknowledged record exactly once across a SIGKILL and a restart", async () => {
     const acknowledged: string[] = [];
-    const first = await startChild(dir);
+    const first = await startEndpointProcess(FIXTURE, [dir, STREAM]);
     let killed = false;
     const KILL_AFTER_BATCHES = 40;
     let ackedBatches = 0;
@@ -91,7 +57,7 @@ describe("endpoint durability (SIGKILL during ingest)", function () {
     assert.ok(acknowledged.length >= KILL_AFTER_BATCHES * 50);
 
     // Restart on the same folder: the spool recovers and accepts more.
-    const second = await startChild(dir);
+    const second = await startEndpointProcess(FIXTURE, [dir, STREAM]);
     const afterRestart = [`{"after":"restart"}\n`];
     await second.client.send(
       new PutRecordBatchCommand({
