@@ -12,6 +12,7 @@ import {
 } from "../../src/transform/handler";
 import type { RecordedResource } from "../support/pulumi-mocks";
 import { basePlatform, type BuiltPlatform } from "./fixture";
+import { FIRST_APACHE_LINE, FIRST_APACHE_RECORD } from "../support/apache-sample";
 
 /**
  * Proves the inline Lambda really runs: the CallbackFunction's serialized code (the archive Pulumi
@@ -45,7 +46,7 @@ const b64 = (text: string): string => Buffer.from(text, "utf8").toString("base64
 const AGENT_LINES: Readonly<Record<TransformName, { fileBaseName: string; line: string }>> = {
   weblogs: {
     fileBaseName: "access_log",
-    line: '83.149.9.216 - - [17/May/2015:10:05:03 +0000] "GET /presentations/logstash-monitorama-2013/images/kibana-search.png HTTP/1.1" 200 203023 "http://semicomplete.com/presentations/logstash-monitorama-2013/" "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/32.0.1700.77 Safari/537.36"',
+    line: FIRST_APACHE_LINE,
   },
   syslog: {
     fileBaseName: "auth.log",
@@ -138,22 +139,7 @@ describe("infra: the transform Lambda's serialized code, loaded and invoked", fu
         {
           recordId: "49546986683135544286507457936321625675700192471156785154",
           result: "Ok",
-          data: b64(
-            JSON.stringify({
-              event_time: "2015-05-17 10:05:03",
-              client_host: "83.149.9.216",
-              ident: null,
-              auth_user: null,
-              method: "GET",
-              path: "/presentations/logstash-monitorama-2013/images/kibana-search.png",
-              protocol: "HTTP/1.1",
-              status: 200,
-              bytes: 203023,
-              referer: "http://semicomplete.com/presentations/logstash-monitorama-2013/",
-              user_agent:
-                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/32.0.1700.77 Safari/537.36",
-            }) + "\n",
-          ),
+          data: b64(JSON.stringify(FIRST_APACHE_RECORD) + "\n"),
         },
         {
           recordId: "49546986683135544286507457936321625675700192471156785155",

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { DATASETS } from "../../src/datasets";
 import { lineProcessorFor } from "../../src/agent/processing";
 import { parseApacheTime, parseRetailTime, parseSyslogTime, transformRecord } from "../../src/transform/records";
+import { FIRST_APACHE_LINE, FIRST_APACHE_RECORD } from "../support/apache-sample";
 import { realRecords, REAL_FILES, skipWithoutSharedDatasets } from "../support/datasets";
 
 const ARRIVAL = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -15,25 +16,7 @@ const throughPipeline = (name: string, line: string, file = "x") => {
 
 describe("record transforms", () => {
   it("weblogs: the first line of the real Apache log", () => {
-    const line =
-      '83.149.9.216 - - [17/May/2015:10:05:03 +0000] "GET /presentations/logstash-monitorama-2013/images/kibana-search.png HTTP/1.1" 200 203023 "http://semicomplete.com/presentations/logstash-monitorama-2013/" "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/32.0.1700.77 Safari/537.36"';
-    assert.deepEqual(throughPipeline("weblogs", line), {
-      ok: true,
-      record: {
-        event_time: "2015-05-17 10:05:03",
-        client_host: "83.149.9.216",
-        ident: null,
-        auth_user: null,
-        method: "GET",
-        path: "/presentations/logstash-monitorama-2013/images/kibana-search.png",
-        protocol: "HTTP/1.1",
-        status: 200,
-        bytes: 203023,
-        referer: "http://semicomplete.com/presentations/logstash-monitorama-2013/",
-        user_agent:
-          "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/32.0.1700.77 Safari/537.36",
-      },
-    });
+    assert.deepEqual(throughPipeline("weblogs", FIRST_APACHE_LINE), { ok: true, record: FIRST_APACHE_RECORD });
   });
 
   it("weblogs: '-' bytes become null and the time moves to UTC", () => {
