@@ -5,29 +5,12 @@ import * as path from "node:path";
 import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import { datasetByName } from "../../../src/datasets";
 import { startOfflineLake, type OfflineLake } from "../../../src/local/lake";
+import { errorDocuments } from "../../support/lake-errors";
 
 /**
  * Records that cannot be delivered land under the evaluated error prefix with Firehose's error
  * document shape and a reason, by error output type, and never stop the good records around them.
  */
-async function documentsUnder(root: string): Promise<Array<{ type: string; doc: Record<string, unknown> }>> {
-  const found: Array<{ type: string; doc: Record<string, unknown> }> = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else
-        for (const line of (await fs.readFile(full, "utf8")).split("\n").filter(Boolean))
-          found.push({
-            type: path.relative(root, full).split(path.sep)[0],
-            doc: JSON.parse(line) as Record<string, unknown>,
-          });
-    }
-  };
-  await walk(root);
-  return found;
-}
-
 describe("offline delivery: error output", function () {
   this.timeout(30_000);
   let dir: string;
@@ -100,7 +83,7 @@ describe("offline delivery: error output", function () {
     });
     assert.deepEqual(streams.weblogs.errors, { "processing-failed": 1 });
 
-    const docs = await documentsUnder(path.join(lake.bucketDir, "errors", "sparkify_events"));
+    const docs = await errorDocuments(lake, "sparkify_events");
     const byCode = new Map(docs.map((d) => [String(d.doc.errorCode ?? d.doc.lastErrorCode), d]));
     const extraction = byCode.get("DynamicPartitioning.MetadataExtractionFailed");
     assert.equal(extraction?.type, "processing-failed");
@@ -126,7 +109,7 @@ describe("offline delivery: error output", function () {
       `${event({ song: "x" })}\n`.repeat(501),
     );
 
-    const [lambda] = await documentsUnder(path.join(lake.bucketDir, "errors", "weblogs"));
+    const [lambda] = await errorDocuments(lake, "weblogs");
     assert.equal(lambda.type, "processing-failed");
     assert.equal(lambda.doc.errorCode, "Lambda.ProcessingFailedStatus");
     assert.match(String(lambda.doc.errorMessage), /datetime/);

@@ -9,6 +9,7 @@ import { duckdbType } from "../../../src/warehouse/ddl";
 import { jqBinaryVersion } from "../../../src/local/jq";
 import { shipFilesToLake, startOfflineLake, type LakeShipment, type OfflineLake } from "../../../src/local/lake";
 import { REAL_FILES, SHARED_DATASETS, hasSharedDatasets, skipWithoutSharedDatasets } from "../../support/datasets";
+import { errorDocuments } from "../../support/lake-errors";
 
 /**
  * The offline lake on the real public datasets: every line shipped ends up exactly once in Parquet
@@ -22,25 +23,6 @@ function metadataQuery(lake: OfflineLake, dataset: Dataset): string {
   const p = spec?.processors.find((x) => x.type === "MetadataExtraction");
   if (!p || p.type !== "MetadataExtraction") throw new Error(`${dataset.name}: no MetadataExtraction processor`);
   return p.query;
-}
-
-async function errorDocuments(lake: OfflineLake, dataset: string): Promise<Array<Record<string, unknown>>> {
-  const root = path.join(lake.bucketDir, "errors", dataset);
-  const docs: Array<Record<string, unknown>> = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else
-        for (const line of (await fs.readFile(full, "utf8")).split("\n").filter(Boolean))
-          docs.push({
-            ...(JSON.parse(line) as Record<string, unknown>),
-            type: path.relative(root, full).split(path.sep)[0],
-          });
-    }
-  };
-  await walk(root);
-  return docs;
 }
 
 describe("offline lake on the real datasets", function () {
@@ -85,7 +67,8 @@ describe("offline lake on the real datasets", function () {
       assert.ok(shipment);
       const rows = Number((await sql.runAndReadAll(`SELECT COUNT(*) FROM read_parquet('${glob()}')`)).getRows()[0][0]);
       const errors = await errorDocuments(lake, dataset.name);
-      for (const e of errors) assert.ok(String(e.errorMessage ?? e.lastErrorMessage).length > 0, JSON.stringify(e));
+      for (const { doc } of errors)
+        assert.ok(String(doc.errorMessage ?? doc.lastErrorMessage).length > 0, JSON.stringify(doc));
       const rejectedLines = shipment.stats.rejected;
       const rejectsText = rejectedLines ? await fs.readFile(shipment.rejectsFile, "utf8") : "";
       assert.equal(rejectsText.split("\n").filter(Boolean).length, rejectedLines);
