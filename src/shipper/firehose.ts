@@ -35,22 +35,37 @@ export function hasConfiguredCredentials(): boolean {
   );
 }
 
-/** A Firehose client: the standard credential/region chain, the SDK's standard retry strategy. */
-export function firehoseClientFor(connection: FirehoseConnection): FirehoseClient {
+/**
+ * Endpoint, region and credentials of an SDK client: the standard chains, and for a local endpoint
+ * (the offline lake, a stand-in) a default region and placeholder credentials when none are configured,
+ * since a local endpoint checks no signature but the SDK refuses to sign without credentials.
+ */
+export function endpointClientConfig(connection: { readonly endpoint?: string; readonly region?: string }): {
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+} {
   const local = connection.endpoint !== undefined;
-  return new FirehoseClient({
+  return {
     endpoint: connection.endpoint,
     region:
       connection.region ??
       process.env.AWS_REGION ??
       process.env.AWS_DEFAULT_REGION ??
       (local ? "us-east-1" : undefined),
-    maxAttempts: connection.maxAttempts ?? 5,
-    retryMode: "standard",
     credentials:
       local && !hasConfiguredCredentials()
         ? { accessKeyId: "tributary-local", secretAccessKey: "tributary-local" }
         : undefined,
+  };
+}
+
+/** A Firehose client: the standard credential/region chain, the SDK's standard retry strategy. */
+export function firehoseClientFor(connection: FirehoseConnection): FirehoseClient {
+  return new FirehoseClient({
+    ...endpointClientConfig(connection),
+    maxAttempts: connection.maxAttempts ?? 5,
+    retryMode: "standard",
   });
 }
 

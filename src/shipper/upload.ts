@@ -8,7 +8,7 @@ import { HeadObjectCommand, NotFound, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import yauzl from "yauzl";
 import { TributaryError } from "../errors";
-import { hasConfiguredCredentials } from "./firehose";
+import { endpointClientConfig } from "./firehose";
 
 /**
  * `tributary upload`: copies raw files (folders, single files, or the entries of a zip, streamed and
@@ -57,20 +57,7 @@ async function sha256Of(stream: Readable): Promise<string> {
  * S3-compatible store) path-style addressing, and placeholder credentials when none are configured.
  */
 export function s3ClientFor(connection: { readonly endpoint?: string; readonly region?: string }): S3Client {
-  const local = connection.endpoint !== undefined;
-  return new S3Client({
-    endpoint: connection.endpoint,
-    region:
-      connection.region ??
-      process.env.AWS_REGION ??
-      process.env.AWS_DEFAULT_REGION ??
-      (local ? "us-east-1" : undefined),
-    forcePathStyle: local,
-    credentials:
-      local && !hasConfiguredCredentials()
-        ? { accessKeyId: "tributary-local", secretAccessKey: "tributary-local" }
-        : undefined,
-  });
+  return new S3Client({ ...endpointClientConfig(connection), forcePathStyle: connection.endpoint !== undefined });
 }
 
 /** S3 via lib-storage: multipart for large objects, parts sent in parallel, sha256 kept in metadata. */
