@@ -8,17 +8,8 @@ import { DEFAULT_DELIVERY_SETTINGS, type DeliverySettings } from "../src/spec/se
  */
 export interface Profile {
   readonly delivery: DeliverySettings;
-  readonly storage: {
-    /** Allow `pulumi destroy` to delete non-empty buckets. */
-    readonly forceDestroy: boolean;
-    /** Failed records under errors/ are kept this long. */
-    readonly errorObjectExpirationDays: number;
-    /** Overwritten or deleted object versions are kept this long. */
-    readonly noncurrentVersionExpirationDays: number;
-    readonly accessLogExpirationDays: number;
-    /** Move raw/ uploads to Standard-IA after this many days (0 = never). */
-    readonly rawTransitionToIaDays: number;
-  };
+  /** The lake buckets; as the component takes them, but 0 days means "never move raw/ to STANDARD_IA". */
+  readonly storage: Omit<PlatformArgs["storage"], "rawTransitionToIaDays"> & { readonly rawTransitionToIaDays: number };
   /** Retention of every CloudWatch log group the stack creates. */
   readonly logRetentionDays: number;
   readonly kms: { readonly deletionWindowDays: number };

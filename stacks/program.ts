@@ -23,18 +23,16 @@ export interface StackOutputs {
 /** Builds one environment from its validated config; shared by `pulumi up` and `tributary plan`. */
 export function createStack(config: StackConfig): StackOutputs {
   const p = config.profile;
+  const { rawTransitionToIaDays, ...storage } = p.storage;
   const platform = new Platform("tributary", {
     namePrefix: config.namePrefix,
     region: config.region,
     datasets: DATASETS,
     delivery: p.delivery,
     storage: {
-      forceDestroy: p.storage.forceDestroy,
-      errorObjectExpirationDays: p.storage.errorObjectExpirationDays,
-      noncurrentVersionExpirationDays: p.storage.noncurrentVersionExpirationDays,
-      accessLogExpirationDays: p.storage.accessLogExpirationDays,
+      ...storage,
       // 0 in a profile means "keep raw/ in STANDARD"; the component takes no value for that.
-      ...(p.storage.rawTransitionToIaDays > 0 ? { rawTransitionToIaDays: p.storage.rawTransitionToIaDays } : {}),
+      ...(rawTransitionToIaDays > 0 ? { rawTransitionToIaDays } : {}),
     },
     logRetentionDays: p.logRetentionDays,
     kms: p.kms,
