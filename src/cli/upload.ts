@@ -8,9 +8,10 @@ import { folderObjectStore, s3ClientFor, s3ObjectStore, uploadAll, uploadItemsFo
 import type { ObjectStore } from "../shipper/upload";
 import { formatBytes } from "../shipper/summary";
 import { runShip } from "./ship";
+import { OFFLINE_LAKE_BUCKET } from "../spec/names";
 
 /** Bucket name of the offline lake (`--local`) when none is given. */
-export const DEFAULT_LOCAL_BUCKET = "tributary-lake";
+export const DEFAULT_LOCAL_BUCKET = OFFLINE_LAKE_BUCKET;
 
 interface UploadCommandOptions {
   readonly dataset: string;
@@ -59,7 +60,10 @@ export function register(program: Command): void {
     )
     .argument("<inputs...>", "folders, files or .zip files")
     .requiredOption("--dataset <name>", "dataset the files belong to")
-    .option("--bucket <bucket>", "lake bucket (with --local: the offline lake's bucket folder, default tributary-lake)")
+    .option(
+      "--bucket <bucket>",
+      `lake bucket (with --local: the offline lake's bucket folder, default ${OFFLINE_LAKE_BUCKET})`,
+    )
     .option("--local", "write into an offline lake folder instead of S3")
     .option("--dir <dir>", "offline lake folder (with --local): objects go to <dir>/s3/<bucket>/<key>")
     .option("--prefix <prefix>", "key prefix (default raw/<dataset>/)")

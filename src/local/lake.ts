@@ -13,6 +13,7 @@ import { CheckpointStore } from "../shipper/checkpoint";
 import { firehoseClientFor, firehosePort } from "../shipper/firehose";
 import { RejectFile } from "../shipper/rejects";
 import { Shipper, type ShipStats } from "../shipper/ship";
+import { OFFLINE_LAKE_BUCKET } from "../spec/names";
 
 /**
  * The offline lake in a folder D: the Firehose-compatible endpoint on 127.0.0.1 with one stream per
@@ -90,7 +91,7 @@ export function localStackSettings(stack: string): { readonly prefix: string; re
 
 export async function startOfflineLake(options: OfflineLakeOptions): Promise<OfflineLake> {
   const dir = path.resolve(options.dir);
-  const bucket = options.bucket ?? "tributary-local-lake";
+  const bucket = options.bucket ?? OFFLINE_LAKE_BUCKET;
   const region = options.region ?? "us-east-1";
   const scale = options.bufferingScale ?? 1 / 12;
   if (!(scale > 0)) {

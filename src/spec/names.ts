@@ -20,3 +20,6 @@ export const glueTableName = (dataset: Pick<Dataset, "name">): string => dataset
 export const curatedPrefix = (dataset: Pick<Dataset, "name">): string => `curated/${dataset.name}/`;
 export const errorsPrefix = (dataset: Pick<Dataset, "name">): string => `errors/${dataset.name}/`;
 export const rawPrefix = (dataset: Pick<Dataset, "name">): string => `raw/${dataset.name}/`;
+
+/** The bucket folder of an offline lake (`<dir>/s3/<bucket>/…`); every offline command uses it. */
+export const OFFLINE_LAKE_BUCKET = "tributary-local-lake";

@@ -17,6 +17,7 @@ import {
 import { RecordIdIssuer } from "./record-ids";
 import type { StreamSink } from "./sink";
 import { LOCAL_ACCOUNT_ID, deliveryStreamArn, validateLocalStreams, type LocalDeliveryStream } from "./streams";
+import { OFFLINE_LAKE_BUCKET } from "../../spec/names";
 
 /** Firehose's fixed quotas (API reference, PutRecordBatch): these cannot be raised on AWS either. */
 export const FIREHOSE_LIMITS = {
@@ -233,7 +234,7 @@ export class FirehoseProtocol {
     const streamName = readStreamName(input, violations);
     if (violations.length > 0 || streamName === undefined) throw validationError(violations);
     const stream = this.findStream(streamName);
-    const bucketArn = `arn:aws:s3:::${stream.bucketName ?? "tributary-local-lake"}`;
+    const bucketArn = `arn:aws:s3:::${stream.bucketName ?? OFFLINE_LAKE_BUCKET}`;
     const buffering = stream.buffering ?? { sizeInMBs: 5, intervalInSeconds: 300 };
     const s3Description = {
       RoleARN: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${stream.name}-firehose`,
