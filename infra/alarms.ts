@@ -69,6 +69,12 @@ export interface AlarmsArgs {
   readonly account: pulumi.Input<AccountContext>;
   /** dataset name → stream name */
   readonly streams: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * dataset → transform function name. A batch the function fails (throws, times out) is retried by
+   * Firehose and then written to errors/<dataset>/processing-failed/: alarm on the first.
+   * @default none
+   */
+  readonly transformFunctions?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Seconds of DeliveryToS3.DataFreshness above which delivery counts as stuck. */
   readonly freshnessThresholdSeconds: number;
   /** Subscribes this address to the topic (AWS sends a confirmation mail first). @default none */
@@ -78,8 +84,9 @@ export interface AlarmsArgs {
 }
 
 /**
- * Per-stream CloudWatch alarms (freshness, throttling, failed conversions, exceeded partitions) that
- * notify an SNS topic encrypted with its own KMS key, with an optional e-mail subscription.
+ * Per-stream CloudWatch alarms (freshness, throttling, failed conversions, exceeded partitions) and
+ * per-transform-function error alarms that notify an SNS topic encrypted with its own KMS key, with an
+ * optional e-mail subscription.
  */
 export class Alarms extends pulumi.ComponentResource {
   readonly key: aws.kms.Key;
@@ -155,6 +162,31 @@ export class Alarms extends pulumi.ComponentResource {
             { parent: this },
           ),
       );
+    }
+    for (const [dataset, functionName] of Object.entries(args.transformFunctions ?? {})) {
+      alarms[dataset] = [
+        ...(alarms[dataset] ?? []),
+        new aws.cloudwatch.MetricAlarm(
+          `${name}-${dataset}-transform-errors`,
+          {
+            name: pulumi.interpolate`${functionName} Errors`,
+            alarmDescription: pulumi.interpolate`${functionName}: the transform failed whole batches; Firehose retries them, then writes them to errors/${dataset}/processing-failed/ (see the function's log group)`,
+            namespace: "AWS/Lambda",
+            metricName: "Errors",
+            dimensions: { FunctionName: functionName },
+            statistic: "Sum",
+            period: ALARM_PERIOD_SECONDS,
+            evaluationPeriods: 1,
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: 0,
+            treatMissingData: "notBreaching",
+            alarmActions: [this.topic.arn],
+            okActions: [this.topic.arn],
+            tags: { ...args.tags },
+          },
+          { parent: this },
+        ),
+      ];
     }
     this.alarms = alarms;
     this.topicArn = this.topic.arn;

@@ -255,6 +255,7 @@ export class Platform extends pulumi.ComponentResource {
         namePrefix: prefix,
         account: this.account,
         streams: Object.fromEntries(Object.entries(deliveryStreams).map(([ds, s]) => [ds, s.streamName])),
+        transformFunctions: Object.fromEntries(Object.entries(this.transforms).map(([ds, t]) => [ds, t.function.name])),
         freshnessThresholdSeconds: args.alarms.freshnessThresholdSeconds,
         ...(args.alarms.email !== undefined ? { email: args.alarms.email } : {}),
         keyDeletionWindowDays: args.kms.deletionWindowDays,

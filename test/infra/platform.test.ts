@@ -116,7 +116,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       "aws:ssm/parameter:Parameter": 1,
       "aws:sns/topic:Topic": 1,
       "aws:sns/topicPolicy:TopicPolicy": 1,
-      "aws:cloudwatch/metricAlarm:MetricAlarm": 39,
+      "aws:cloudwatch/metricAlarm:MetricAlarm": 46,
       "aws:cloudwatch/eventRule:EventRule": 1,
       "aws:cloudwatch/eventTarget:EventTarget": 1,
       "aws:sqs/queue:Queue": 2,
@@ -613,6 +613,31 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
           assert.equal(a.comparisonOperator, "GreaterThanThreshold");
           assert.deepEqual(a.alarmActions, [topicArn]);
         }
+      }
+    });
+
+    it("a transform function that fails batches alarms: Firehose would retry, then write them to processing-failed", function () {
+      const topicArn = `arn:aws:sns:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:tributary-test-alarms`;
+      const transformed = DATASETS.filter((d) => d.transform !== undefined);
+      assert.equal(transformed.length, 7);
+      for (const dataset of transformed) {
+        const fn = `tributary-test-${dataset.name}-transform`;
+        assert.deepEqual(built.named(`tributary-alarms-${dataset.name}-transform-errors`).inputs, {
+          name: `${fn} Errors`,
+          alarmDescription: `${fn}: the transform failed whole batches; Firehose retries them, then writes them to errors/${dataset.name}/processing-failed/ (see the function's log group)`,
+          namespace: "AWS/Lambda",
+          metricName: "Errors",
+          dimensions: { FunctionName: fn },
+          statistic: "Sum",
+          period: 300,
+          evaluationPeriods: 1,
+          comparisonOperator: "GreaterThanThreshold",
+          threshold: 0,
+          treatMissingData: "notBreaching",
+          alarmActions: [topicArn],
+          okActions: [topicArn],
+          tags: { project: "tributary", environment: "test" },
+        });
       }
     });
 
