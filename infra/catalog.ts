@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Dataset } from "../src/datasets/types";
 import { glueDatabaseName, projectionParameters, type DeliverySpec } from "../src/spec";
 import type { AccountContext } from "./iam/policy";
+import { ATHENA_RESULTS_PREFIX } from "./names";
 
 /** Where Athena writes query results in the lake bucket. */
-export const ATHENA_RESULTS_PREFIX = "athena-results/";
 
 export interface CatalogArgs {
   readonly namePrefix: string;

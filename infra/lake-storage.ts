@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { lakeKeyPolicy } from "./iam/kms";
 import type { AccountContext } from "./iam/policy";
 import { accessLogBucketPolicy, lakeBucketPolicy } from "./iam/s3";
-import { bucketName } from "./names";
+import { bucketName, ATHENA_RESULTS_PREFIX } from "./names";
 
 /** Where the lake bucket's server access logs go in the log bucket. */
 export const ACCESS_LOG_PREFIX = "lake/";
@@ -24,6 +24,8 @@ export interface LakeStorageArgs {
   readonly noncurrentVersionExpirationDays: number;
   /** Days after which server access logs expire. */
   readonly accessLogExpirationDays: number;
+  /** Days after which Athena query results under `athena-results/` expire; nothing else reads them. */
+  readonly athenaResultExpirationDays: number;
   /** When set, objects under `raw/` move to STANDARD_IA after this many days (at least 30). */
   readonly rawTransitionToIaDays?: number;
   /** KMS waiting period before the key is deleted, 7–30 days. */
@@ -158,6 +160,12 @@ export class LakeStorage extends pulumi.ComponentResource {
             status: "Enabled",
             filter: { prefix: "errors/" },
             expiration: { days: args.errorObjectExpirationDays },
+          },
+          {
+            id: "expire-athena-results",
+            status: "Enabled",
+            filter: { prefix: ATHENA_RESULTS_PREFIX },
+            expiration: { days: args.athenaResultExpirationDays },
           },
           ...(args.rawTransitionToIaDays !== undefined
             ? [

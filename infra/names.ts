@@ -21,6 +21,9 @@ export const bucketName = (
   region: string,
 ): string => `${namePrefix}-${role}-${accountId}-${region}`;
 
+/** Where the Athena workgroup writes query results in the lake bucket (and where they expire). */
+export const ATHENA_RESULTS_PREFIX = "athena-results/";
+
 /** Log group name prefixes of this stack's Firehose streams and transform functions. */
 export const logGroupPrefixes = (namePrefix: string): string[] => [
   `/aws/kinesisfirehose/${namePrefix}-`,

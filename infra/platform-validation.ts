@@ -78,6 +78,7 @@ export function platformArgsProblems(args: PlatformArgs, specs: readonly Deliver
     ["storage.errorObjectExpirationDays", args.storage.errorObjectExpirationDays],
     ["storage.noncurrentVersionExpirationDays", args.storage.noncurrentVersionExpirationDays],
     ["storage.accessLogExpirationDays", args.storage.accessLogExpirationDays],
+    ["storage.athenaResultExpirationDays", args.storage.athenaResultExpirationDays],
   ];
   for (const [field, value] of days) {
     if (!isPositiveInteger(value)) add(`${field} is ${value}; it must be a whole number of days, at least 1.`);

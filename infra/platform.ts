@@ -14,7 +14,7 @@ import { Alarms } from "./alarms";
 import { Catalog } from "./catalog";
 import { DeliveryStream } from "./delivery-stream";
 import type { AccountContext } from "./iam/policy";
-import { LakeStorage } from "./lake-storage";
+import { LakeStorage, type LakeStorageArgs } from "./lake-storage";
 import { Loader } from "./loader";
 import { Network } from "./network";
 import { Warehouse, type WarehouseSettings } from "./warehouse";
@@ -30,15 +30,16 @@ export interface PlatformArgs {
   readonly region: string;
   readonly datasets: readonly Dataset[];
   readonly delivery: DeliverySettings;
-  readonly storage: {
-    /** Lets `pulumi destroy` delete non-empty buckets. Only for disposable environments. */
-    readonly forceDestroy: boolean;
-    readonly errorObjectExpirationDays: number;
-    readonly noncurrentVersionExpirationDays: number;
-    readonly accessLogExpirationDays: number;
-    /** Objects under raw/ move to STANDARD_IA after this many days (≥ 30). @default never */
-    readonly rawTransitionToIaDays?: number;
-  };
+  /** The lake and access-log buckets: destroyability, retention, lifecycle (see LakeStorageArgs). */
+  readonly storage: Pick<
+    LakeStorageArgs,
+    | "forceDestroy"
+    | "errorObjectExpirationDays"
+    | "noncurrentVersionExpirationDays"
+    | "accessLogExpirationDays"
+    | "athenaResultExpirationDays"
+    | "rawTransitionToIaDays"
+  >;
   /** Retention of every log group (Firehose delivery errors, transform functions). */
   readonly logRetentionDays: number;
   readonly kms: { readonly deletionWindowDays: number };
@@ -155,13 +156,7 @@ export class Platform extends pulumi.ComponentResource {
       {
         namePrefix: prefix,
         account: this.account,
-        forceDestroy: args.storage.forceDestroy,
-        errorObjectExpirationDays: args.storage.errorObjectExpirationDays,
-        noncurrentVersionExpirationDays: args.storage.noncurrentVersionExpirationDays,
-        accessLogExpirationDays: args.storage.accessLogExpirationDays,
-        ...(args.storage.rawTransitionToIaDays !== undefined
-          ? { rawTransitionToIaDays: args.storage.rawTransitionToIaDays }
-          : {}),
+        ...args.storage,
         keyDeletionWindowDays: args.kms.deletionWindowDays,
         encryptedLogGroupPrefixes: logGroupPrefixes(prefix),
         tags,

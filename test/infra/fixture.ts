@@ -27,6 +27,7 @@ export const BASE_ARGS: PlatformArgs = {
     errorObjectExpirationDays: 30,
     noncurrentVersionExpirationDays: 14,
     accessLogExpirationDays: 90,
+    athenaResultExpirationDays: 14,
   },
   logRetentionDays: 30,
   kms: { deletionWindowDays: 30 },

@@ -54,12 +54,14 @@ describe("infra: platform argument validation", function () {
           errorObjectExpirationDays: 0,
           noncurrentVersionExpirationDays: 1.5,
           accessLogExpirationDays: -1,
+          athenaResultExpirationDays: 0,
         },
       }),
       [
         "storage.errorObjectExpirationDays is 0; it must be a whole number of days, at least 1.",
         "storage.noncurrentVersionExpirationDays is 1.5; it must be a whole number of days, at least 1.",
         "storage.accessLogExpirationDays is -1; it must be a whole number of days, at least 1.",
+        "storage.athenaResultExpirationDays is 0; it must be a whole number of days, at least 1.",
       ],
     );
   });

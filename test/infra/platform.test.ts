@@ -221,10 +221,16 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       }
     });
 
-    it("expires error records and old versions, aborts stuck uploads, and has no raw/ transition by default", function () {
+    it("expires error records, Athena results and old versions, aborts stuck uploads, and has no raw/ transition by default", function () {
       const rules = built.named("tributary-storage-lake-lifecycle").inputs.rules;
       assert.deepEqual(rules, [
         { id: "expire-error-records", status: "Enabled", filter: { prefix: "errors/" }, expiration: { days: 30 } },
+        {
+          id: "expire-athena-results",
+          status: "Enabled",
+          filter: { prefix: "athena-results/" },
+          expiration: { days: 14 },
+        },
         {
           id: "expire-noncurrent-versions",
           status: "Enabled",
