@@ -101,6 +101,14 @@ export interface LoaderSettings {
   readonly maxReceiveCount?: number;
   /** Alarm when the oldest queued notification is older than this. */
   readonly oldestMessageAlarmSeconds: number;
+  /**
+   * Lambda reserved concurrency for the loader. Off by default: new AWS accounts often have a
+   * concurrency limit of 10, and any reservation there fails `pulumi up` ("decreases account's
+   * UnreservedConcurrentExecution below its minimum value of [10]"). Overlapping runs are safe without
+   * it (see the function below); 1 only saves repeated work where the account has room.
+   * @default none
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** Pure: every problem with the loader settings, each naming the field, the value and the fix. */
@@ -135,6 +143,12 @@ export function validateLoaderSettings(settings: LoaderSettings): string[] {
   const maxMessages = settings.maxMessages ?? 1000;
   if (!Number.isInteger(maxMessages) || maxMessages < 1 || maxMessages > 10_000) {
     problems.push(`loader maxMessages ${maxMessages} is out of range; use 1–10000.`);
+  }
+  const reserved = settings.reservedConcurrency;
+  if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1)) {
+    problems.push(
+      `loader reservedConcurrency ${reserved} is not a whole number ≥ 1; leave it unset for no reservation.`,
+    );
   }
   const maxReceiveCount = settings.maxReceiveCount ?? 5;
   if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
@@ -341,9 +355,11 @@ export class Loader extends pulumi.ComponentResource {
         runtime: LOADER_RUNTIME,
         timeout: timeoutSeconds,
         memorySize: LOADER_MEMORY_MB,
-        // One run at a time: the ledger lookup happens before the COPY transaction, so two
-        // overlapping runs could both find an object new and load it twice.
-        reservedConcurrentExecutions: 1,
+        // Overlapping runs (an EventBridge duplicate, a slow run) are safe without a reservation: each
+        // dataset's batch is one transaction whose DELETE on the staging table makes the other wait, the
+        // ledger insert skips objects already recorded, and the history upsert replaces rows by dedupe
+        // key, so a second load of an object repeats work but adds no row.
+        ...(args.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: args.reservedConcurrency } : {}),
         loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
         codePathOptions: { extraExcludePackages: [...LOADER_EXCLUDED_PACKAGES] },
         environment: {

@@ -66,6 +66,8 @@ export interface PlatformArgs {
     readonly loaderTimeoutSeconds: number;
     /** Alarm when a new file has waited this long to be loaded. */
     readonly loadQueueAlarmSeconds: number;
+    /** Loader reserved concurrency; 0 for none (new accounts cannot reserve any, see LoaderSettings). */
+    readonly loaderReservedConcurrency: number;
   };
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -264,8 +266,13 @@ export class Platform extends pulumi.ComponentResource {
       { namePrefix: prefix, account: this.account, tags },
       { parent: this },
     );
-    const { loadScheduleExpression, loaderTimeoutSeconds, loadQueueAlarmSeconds, ...warehouseSettings } =
-      args.warehouse;
+    const {
+      loadScheduleExpression,
+      loaderTimeoutSeconds,
+      loadQueueAlarmSeconds,
+      loaderReservedConcurrency,
+      ...warehouseSettings
+    } = args.warehouse;
     this.warehouse = new Warehouse(
       `${name}-warehouse`,
       {
@@ -291,6 +298,7 @@ export class Platform extends pulumi.ComponentResource {
         scheduleExpression: loadScheduleExpression,
         timeoutSeconds: loaderTimeoutSeconds,
         oldestMessageAlarmSeconds: loadQueueAlarmSeconds,
+        ...(loaderReservedConcurrency > 0 ? { reservedConcurrency: loaderReservedConcurrency } : {}),
         namePrefix: prefix,
         account: this.account,
         warehouse: {

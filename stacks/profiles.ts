@@ -59,6 +59,7 @@ export const dev: Profile = {
     loadScheduleExpression: "rate(5 minutes)",
     loaderTimeoutSeconds: 240,
     loadQueueAlarmSeconds: 1800,
+    loaderReservedConcurrency: 0,
   },
 };
 
@@ -100,6 +101,7 @@ export const prod: Profile = {
     loadScheduleExpression: "rate(15 minutes)",
     loaderTimeoutSeconds: 600,
     loadQueueAlarmSeconds: 3600,
+    loaderReservedConcurrency: 0,
   },
 };
 

@@ -143,9 +143,9 @@ function commonRules(stack: () => BuiltStack) {
     ]);
   });
 
-  it("loader: one run at a time, timeout under the schedule, its own role and encrypted log group", () => {
+  it("loader: no reserved concurrency (a fresh account cannot reserve any), timeout under the schedule, its own role and encrypted log group", () => {
     const [fn] = stack().ofType("aws:lambda/function:Function");
-    assert.strictEqual(fn.inputs.reservedConcurrentExecutions, 1);
+    assert.strictEqual(fn.inputs.reservedConcurrentExecutions, undefined);
     assert.strictEqual(fn.inputs.role, "arn:aws:iam::123456789012:role/tributary-dev-loader");
     assert.strictEqual(fn.inputs.runtime, "nodejs22.x");
     const logs = stack().named("tributary-loader-logs");
@@ -321,6 +321,7 @@ describe("infra/warehouse plan rules: prod on Serverless (protected)", function 
       scheduleExpression: "rate(15 minutes)",
       timeoutSeconds: 600,
       oldestMessageAlarmSeconds: 3600,
+      reservedConcurrency: 1,
     });
   });
 
@@ -337,6 +338,10 @@ describe("infra/warehouse plan rules: prod on Serverless (protected)", function 
     assert.strictEqual(stack.named("tributary-loader-schedule").inputs.scheduleExpression, "rate(15 minutes)");
     assert.strictEqual(stack.ofType("aws:lambda/function:Function")[0].inputs.timeout, 600);
     assert.strictEqual(stack.named("tributary-loader-queue").inputs.visibilityTimeoutSeconds, 660);
+  });
+
+  it("an explicit reserved concurrency reaches the loader function", () => {
+    assert.strictEqual(stack.ofType("aws:lambda/function:Function")[0].inputs.reservedConcurrentExecutions, 1);
   });
 });
 

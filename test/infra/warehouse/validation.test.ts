@@ -84,6 +84,14 @@ describe("infra/loader: settings validation", () => {
     assert.strictEqual(rateIntervalSeconds("cron(0/15 * * * ? *)"), undefined);
   });
 
+  it("reserved concurrency is off by default and, when set, a whole number ≥ 1", () => {
+    assert.strictEqual(DEV_LOADER.reservedConcurrency, undefined);
+    assert.deepStrictEqual(validateLoaderSettings({ ...DEV_LOADER, reservedConcurrency: 1 }), []);
+    assert.deepStrictEqual(validateLoaderSettings({ ...DEV_LOADER, reservedConcurrency: 0 }), [
+      "loader reservedConcurrency 0 is not a whole number ≥ 1; leave it unset for no reservation.",
+    ]);
+  });
+
   it("accepts the dev schedule and a cron expression", () => {
     assert.deepStrictEqual(validateLoaderSettings(DEV_LOADER), []);
     assert.deepStrictEqual(validateLoaderSettings({ ...DEV_LOADER, scheduleExpression: "cron(0/15 * * * ? *)" }), []);
