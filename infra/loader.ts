@@ -356,9 +356,9 @@ export class Loader extends pulumi.ComponentResource {
         timeout: timeoutSeconds,
         memorySize: LOADER_MEMORY_MB,
         // Overlapping runs (an EventBridge duplicate, a slow run) are safe without a reservation: each
-        // dataset's batch is one transaction whose DELETE on the staging table makes the other wait, the
-        // ledger insert skips objects already recorded, and the history upsert replaces rows by dedupe
-        // key, so a second load of an object repeats work but adds no row.
+        // dataset's batch is one transaction whose DELETE on the staging table makes the other wait;
+        // Redshift then aborts the later one as a serialization conflict (its messages come back) or it
+        // replaces history rows by dedupe key, so a second load repeats work but adds no record.
         ...(args.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: args.reservedConcurrency } : {}),
         loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
         codePathOptions: { extraExcludePackages: [...LOADER_EXCLUDED_PACKAGES] },
