@@ -1,5 +1,5 @@
 import { existsSync, promises as fs, statSync } from "fs";
-import { join, relative, resolve } from "path";
+import { isAbsolute, join, relative, resolve } from "path";
 import { Command } from "commander";
 import { SingleBar } from "cli-progress";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -352,11 +352,17 @@ export function formatDemoSummary(summary: DemoSummary): string {
     lines.push(`  ${s.statusClass}  ${fmt(s.requests).padStart(7)}  ${s.share.toFixed(1)}%`);
   lines.push(
     "",
-    `Lake: ${relative(process.cwd(), join(summary.dir, "s3")) || summary.dir} (Hive-partitioned Parquet; failures under errors/)`,
-    `Rejected lines: ${relative(process.cwd(), rejectedLinesFile(summary.dir, "<dataset>"))} (file, line, reason, text)`,
-    `Warehouse: ${relative(process.cwd(), warehousePath(summary.dir))} — try: tributary query --local --dir ${relative(process.cwd(), summary.dir) || "."} "SELECT * FROM analytics.requests LIMIT 5"`,
+    `Lake: ${shown(join(summary.dir, "s3"))} (Hive-partitioned Parquet; failures under errors/)`,
+    `Rejected lines: ${shown(rejectedLinesFile(summary.dir, "<dataset>"))} (file, line, reason, text)`,
+    `Warehouse: ${shown(warehousePath(summary.dir))} — try: tributary query --local --dir ${shown(summary.dir)} "SELECT * FROM analytics.requests LIMIT 5"`,
   );
   return lines.join("\n");
+}
+
+/** A path as the user would type it: relative under the working directory, absolute elsewhere. */
+function shown(target: string): string {
+  const rel = relative(process.cwd(), target);
+  return rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? resolve(target) : rel;
 }
 
 export function register(program: Command): void {
