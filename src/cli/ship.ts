@@ -6,7 +6,7 @@ import { SingleBar } from "cli-progress";
 import { datasetByName } from "../datasets";
 import { TributaryError } from "../errors";
 import { CheckpointStore } from "../shipper/checkpoint";
-import { firehoseClientFor, firehosePort } from "../shipper/firehose";
+import { firehoseClientFor, firehosePort, checkClientConfiguration } from "../shipper/firehose";
 import { RejectFile } from "../shipper/rejects";
 import { Shipper } from "../shipper/ship";
 import type { ShipStats } from "../shipper/ship";
@@ -82,6 +82,7 @@ export async function runShip(files: readonly string[], options: ShipCommandOpti
   const errorsFile = resolve(options.errorsFile ?? join(checkpointDir, "rejected.jsonl"));
   const paths = files.map((f) => resolve(f));
   const client = firehoseClientFor({ endpoint: options.endpoint, region: options.region });
+  await checkClientConfiguration(client);
   const shipper = new Shipper(
     {
       dataset,

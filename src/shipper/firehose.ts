@@ -3,6 +3,7 @@ import { homedir } from "os";
 import { join } from "path";
 import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import type { FailedEntry, RecordBatchPort } from "./sender";
+import { TributaryError } from "../errors";
 
 /** How to reach Firehose (or a Firehose-compatible endpoint such as the offline lake). */
 export interface FirehoseConnection {
@@ -67,6 +68,30 @@ export function firehoseClientFor(connection: FirehoseConnection): FirehoseClien
     maxAttempts: connection.maxAttempts ?? 5,
     retryMode: "standard",
   });
+}
+
+/**
+ * Resolves the client's region and credentials once, before anything is read: a missing region or
+ * credentials is a configuration problem to report, not a network fault to retry. (While shipping, a
+ * call that gets no answer is retried without end, so that an outage loses nothing.)
+ */
+export async function checkClientConfiguration(client: FirehoseClient): Promise<void> {
+  try {
+    await client.config.region();
+  } catch {
+    throw new TributaryError(
+      "TRIBUTARY_NO_AWS_REGION",
+      "No AWS region: pass --region <region>, or set AWS_REGION (or a region in ~/.aws/config).",
+    );
+  }
+  try {
+    await client.config.credentials();
+  } catch (err) {
+    throw new TributaryError(
+      "TRIBUTARY_NO_AWS_CREDENTIALS",
+      `No AWS credentials (${(err as Error).message}): configure them as for the AWS CLI (AWS_PROFILE, ~/.aws/credentials, an instance profile, SSO), or pass --endpoint for the offline lake.`,
+    );
+  }
 }
 
 /** The PutRecordBatch port over an SDK client. */
