@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import type { PolicyDocument } from "../../../infra/iam/policy";
 import { MOCK_S3_PREFIX_LIST, MOCK_VPC } from "./mocks";
-import { wildcardViolations } from "./policy-rules";
+import { wildcardViolations } from "../../support/policy-rules";
 import { ALARM_TOPIC_ARN, buildStack, DEV_WAREHOUSE, LAKE, PROD_WAREHOUSE, type BuiltStack } from "./stack";
 
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { loadQueuePolicy, loaderPolicy } from "../../../infra/iam/loader";
 import { copyRolePolicy, copyRoleTrustPolicy } from "../../../infra/iam/warehouse";
-import { wildcardViolations } from "./policy-rules";
+import { wildcardViolations } from "../../support/policy-rules";
 
 const BUCKET = "arn:aws:s3:::lake";
 const LAKE_KEY = "arn:aws:kms:eu-west-1:111122223333:key/lake";
@@ -192,6 +192,16 @@ describe("infra/iam: warehouse and loader policies", () => {
       'Broad: Resource "*" without a condition',
       "Star: action *",
     ]);
+  });
+
+  it("in a key policy Resource * means the key, but a wildcard action is still a violation", () => {
+    const keyPolicy = {
+      Statement: [
+        { Sid: "Admin", Effect: "Allow" as const, Action: ["kms:Describe*", "kms:*"], Resource: "*" },
+        { Sid: "Use", Effect: "Allow" as const, Action: ["kms:Decrypt"], Resource: "*" },
+      ],
+    };
+    assert.deepStrictEqual(wildcardViolations(keyPolicy, { keyPolicy: true }), ["Admin: action kms:*"]);
   });
 
   it("load queue: only the lake bucket of this account may send, and only over TLS", () => {
