@@ -12,6 +12,19 @@ export const MOCK_VPC = {
 /** The S3 gateway endpoint's prefix list. */
 export const MOCK_S3_PREFIX_LIST = "pl-6da54004";
 
+/** How Pulumi's RPC layer marks a secret inside resource inputs: `{ <signature key>: <signature>, value }`. */
+const SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Whether a resource input, as mocks receive it, is a Pulumi secret (its plain value is `.value`). */
+export function isPulumiSecret(value: unknown): value is { readonly value: unknown } {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    (value as Record<string, unknown>)[SECRET_SIGNATURE_KEY] === SECRET_SIGNATURE
+  );
+}
+
 export interface RecordedResource {
   readonly type: string;
   readonly name: string;

@@ -4,7 +4,7 @@ import * as YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { TributaryError } from "../src/errors";
 import { loadStackConfig, type StackConfig } from "./config";
-import { AwsMocks } from "./mocks";
+import { AwsMocks, isPulumiSecret } from "./mocks";
 
 /** One resource as `tributary plan --json` prints it. */
 export interface PlannedResource {
@@ -68,18 +68,8 @@ export function readStackConfigFile(
   return { values, secretKeys };
 }
 
-/** How Pulumi's RPC layer marks a secret value inside resource inputs. */
-const SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
-
 function maskSecrets(value: unknown, secrets: readonly string[]): unknown {
-  if (
-    value !== null &&
-    typeof value === "object" &&
-    (value as Record<string, unknown>)[SECRET_SIGNATURE_KEY] === SECRET_SIGNATURE
-  ) {
-    return SECRET_PLACEHOLDER;
-  }
+  if (isPulumiSecret(value)) return SECRET_PLACEHOLDER;
   if (typeof value === "string") {
     return secrets.some((s) => s !== "" && value.includes(s)) ? SECRET_PLACEHOLDER : value;
   }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AwsMocks, type RecordedResource } from "../../stacks/mocks";
+import { AwsMocks, isPulumiSecret, type RecordedResource } from "../../stacks/mocks";
 
 /**
  * Pulumi mocks for component tests: every resource gets a plausible ARN and the physical name AWS
@@ -38,20 +38,9 @@ export async function installPulumiMocks(options: { readonly preview?: boolean }
   await pulumi.runtime.setMocks(mocks, "tributary", "test", options.preview ?? false);
 }
 
-/** Pulumi's marker of a secret value in serialized inputs. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
-
 /** An input as its plain value, whether or not the SDK passed it as a secret. */
 export function unsecret(value: unknown): unknown {
-  if (
-    value !== null &&
-    typeof value === "object" &&
-    (value as Record<string, unknown>)[SECRET_SIG] === SECRET_SIG_VALUE
-  ) {
-    return (value as Record<string, unknown>).value;
-  }
-  return value;
+  return isPulumiSecret(value) ? value.value : value;
 }
 
 /** The value of an output, for `await` in tests. */

@@ -3,6 +3,7 @@ import type { PolicyDocument } from "../../../infra/iam/policy";
 import { MOCK_S3_PREFIX_LIST, MOCK_VPC } from "./mocks";
 import { wildcardViolations } from "../../support/policy-rules";
 import { ALARM_TOPIC_ARN, buildStack, DEV_WAREHOUSE, LAKE, PROD_WAREHOUSE, type BuiltStack } from "./stack";
+import { unsecret } from "../../support/pulumi-mocks";
 
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 const NAMESPACE = "aws:redshiftserverless/namespace:Namespace";
@@ -34,21 +35,8 @@ function passwordInputs(stack: BuiltStack): string[] {
   return found;
 }
 
-/** Pulumi's wire form of a secret value. */
-const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
-
 function unwrapSecrets(inputs: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(inputs).map(([key, value]) => {
-      const wrapped = value as Record<string, unknown> | null;
-      return [
-        key,
-        wrapped !== null && typeof wrapped === "object" && Object.values(wrapped).includes(SECRET_SIGNATURE)
-          ? wrapped.value
-          : value,
-      ];
-    }),
-  );
+  return Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key, unsecret(value)]));
 }
 
 function policyOf(stack: BuiltStack, name: string): PolicyDocument {
