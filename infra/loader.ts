@@ -3,6 +3,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { warehouseDatasets, type WarehouseDataset } from "../src/datasets/types";
 import { TributaryError } from "../src/errors";
 // Imported at the top on purpose: Pulumi serializes the functions this module references into the
 // Lambda's code. A require() inside the factory would not be bundled and would fail in Lambda.
@@ -52,6 +53,7 @@ export const LOADER_ENV = {
 export function loaderConfigFromEnvironment(
   env: Readonly<Record<string, string | undefined>>,
   remainingTimeMs: number,
+  datasets: readonly WarehouseDataset[],
 ): LoaderConfig {
   const missing = Object.values(LOADER_ENV).filter(
     (key) => key !== LOADER_ENV.maxMessages && (env[key] === undefined || env[key] === ""),
@@ -67,6 +69,7 @@ export function loaderConfigFromEnvironment(
   const name = read(LOADER_ENV.warehouseName);
   const maxMessages = Number(env[LOADER_ENV.maxMessages] ?? "");
   return {
+    datasets,
     queueUrl: read(LOADER_ENV.queueUrl),
     target: {
       ...(kind === "provisioned" ? { clusterIdentifier: name } : { workgroupName: name }),
@@ -164,6 +167,8 @@ export function validateLoaderSettings(settings: LoaderSettings): string[] {
 
 export interface LoaderArgs extends LoaderSettings {
   readonly namePrefix: string;
+  /** The datasets the warehouse loads (their columns and keys travel in the function's code). */
+  readonly datasets: readonly WarehouseDataset[];
   readonly account: pulumi.Input<AccountContext>;
   readonly warehouse: {
     readonly kind: WarehouseKind;
@@ -345,6 +350,7 @@ export class Loader extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    const datasets = warehouseDatasets(args.datasets);
     this.function = new aws.lambda.CallbackFunction<ScheduledEvent, DrainReport>(
       `${name}-function`,
       {
@@ -376,6 +382,7 @@ export class Loader extends pulumi.ComponentResource {
             [LOADER_ENV.maxMessages]: String(maxMessages),
           },
         },
+        // Plain data only: the closure serializer copies it into the function's code.
         callbackFactory: () => {
           // Clients are created here, once per Lambda container: an SDK client captured from module
           // scope cannot be serialized. The queue URL does not override the client's endpoint, so
@@ -384,7 +391,7 @@ export class Loader extends pulumi.ComponentResource {
           const s3 = new S3Client({});
           const redshiftData = new RedshiftDataClient({});
           return async (_event: ScheduledEvent, context: aws.lambda.Context): Promise<DrainReport> => {
-            const config = loaderConfigFromEnvironment(process.env, context.getRemainingTimeInMillis());
+            const config = loaderConfigFromEnvironment(process.env, context.getRemainingTimeInMillis(), datasets);
             const report = await drainAndLoad({ sqs, s3Put: s3, redshiftData }, config);
             console.log(JSON.stringify({ message: "load run finished", ...report }));
             return report;

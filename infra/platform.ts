@@ -58,8 +58,8 @@ export interface PlatformArgs {
     readonly bytesScannedCutoffPerQuery?: number;
     readonly forceDestroy: boolean;
   };
-  /** Redshift and its loader. */
-  readonly warehouse: WarehouseSettings & {
+  /** Redshift and its loader; omit for a lake without a warehouse (no VPC, Redshift, loader or queues). */
+  readonly warehouse?: WarehouseSettings & {
     /** EventBridge schedule of the loader, e.g. `rate(5 minutes)`. */
     readonly loadScheduleExpression: string;
     /** Loader Lambda timeout; below the schedule interval. */
@@ -113,9 +113,10 @@ export class Platform extends pulumi.ComponentResource {
   readonly deliveryStreams: Readonly<Record<string, DeliveryStream>>;
   readonly agentTarget: AgentTarget;
   readonly alarms: Alarms;
-  readonly network: Network;
-  readonly warehouse: Warehouse;
-  readonly loader: Loader;
+  /** The warehouse and what it needs; undefined when the stack has no warehouse. */
+  readonly network?: Network;
+  readonly warehouse?: Warehouse;
+  readonly loader?: Loader;
 
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
@@ -261,64 +262,12 @@ export class Platform extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.network = new Network(
-      `${name}-network`,
-      { namePrefix: prefix, account: this.account, tags },
-      { parent: this },
-    );
-    const {
-      loadScheduleExpression,
-      loaderTimeoutSeconds,
-      loadQueueAlarmSeconds,
-      loaderReservedConcurrency,
-      ...warehouseSettings
-    } = args.warehouse;
-    this.warehouse = new Warehouse(
-      `${name}-warehouse`,
-      {
-        ...warehouseSettings,
-        namePrefix: prefix,
-        account: this.account,
-        subnetIds: this.network.subnetIds,
-        securityGroupIds: [this.network.securityGroupId],
-        lake: { bucketArn: this.storage.bucketArn, keyArn },
-        glueArns: pulumi.all([
-          this.catalog.catalogArn,
-          this.catalog.database.arn,
-          ...Object.values(this.catalog.tables).map((t) => t.arn),
-        ]),
-        keyDeletionWindowDays: args.kms.deletionWindowDays,
-        tags,
-      },
-      { parent: this },
-    );
-    this.loader = new Loader(
-      `${name}-loader`,
-      {
-        scheduleExpression: loadScheduleExpression,
-        timeoutSeconds: loaderTimeoutSeconds,
-        oldestMessageAlarmSeconds: loadQueueAlarmSeconds,
-        ...(loaderReservedConcurrency > 0 ? { reservedConcurrency: loaderReservedConcurrency } : {}),
-        namePrefix: prefix,
-        account: this.account,
-        warehouse: {
-          kind: this.warehouse.kind,
-          name: this.warehouse.target.name,
-          arn: this.warehouse.target.arn,
-          databaseName: this.warehouse.databaseName,
-          adminSecretArn: this.warehouse.adminSecretArn,
-          keyArn: this.warehouse.keyArn,
-          copyRoleArn: this.warehouse.copyRoleArn,
-        },
-        lake: { bucketName: this.storage.bucketName, bucketArn: this.storage.bucketArn, keyArn },
-        logRetentionDays: args.logRetentionDays,
-        // The lake key's policy already lets CloudWatch Logs use it for this stack's log groups.
-        logKeyArn: keyArn,
-        alarmTopicArn: this.alarms.topicArn,
-        tags,
-      },
-      { parent: this },
-    );
+    if (args.warehouse) {
+      const built = this.createWarehouse(name, args, args.warehouse, keyArn, tags);
+      this.network = built.network;
+      this.warehouse = built.warehouse;
+      this.loader = built.loader;
+    }
 
     this.bucketName = this.storage.bucketName;
     this.bucketArn = this.storage.bucketArn;
@@ -343,5 +292,72 @@ export class Platform extends pulumi.ComponentResource {
       agentInstanceProfile: this.agentInstanceProfile,
       alarmTopicArn: this.alarmTopicArn,
     });
+  }
+
+  /** The private network, Redshift and its loader. */
+  private createWarehouse(
+    name: string,
+    args: PlatformArgs,
+    settings: NonNullable<PlatformArgs["warehouse"]>,
+    keyArn: pulumi.Output<string>,
+    tags: Record<string, string>,
+  ): { network: Network; warehouse: Warehouse; loader: Loader } {
+    const prefix = args.namePrefix;
+    const network = new Network(`${name}-network`, { namePrefix: prefix, account: this.account, tags }, { parent: this });
+    const {
+      loadScheduleExpression,
+      loaderTimeoutSeconds,
+      loadQueueAlarmSeconds,
+      loaderReservedConcurrency,
+      ...warehouseSettings
+    } = settings;
+    const warehouse = new Warehouse(
+      `${name}-warehouse`,
+      {
+        ...warehouseSettings,
+        namePrefix: prefix,
+        account: this.account,
+        subnetIds: network.subnetIds,
+        securityGroupIds: [network.securityGroupId],
+        lake: { bucketArn: this.storage.bucketArn, keyArn },
+        glueArns: pulumi.all([
+          this.catalog.catalogArn,
+          this.catalog.database.arn,
+          ...Object.values(this.catalog.tables).map((t) => t.arn),
+        ]),
+        keyDeletionWindowDays: args.kms.deletionWindowDays,
+        tags,
+      },
+      { parent: this },
+    );
+    const loader = new Loader(
+      `${name}-loader`,
+      {
+        scheduleExpression: loadScheduleExpression,
+        timeoutSeconds: loaderTimeoutSeconds,
+        oldestMessageAlarmSeconds: loadQueueAlarmSeconds,
+        ...(loaderReservedConcurrency > 0 ? { reservedConcurrency: loaderReservedConcurrency } : {}),
+        namePrefix: prefix,
+        account: this.account,
+        datasets: args.datasets,
+        warehouse: {
+          kind: warehouse.kind,
+          name: warehouse.target.name,
+          arn: warehouse.target.arn,
+          databaseName: warehouse.databaseName,
+          adminSecretArn: warehouse.adminSecretArn,
+          keyArn: warehouse.keyArn,
+          copyRoleArn: warehouse.copyRoleArn,
+        },
+        lake: { bucketName: this.storage.bucketName, bucketArn: this.storage.bucketArn, keyArn },
+        logRetentionDays: args.logRetentionDays,
+        // The lake key's policy already lets CloudWatch Logs use it for this stack's log groups.
+        logKeyArn: keyArn,
+        alarmTopicArn: this.alarms.topicArn,
+        tags,
+      },
+      { parent: this },
+    );
+    return { network, warehouse, loader };
   }
 }

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { TransformName } from "../src/datasets/types";
+import type { TransformSpec } from "../src/datasets/types";
 // Imported at the top on purpose: Pulumi serializes the functions this module references into the
 // Lambda's code. A require() inside the factory would not be bundled and would fail in Lambda.
 import { firehoseTransformHandler } from "../src/transform/handler";
@@ -23,7 +23,8 @@ export const TRANSFORM_EXCLUDED_PACKAGES: readonly string[] = Object.keys(packag
 export interface TransformFunctionArgs {
   /** Physical function name; its log group is `/aws/lambda/<functionName>`. */
   readonly functionName: string;
-  readonly transform: TransformName;
+  /** The dataset's column rules (plain data, serialized into the function's code). */
+  readonly transform: TransformSpec;
   readonly logRetentionDays: number;
   /** Key the log group is encrypted with. */
   readonly logKeyArn: pulumi.Input<string>;
@@ -62,7 +63,7 @@ export class TransformFunction extends pulumi.ComponentResource {
       `${name}-role`,
       {
         name: args.functionName,
-        description: `Runs the ${args.transform} Firehose transform; may only write its own logs`,
+        description: `Runs the ${args.transform.dataset} Firehose transform; may only write its own logs`,
         assumeRolePolicy: JSON.stringify(serviceTrustPolicy("lambda.amazonaws.com")),
         tags: { ...args.tags },
       },
@@ -82,7 +83,7 @@ export class TransformFunction extends pulumi.ComponentResource {
       `${name}-function`,
       {
         name: args.functionName,
-        description: `Firehose transform for ${args.transform}: agent JSON → typed record for Parquet`,
+        description: `Firehose transform for ${args.transform.dataset}: agent JSON → typed record for Parquet`,
         // Passing a role keeps CallbackFunction from attaching its broad default managed policies.
         role: this.role,
         runtime: TRANSFORM_RUNTIME,

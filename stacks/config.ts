@@ -1,3 +1,4 @@
+import { suggestion } from "../src/datasets/compile";
 import { TributaryError } from "../src/errors";
 import { PROFILES, type Profile } from "./profiles";
 
@@ -14,9 +15,24 @@ export interface StackConfig {
   readonly alarmEmail?: string;
   /** Accounts whose hosts may assume the agent role (non-EC2 log servers). */
   readonly agentTrustedAccountIds: readonly string[];
+  /** Names of the catalog's datasets this stack carries, in catalog order. */
+  readonly datasets: readonly string[];
+  /** Which warehouse the stack has: none, or the kind the profile's warehouse settings describe. */
+  readonly warehouse: WarehouseChoice;
 }
 
-const KNOWN_KEYS = ["profile", "namePrefix", "alarmEmail", "agentTrustedAccountIds", "overrides"] as const;
+export const WAREHOUSE_CHOICES = ["none", "serverless", "provisioned"] as const;
+export type WarehouseChoice = (typeof WAREHOUSE_CHOICES)[number];
+
+const KNOWN_KEYS = [
+  "profile",
+  "namePrefix",
+  "alarmEmail",
+  "agentTrustedAccountIds",
+  "datasets",
+  "warehouse",
+  "overrides",
+] as const;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -67,7 +83,12 @@ function applyOverrides(base: unknown, overrides: Json, path: string, problems: 
  * Reads `tributary:*` and `aws:region` from a stack's config (as Pulumi's runtime exposes it:
  * "namespace:key" → string) and returns the validated settings, or throws once with every problem.
  */
-export function loadStackConfig(stack: string, raw: Readonly<Record<string, string>>): StackConfig {
+export function loadStackConfig(
+  stack: string,
+  raw: Readonly<Record<string, string>>,
+  /** Every dataset name of the catalog, in order (`tributary:datasets` picks from these). */
+  catalogNames: readonly string[],
+): StackConfig {
   const problems: string[] = [];
   const get = (key: string) =>
     raw[`tributary:${key}`] === undefined ? undefined : parseValue(raw[`tributary:${key}`]);
@@ -77,7 +98,7 @@ export function loadStackConfig(stack: string, raw: Readonly<Record<string, stri
     const key = fullKey.slice("tributary:".length);
     if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
       problems.push(
-        `tributary:${key} is not a Tributary setting. Known keys: ${KNOWN_KEYS.map((k) => `tributary:${k}`).join(", ")}.`,
+        `tributary:${key} is not a Tributary setting${suggestion(key, KNOWN_KEYS)}. Known keys: ${KNOWN_KEYS.map((k) => `tributary:${k}`).join(", ")}.`,
       );
     }
   }
@@ -124,6 +145,36 @@ export function loadStackConfig(stack: string, raw: Readonly<Record<string, stri
     );
   }
 
+  const selected = get("datasets");
+  let datasets: string[] = [...catalogNames];
+  if (selected !== undefined) {
+    if (!Array.isArray(selected) || selected.length === 0) {
+      problems.push(
+        `tributary:datasets is ${JSON.stringify(selected)}; use a list of dataset names (${catalogNames.join(", ")}), or remove the key for all of them.`,
+      );
+    } else {
+      selected.forEach((name, i) => {
+        if (typeof name !== "string" || !catalogNames.includes(name)) {
+          problems.push(
+            `tributary:datasets[${i}]: no dataset ${JSON.stringify(name)}${typeof name === "string" ? suggestion(name, catalogNames) : ""}; the catalog (src/datasets/*.yaml) has ${catalogNames.join(", ")}.`,
+          );
+        }
+      });
+      const duplicates = selected.filter((n, i) => selected.indexOf(n) !== i);
+      if (duplicates.length > 0) problems.push(`tributary:datasets lists ${JSON.stringify(duplicates[0])} twice.`);
+      datasets = catalogNames.filter((n) => selected.includes(n));
+    }
+  }
+
+  const warehouseChoice = get("warehouse") ?? profile.warehouse.kind;
+  if (typeof warehouseChoice !== "string" || !(WAREHOUSE_CHOICES as readonly string[]).includes(warehouseChoice)) {
+    problems.push(
+      `tributary:warehouse is ${JSON.stringify(warehouseChoice)}; use one of ${WAREHOUSE_CHOICES.join(", ")}${typeof warehouseChoice === "string" ? suggestion(warehouseChoice, WAREHOUSE_CHOICES) : ""}.`,
+    );
+  } else if (warehouseChoice !== "none") {
+    profile = { ...profile, warehouse: { ...profile.warehouse, kind: warehouseChoice as "serverless" | "provisioned" } };
+  }
+
   if (problems.length > 0) {
     throw new TributaryError(
       "TRIBUTARY_INVALID_STACK_CONFIG",
@@ -138,5 +189,7 @@ export function loadStackConfig(stack: string, raw: Readonly<Record<string, stri
     region: region as string,
     ...(alarmEmail !== undefined ? { alarmEmail: alarmEmail as string } : {}),
     agentTrustedAccountIds: trusted as string[],
+    datasets,
+    warehouse: warehouseChoice as WarehouseChoice,
   };
 }

@@ -3,10 +3,19 @@
  * builds the environment; the exports below are the stack outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { allDatasets } from "../src/datasets";
 import { loadStackConfig } from "./config";
 import { createStack } from "./program";
 
-const outputs = createStack(loadStackConfig(pulumi.getStack(), pulumi.runtime.allConfig()));
+const catalog = allDatasets();
+const outputs = createStack(
+  loadStackConfig(
+    pulumi.getStack(),
+    pulumi.runtime.allConfig(),
+    catalog.map((d) => d.name),
+  ),
+  catalog,
+);
 
 export const bucket = outputs.bucket;
 export const streams = outputs.streams;

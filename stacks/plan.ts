@@ -3,6 +3,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { TributaryError } from "../src/errors";
+import { allDatasets } from "../src/datasets";
 import { loadStackConfig, type StackConfig } from "./config";
 import { AwsMocks, isPulumiSecret } from "./mocks";
 
@@ -86,7 +87,8 @@ function maskSecrets(value: unknown, secrets: readonly string[]): unknown {
  */
 export async function planStack(projectDir: string, stack: string): Promise<Plan> {
   const { values, secretKeys } = readStackConfigFile(projectDir, stack);
-  const config = loadStackConfig(stack, values);
+  const catalog = allDatasets();
+  const config = loadStackConfig(stack, values, catalog.map((d) => d.name));
 
   const mocks = new AwsMocks(config.region);
   // The mock monitor knows each registration's parent; record it so the plan can show the tree.
@@ -112,7 +114,7 @@ export async function planStack(projectDir: string, stack: string): Promise<Plan
   // Imported after setMocks, as Pulumi's testing guide requires.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createStack } = require("./program") as typeof import("./program");
-  const stackOutputs = createStack(config);
+  const stackOutputs = createStack(config, catalog);
   const outputs = await new Promise<Record<string, unknown>>((resolve) =>
     pulumi.all(stackOutputs as unknown as Record<string, pulumi.Output<unknown>>).apply((values) => resolve(values)),
   );

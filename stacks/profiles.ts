@@ -23,7 +23,7 @@ export interface Profile {
     readonly forceDestroy: boolean;
   };
   /** Redshift (Serverless or provisioned) and its loader's schedule. */
-  readonly warehouse: PlatformArgs["warehouse"];
+  readonly warehouse: NonNullable<PlatformArgs["warehouse"]>;
 }
 
 /** Small and cheap: short buffers for fast feedback, short retention, destroyable. */

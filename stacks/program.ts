@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DATASETS } from "../src/datasets";
+import type { Dataset } from "../src/datasets";
 import { Platform } from "../infra/platform";
 import type { StackConfig } from "./config";
 
@@ -13,21 +13,21 @@ export interface StackOutputs {
   readonly agentConfig: pulumi.Output<string>;
   readonly agentInstanceProfile: pulumi.Output<string>;
   readonly alarmTopicArn: pulumi.Output<string>;
-  /** What `tributary query --stack` and SQL clients need: the Data API target, endpoint and secret. */
-  readonly warehouse: pulumi.Output<Record<string, string | number>>;
-  readonly loaderFunction: pulumi.Output<string>;
-  readonly loadQueueUrl: pulumi.Output<string>;
-  readonly loadDeadLetterQueueUrl: pulumi.Output<string>;
+  /** What `tributary query --stack` and SQL clients need: the Data API target, endpoint and secret (none without a warehouse). */
+  readonly warehouse?: pulumi.Output<Record<string, string | number>>;
+  readonly loaderFunction?: pulumi.Output<string>;
+  readonly loadQueueUrl?: pulumi.Output<string>;
+  readonly loadDeadLetterQueueUrl?: pulumi.Output<string>;
 }
 
 /** Builds one environment from its validated config; shared by `pulumi up` and `tributary plan`. */
-export function createStack(config: StackConfig): StackOutputs {
+export function createStack(config: StackConfig, catalog: readonly Dataset[]): StackOutputs {
   const p = config.profile;
   const { rawTransitionToIaDays, ...storage } = p.storage;
   const platform = new Platform("tributary", {
     namePrefix: config.namePrefix,
     region: config.region,
-    datasets: DATASETS,
+    datasets: catalog.filter((d) => config.datasets.includes(d.name)),
     delivery: p.delivery,
     storage: {
       ...storage,
@@ -47,7 +47,7 @@ export function createStack(config: StackConfig): StackOutputs {
         ? { bytesScannedCutoffPerQuery: p.athena.bytesScannedCutoffPerQuery }
         : {}),
     },
-    warehouse: p.warehouse,
+    ...(config.warehouse !== "none" ? { warehouse: p.warehouse } : {}),
     tags: { project: "tributary", stack: config.stack, profile: config.profileName },
   });
   const w = platform.warehouse;
@@ -60,18 +60,22 @@ export function createStack(config: StackConfig): StackOutputs {
     agentConfig: platform.agentConfig,
     agentInstanceProfile: platform.agentInstanceProfile,
     alarmTopicArn: platform.alarmTopicArn,
-    warehouse: pulumi
-      .all([w.target.name, w.databaseName, w.adminSecretArn, w.endpointAddress, w.port])
-      .apply(([target, database, secretArn, endpoint, port]) => ({
-        kind: w.kind,
-        [w.kind === "serverless" ? "workgroupName" : "clusterIdentifier"]: target,
-        database,
-        secretArn,
-        endpoint,
-        port,
-      })),
-    loaderFunction: platform.loader.functionName,
-    loadQueueUrl: platform.loader.queueUrl,
-    loadDeadLetterQueueUrl: platform.loader.deadLetterQueueUrl,
+    ...(w && platform.loader
+      ? {
+          warehouse: pulumi
+            .all([w.target.name, w.databaseName, w.adminSecretArn, w.endpointAddress, w.port])
+            .apply(([target, database, secretArn, endpoint, port]) => ({
+              kind: w.kind,
+              [w.kind === "serverless" ? "workgroupName" : "clusterIdentifier"]: target,
+              database,
+              secretArn,
+              endpoint,
+              port,
+            })),
+          loaderFunction: platform.loader.functionName,
+          loadQueueUrl: platform.loader.queueUrl,
+          loadDeadLetterQueueUrl: platform.loader.deadLetterQueueUrl,
+        }
+      : {}),
   };
 }

@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, resolve } from "path";
 import { Command } from "commander";
 import { SingleBar } from "cli-progress";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { DATASETS, type Dataset } from "../datasets";
+import { allDatasets, type Dataset } from "../datasets";
 import { TributaryError } from "../errors";
 import { loadLakeOnce, warehousePath } from "../loader/duckdb";
 import { generateAll } from "../local/generators";
@@ -92,22 +92,6 @@ async function listFiles(dir: string): Promise<string[]> {
   return files.sort();
 }
 
-/**
- * Where each dataset's files sit in a folder laid out like ../shared/datasets (see its SOURCES.md).
- * A dataset with no files there is skipped.
- */
-const FOLDER_LAYOUT: Readonly<Record<string, { readonly dir: string; readonly match: RegExp }>> = {
-  weblogs: { dir: "weblogs", match: /\.log$/ },
-  syslog: { dir: "syslog", match: /\.log$/ },
-  sparkify_events: { dir: "sparkify/log_data", match: /-events\.json$/ },
-  sparkify_songs: { dir: "sparkify/song_data", match: /\.json$/ },
-  retail_events: { dir: "retailrocket", match: /^events\.csv$/ },
-  retail_item_properties: { dir: "retailrocket", match: /^item_properties.*\.csv$/ },
-  retail_category_tree: { dir: "retailrocket", match: /^category_tree\.csv$/ },
-  ecommerce_invoices: { dir: "online_retail", match: /\.csv$/ },
-  covidx_ct: { dir: "covidx_ct", match: /_COVIDx_CT-.*\.txt$/ },
-};
-
 async function filesFromFolder(folder: string): Promise<Map<string, string[]>> {
   if (!existsSync(folder)) {
     throw new TributaryError(
@@ -116,11 +100,12 @@ async function filesFromFolder(folder: string): Promise<Map<string, string[]>> {
     );
   }
   const byDataset = new Map<string, string[]>();
-  for (const dataset of DATASETS) {
-    const layout = FOLDER_LAYOUT[dataset.name];
-    const files = (await listFiles(join(folder, layout.dir))).filter((f) =>
-      layout.match.test(f.split("/").pop() ?? ""),
-    );
+  // Where each dataset's files sit in a folder laid out like shared/datasets: its declaration's
+  // demo.from (default: a folder named after the dataset). A dataset with no files there is skipped.
+  for (const dataset of allDatasets()) {
+    const layout = dataset.declaration.demo?.from ?? { dir: dataset.name, match: "." };
+    const match = new RegExp(layout.match);
+    const files = (await listFiles(join(folder, layout.dir))).filter((f) => match.test(f.split("/").pop() ?? ""));
     if (files.length > 0) byDataset.set(dataset.name, files);
   }
   return byDataset;
@@ -149,7 +134,7 @@ async function warehouseAnswers(
 ): Promise<{ counts: Record<string, number>; answers: DemoSummary["answers"] }> {
   const file = warehousePath(dir);
   const counts: Record<string, number> = {};
-  for (const dataset of DATASETS) {
+  for (const dataset of allDatasets()) {
     const rows = await queryRows(`SELECT COUNT(*) AS n FROM history.${dataset.name}`, file);
     counts[dataset.name] = Number(rows[0]?.n ?? 0);
   }
@@ -236,7 +221,7 @@ export async function runDemo(
     }
   }
 
-  const datasets: Dataset[] = DATASETS.filter((d) => inputs.has(d.name));
+  const datasets: Dataset[] = allDatasets().filter((d) => inputs.has(d.name));
   const lake = await startOfflineLake({ dir, jq: options.jq, datasets });
   log(
     `Offline lake at ${lake.url} (jq: ${lake.jq.description}); shipping ${datasets.length} datasets with the shipper`,

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { DATASETS } from "../datasets";
+import { loadCatalog } from "../datasets";
 import { TributaryError } from "../errors";
 
 /**
@@ -17,7 +17,17 @@ const COMMANDS: ReadonlyArray<() => Register> = [
   () => require("./load").register,
   () => require("./local").register,
   () => require("./demo").register,
+  () => require("./dataset").register,
 ];
+
+/** The catalog's datasets for the help text; a broken catalog must not break `--help`. */
+function datasetsLine(): string {
+  const catalog = loadCatalog();
+  const names = catalog.datasets.map((d) => d.name).join(", ");
+  return catalog.problems.length > 0
+    ? `Datasets: ${names || "none loaded"} (the catalog has ${catalog.problems.length} problem(s): run \`tributary dataset check all\`).`
+    : `Datasets (src/datasets/*.yaml): ${names}.`;
+}
 
 export function buildProgram(): Command {
   const program = new Command("tributary")
@@ -30,13 +40,15 @@ export function buildProgram(): Command {
       [
         "",
         "Start here:",
-        "  tributary demo                        the whole pipeline offline, about a minute (= npm start)",
+        "  tributary demo                        the whole pipeline offline, about 10 s (= npm start)",
         "  tributary plan dev                    every AWS resource the dev stack would create, no credentials needed",
         "  tributary agent-config prod           the Kinesis Agent agent.json for your log servers",
-        "  tributary ship --dataset weblogs --stack dev /var/log/httpd/access_log",
+        "  tributary dataset init orders --from orders.jsonl   declare your own dataset from a sample file",
+        "  tributary dataset check all           validate every dataset and run its samples through the pipeline",
+        "  tributary ship --dataset <name> --stack dev /var/log/app/*.log",
         '  tributary query --stack dev "SELECT * FROM analytics.daily_request_summary LIMIT 10"',
         "",
-        `Datasets: ${DATASETS.map((d) => d.name).join(", ")}.`,
+        datasetsLine(),
         "Run `tributary <command> --help` for a command's options.",
       ].join("\n"),
     )

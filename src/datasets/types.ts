@@ -4,6 +4,8 @@
  * derived from this by pure functions; nothing downstream re-states a column, a key or a query.
  */
 
+import type { DatasetDeclaration, SourceFormatName } from "./declaration";
+
 /** Glue / Hive column types the Parquet serializer and both warehouses understand. */
 export type GlueType =
   "string" | "int" | "bigint" | "double" | "boolean" | "timestamp" | "date" | `decimal(${number},${number})`;
@@ -39,8 +41,8 @@ export type AgentProcessingOption =
 
 /** How servers write the dataset's files, and how a line becomes the JSON the stream receives. */
 export interface SourceFormat {
-  /** Human name of the on-disk format, for docs and errors. */
-  readonly kind: "jsonl" | "json-concatenated" | "csv" | "apache-combined" | "syslog-rfc3164" | "space-separated";
+  /** The declared format (see DatasetDeclaration). */
+  readonly kind: SourceFormatName;
   /** The agent's processing chain; our shipper implements the same chain so both send identical JSON. */
   readonly agentProcessing: readonly AgentProcessingOption[];
   /** Header lines to skip at the start of each file (agent `skipHeaderLines`). @default 0 */
@@ -52,6 +54,11 @@ export interface SourceFormat {
    * flow whose ADDMETADATA adds `metadata`; the shipper derives the same fields from the name.
    */
   readonly fileVariants?: readonly FileVariant[];
+  /**
+   * Why the Kinesis Agent cannot ship this dataset (no flow is rendered for it), e.g. one JSON document
+   * per file without a final newline; undefined when it can.
+   */
+  readonly agentUnsupported?: string;
 }
 
 export interface FileVariant {
@@ -62,13 +69,16 @@ export interface FileVariant {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-/** A partition key: the jq 1.6 expression Firehose runs and its TypeScript twin the tests compare. */
+/** A partition key, compiled from its declaration into the jq 1.6 expression and its JavaScript twin. */
 export interface PartitionKey {
   readonly name: string;
   /** jq expression evaluated on the (transformed) record; must yield a string. */
   readonly jq: string;
-  /** The same value computed in TypeScript; a test runs both over real records. */
-  readonly fromRecord: (record: Readonly<Record<string, unknown>>) => string;
+  /**
+   * The same expression in JavaScript, with jq 1.6's semantics for every input (returns what jq
+   * outputs, throws where jq raises an error); tests and `dataset check` run both.
+   */
+  readonly fromRecord: (record: Readonly<Record<string, unknown>>) => unknown;
   /** How Athena partition projection enumerates values. */
   readonly projection:
     | {
@@ -80,7 +90,7 @@ export interface PartitionKey {
       }
     /** A closed set: the jq expression maps anything else to one of these, so Athena never hides data. */
     | { readonly type: "enum"; readonly values: readonly string[] }
-    | { readonly type: "integer"; readonly range: string; readonly interval: number };
+    | { readonly type: "integer"; readonly range: string; readonly interval: number; readonly digits?: number };
 }
 
 /** Warehouse-side facts about the staging table (Redshift physical design; ignored by DuckDB). */
@@ -97,10 +107,10 @@ export interface Dataset {
   readonly columns: readonly Column[];
   readonly source: SourceFormat;
   /**
-   * Name of the record transform (src/transform/records.ts) Firehose's Lambda processor applies,
-   * when the agent's JSON cannot go straight into Parquet. Omit when it can.
+   * The column rules Firehose's Lambda processor applies (src/transform/records.ts), when the agent's
+   * JSON cannot go straight into Parquet. Omitted when it can.
    */
-  readonly transform?: TransformName;
+  readonly transform?: TransformSpec;
   readonly partitionKeys: readonly PartitionKey[];
   /** Columns that identify one logical record; delivery is at least once, models dedupe on these. */
   readonly dedupeKey: readonly string[];
@@ -111,13 +121,53 @@ export interface Dataset {
    * agent's `aggregatedRecordSizeBytes` so a packed record never holds more than 500 sub-records.
    */
   readonly minRecordBytes?: number;
+  /** The declaration this was compiled from, and its file. */
+  readonly declaration: DatasetDeclaration;
+  readonly file: string;
 }
 
-export type TransformName =
-  | "weblogs"
-  | "syslog"
-  | "retail_events"
-  | "retail_item_properties"
-  | "retail_category_tree"
-  | "ecommerce_invoices"
-  | "covidx_ct";
+/** What the warehouse needs of a dataset: plain data, serialized into the loader Lambda. */
+export type WarehouseDataset = Pick<Dataset, "name" | "columns" | "dedupeKey" | "warehouse">;
+
+/** The warehouse part of each dataset, as plain data (no functions, no declaration). */
+export function warehouseDatasets(datasets: readonly WarehouseDataset[]): WarehouseDataset[] {
+  return datasets.map((d) => ({
+    name: d.name,
+    columns: d.columns.map((c) => ({ ...c })),
+    dedupeKey: [...d.dedupeKey],
+    warehouse: { ...d.warehouse, sortKey: [...d.warehouse.sortKey] },
+  }));
+}
+
+/** How one column's value is read from the agent's JSON (plain data: it travels into the Lambda). */
+export interface ColumnRule {
+  readonly name: string;
+  readonly type: GlueType;
+  /** Dotted path of the source field; absent for constants. */
+  readonly field?: string;
+  readonly constant?: string | number | boolean;
+  /** Set when the field comes from a file-name placeholder (added by the agent's ADDMETADATA). */
+  readonly fileName?: string;
+  readonly required: boolean;
+  readonly trim: boolean;
+  readonly nullIf: readonly string[];
+  readonly regex?: { readonly pattern: string; readonly group: number };
+  readonly matches?: string;
+  readonly map?: Readonly<Record<string, string | number | boolean>>;
+  readonly allowed?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly timestamp?: { readonly format: string; readonly timeZone: string };
+  readonly default?: string | number | boolean;
+}
+
+/** A dataset's transform: how the agent's JSON becomes a record of the dataset's columns. */
+export interface TransformSpec {
+  readonly dataset: string;
+  /**
+   * `metadata`: records arrive in the agent's ADDMETADATA envelope `{"metadata":{…},"data":"<record>"}`;
+   * the fields are those of `data` (parsed when it is JSON) plus `metadata.<key>`.
+   */
+  readonly envelope: "none" | "metadata";
+  readonly columns: readonly ColumnRule[];
+}

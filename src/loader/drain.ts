@@ -106,9 +106,9 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
   let results: DatasetLoadResult[] = [];
   const done = new Set<string>();
   if (objects.length > 0) {
-    if (config.applyDdl ?? true) await applyRedshiftDdl(ports.redshiftData, config.target, poll);
+    if (config.applyDdl ?? true) await applyRedshiftDdl(ports.redshiftData, config.target, poll, config.datasets);
     const inLedger = await readLedger(ports.redshiftData, config.target, objects, poll);
-    plan = planLoad(objects, inLedger);
+    plan = planLoad(objects, inLedger, config.datasets);
     for (const o of plan.alreadyLoaded) done.add(ledgerKey(o));
     results = await runRedshiftLoad(plan, ports, config, poll, new Date(clock.now()));
     for (const r of results) if (r.ok) for (const o of r.objects) done.add(ledgerKey(o));

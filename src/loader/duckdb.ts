@@ -3,7 +3,8 @@ import { createReadStream, promises as fs } from "fs";
 import * as path from "path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { DATASETS, datasetByName } from "../datasets";
+import { allDatasets } from "../datasets/catalog";
+import type { WarehouseDataset } from "../datasets/types";
 import { TributaryError } from "../errors";
 import { duckdbType, warehouseDdl } from "../warehouse/ddl";
 import { transformStatementsFor } from "../warehouse/models";
@@ -11,7 +12,7 @@ import { sqlIdentifier, sqlString } from "../warehouse/sql";
 import { LEDGER_TABLE, qualifiedName, stagingTable } from "../warehouse/tables";
 import { ledgerInsertStatements } from "./ledger-sql";
 import { ledgerKey, planLoad, type DatasetLoad, type LakeObject, type LoadPlan } from "./plan";
-import type { DatasetLoadResult } from "./redshift";
+import { warehouseDataset, type DatasetLoadResult } from "./redshift";
 import { datasetOfKey } from "./s3-events";
 
 /**
@@ -88,8 +89,9 @@ export function renderDuckdbLoad(
   load: DatasetLoad,
   lakeDir: string,
   loadedAt: Date,
+  datasets: readonly WarehouseDataset[] = allDatasets(),
 ): string[] {
-  const dataset = datasetByName(load.dataset);
+  const dataset = warehouseDataset(datasets, load.dataset);
   const staging = qualifiedName(stagingTable(dataset));
   const files = load.objects.map((o) => sqlString(lakeObjectPath(lakeDir, o.bucket, o.key), "lake file path"));
   const names = dataset.columns.map((c) => sqlIdentifier(c.name));
@@ -101,12 +103,15 @@ export function renderDuckdbLoad(
     `DELETE FROM ${staging}`,
     `INSERT INTO ${staging} (${names.join(", ")})\nSELECT ${casts.join(", ")}\nFROM read_parquet([${files.join(", ")}], hive_partitioning = false)`,
     ...ledgerInsertStatements(load, plan.loadId, loadedAt),
-    ...transformStatementsFor(dataset, new Set(DATASETS.map((d) => d.name))),
+    ...transformStatementsFor(dataset, new Set(datasets.map((d) => d.name))),
   ];
 }
 
-export async function applyDuckdbDdl(connection: DuckDBConnection): Promise<void> {
-  for (const statement of warehouseDdl("duckdb")) await connection.run(statement);
+export async function applyDuckdbDdl(
+  connection: DuckDBConnection,
+  datasets: readonly WarehouseDataset[] = allDatasets(),
+): Promise<void> {
+  for (const statement of warehouseDdl("duckdb", datasets)) await connection.run(statement);
 }
 
 export async function readDuckdbLedger(connection: DuckDBConnection): Promise<Set<string>> {
@@ -175,7 +180,7 @@ export async function loadLakeOnce(lakeDir: string, now: () => Date = () => new 
   try {
     await applyDuckdbDdl(connection);
     const objects = await discoverLakeObjects(lakeDir);
-    const plan = planLoad(objects, await readDuckdbLedger(connection));
+    const plan = planLoad(objects, await readDuckdbLedger(connection), allDatasets());
     const results = await runDuckdbLoad(connection, plan, lakeDir, now());
     const historyRows: Record<string, number> = {};
     for (const r of results) {

@@ -1,5 +1,5 @@
 import { createHash } from "crypto";
-import { DATASETS } from "../datasets";
+import type { WarehouseDataset } from "../datasets/types";
 import { unsafeLiteralReason } from "../warehouse/sql";
 
 /**
@@ -54,8 +54,12 @@ export function normalizeEtag(etag: string): string {
  * (two notifications for one PUT) is loaded once. Objects of an unknown dataset, or whose key could
  * not be written into SQL identically for both warehouses, are rejected with a reason.
  */
-export function planLoad(objects: readonly LakeObject[], alreadyLoaded: ReadonlySet<string>): LoadPlan {
-  const known = new Set(DATASETS.map((d) => d.name));
+export function planLoad(
+  objects: readonly LakeObject[],
+  alreadyLoaded: ReadonlySet<string>,
+  datasets: readonly Pick<WarehouseDataset, "name">[],
+): LoadPlan {
+  const known = new Set(datasets.map((d) => d.name));
   const seen = new Set<string>();
   const byDataset = new Map<string, LakeObject[]>();
   const skipped: LakeObject[] = [];
@@ -84,7 +88,7 @@ export function planLoad(objects: readonly LakeObject[], alreadyLoaded: Readonly
     list.push(object);
     byDataset.set(object.dataset, list);
   }
-  const loads = DATASETS.filter((d) => byDataset.has(d.name)).map((d) => ({
+  const loads = datasets.filter((d) => byDataset.has(d.name)).map((d) => ({
     dataset: d.name,
     objects: [...(byDataset.get(d.name) ?? [])].sort((a, b) => compare(ledgerKey(a), ledgerKey(b))),
   }));

@@ -1,5 +1,5 @@
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { DATASETS, datasetByName } from "../datasets";
+import type { WarehouseDataset } from "../datasets/types";
 import { TributaryError } from "../errors";
 import { warehouseDdl } from "../warehouse/ddl";
 import { transformStatementsFor } from "../warehouse/models";
@@ -37,6 +37,8 @@ export const DATA_API_MAX_BATCH_STATEMENTS = 40;
 
 export interface RedshiftLoadConfig {
   readonly target: RedshiftTarget;
+  /** The datasets the warehouse holds (plain data: the loader Lambda carries it in its code). */
+  readonly datasets: readonly WarehouseDataset[];
   /** Role COPY assumes to read the curated prefix; `"default"` uses the namespace's default IAM role. */
   readonly copyRoleArn: string;
   /** Bucket and prefix manifests are written to (the loader's role may write only there). */
@@ -79,15 +81,27 @@ export function manifestKey(config: RedshiftLoadConfig, loadId: string, dataset:
   return `${config.manifestPrefix ?? "manifests/"}${loadId}/${dataset}.manifest`;
 }
 
+/** The dataset a load names, from the warehouse's list. */
+export function warehouseDataset(datasets: readonly WarehouseDataset[], name: string): WarehouseDataset {
+  const found = datasets.find((d) => d.name === name);
+  if (!found) {
+    throw new TributaryError(
+      "TRIBUTARY_UNKNOWN_DATASET",
+      `The warehouse has no dataset "${name}" (it has ${datasets.map((d) => d.name).join(", ")}); deploy the stack that declares it.`,
+    );
+  }
+  return found;
+}
+
 /** Pure: the manifest and the statements of one dataset's load. Throws when the Data API would refuse them. */
 export function renderRedshiftLoad(
   plan: Pick<LoadPlan, "loadId">,
   load: DatasetLoad,
   config: RedshiftLoadConfig,
   loadedAt: Date,
-  knownDatasets: ReadonlySet<string> = new Set(DATASETS.map((d) => d.name)),
 ): RenderedRedshiftLoad {
-  const dataset = datasetByName(load.dataset);
+  const dataset = warehouseDataset(config.datasets, load.dataset);
+  const knownDatasets = new Set(config.datasets.map((d) => d.name));
   const staging = qualifiedName(stagingTable(dataset));
   const key = manifestKey(config, plan.loadId, load.dataset);
   const role = config.copyRoleArn === "default" ? "default" : sqlString(config.copyRoleArn, "COPY role ARN");
@@ -170,8 +184,9 @@ export async function applyRedshiftDdl(
   port: RedshiftDataPort,
   target: RedshiftTarget,
   poll: PollOptions,
+  datasets: readonly WarehouseDataset[],
 ): Promise<number> {
-  const ddl = warehouseDdl("redshift");
+  const ddl = warehouseDdl("redshift", datasets);
   for (let i = 0; i < ddl.length; i += DATA_API_MAX_BATCH_STATEMENTS) {
     const id = await batchExecute(port, target, ddl.slice(i, i + DATA_API_MAX_BATCH_STATEMENTS), "tributary-ddl");
     await waitForStatement(port, id, poll);

@@ -2,7 +2,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { PROFILES } from "../../stacks/profiles";
-import { DATASETS, type Dataset } from "../datasets";
+import { allDatasets, type Dataset } from "../datasets";
 import { TributaryError } from "../errors";
 import { deliverySpecFor, type DeliverySettings, type DeliverySpec } from "../spec";
 import { DurableSpoolSink, startFirehoseEndpoint, type EndpointCounters, type FirehoseEndpoint } from "./endpoint";
@@ -98,7 +98,7 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
     throw new TributaryError("TRIBUTARY_LOCAL_BAD_OPTION", `bufferingScale must be a positive number, got ${scale}.`);
   }
   const { prefix, settings } = localStackSettings(options.stack ?? "dev");
-  const datasets = options.datasets ?? DATASETS;
+  const datasets = options.datasets ?? allDatasets();
   const specs = datasets.map((d) => deliverySpecFor(d, settings, { prefix }));
   const bucketDir = path.join(dir, "s3", bucket);
   const spoolDir = path.join(dir, "spool");

@@ -1,5 +1,5 @@
 import { agentChainFor, minimumRecordBytes } from "../agent/processing";
-import type { AgentProcessingOption, Column, Dataset, PartitionKey, TransformName } from "../datasets/types";
+import type { AgentProcessingOption, Column, Dataset, PartitionKey, TransformSpec } from "../datasets/types";
 import { FIREHOSE_DEFAULTS, type DeliverySettings } from "./settings";
 import { curatedPrefix, errorsPrefix, glueTableName, streamName, type StackNames } from "./names";
 
@@ -25,7 +25,7 @@ export interface DeliverySpec {
   readonly conversion: ConversionSpec;
   readonly glue: GlueTableSpec;
   /** The dataset's transform, when its stream has a Lambda processor. */
-  readonly transform?: TransformName;
+  readonly transform?: TransformSpec;
   readonly agentFlows: readonly AgentFlow[];
 }
 
@@ -33,7 +33,7 @@ export type ProcessorSpec =
   | { readonly type: "RecordDeAggregation"; readonly subRecordType: "JSON" }
   | {
       readonly type: "Lambda";
-      readonly transform: TransformName;
+      readonly transform: TransformSpec;
       /** Parameters besides LambdaArn, only those that differ from AWS's defaults (pulumi-aws #735). */
       readonly parameters: readonly ProcessorParameter[];
     }
@@ -111,6 +111,8 @@ export function aggregatedRecordSizeBytes(dataset: Dataset): number | undefined 
 }
 
 function agentFlows(dataset: Dataset, stream: string, settings: DeliverySettings): AgentFlow[] {
+  // The agent cannot serve some layouts (one JSON document per file); render no flow it would get wrong.
+  if (dataset.source.agentUnsupported !== undefined) return [];
   const base = {
     deliveryStream: stream,
     initialPosition: settings.agent.initialPosition,
@@ -169,7 +171,8 @@ export function deliverySpecFor(dataset: Dataset, settings: DeliverySettings, na
 
   const mappings: Record<string, string> = {};
   for (const c of dataset.columns) {
-    if (c.jsonKey !== undefined && c.jsonKey.toLowerCase() !== c.name) mappings[c.name] = c.jsonKey;
+    // OpenX lower-cases JSON keys before applying mappings, so the mapped key is written lower-case.
+    if (c.jsonKey !== undefined && c.jsonKey.toLowerCase() !== c.name) mappings[c.name] = c.jsonKey.toLowerCase();
   }
   return {
     dataset: dataset.name,
@@ -237,6 +240,7 @@ export function projectionParameters(dataset: Dataset, bucket: string): Record<s
     } else {
       params[`${at}.range`] = p.range;
       params[`${at}.interval`] = String(p.interval);
+      if (p.digits !== undefined) params[`${at}.digits`] = String(p.digits);
     }
   }
   return params;

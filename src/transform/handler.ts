@@ -1,5 +1,5 @@
-import type { TransformName } from "../datasets/types";
-import { transformRecord } from "./records";
+import type { TransformSpec } from "../datasets/types";
+import { compileTransform, type RecordTransform } from "./records";
 
 /** Firehose's data-transformation event (AWS Firehose developer guide, "Data transformation"). */
 export interface FirehoseTransformationEvent {
@@ -40,19 +40,20 @@ export interface TransformHandlerOptions {
 }
 
 /**
- * Applies `transformRecord` to a Firehose batch under Firehose's contract: every input recordId comes
+ * Applies a dataset's transform to a Firehose batch under Firehose's contract: every input recordId comes
  * back exactly once; a record that cannot be converted is `ProcessingFailed` with its original data
  * (Firehose then writes it under the error prefix); one bad record never fails the batch.
  */
 export function transformFirehoseBatch(
-  name: TransformName,
+  transform: TransformSpec | CompiledTransform,
   event: FirehoseTransformationEvent,
   options: TransformHandlerOptions = {},
 ): FirehoseTransformationResponse {
+  const compiled = "apply" in transform ? transform : compiledTransform(transform);
   const onRejected =
     options.onRejected ??
     ((rejected: RejectedRecord) =>
-      console.warn(JSON.stringify({ level: "warn", msg: "record rejected", dataset: name, ...rejected })));
+      console.warn(JSON.stringify({ level: "warn", msg: "record rejected", dataset: compiled.dataset, ...rejected })));
   const records = event.records.map((input) => {
     const outcome = (() => {
       let parsed: unknown;
@@ -61,7 +62,7 @@ export function transformFirehoseBatch(
       } catch (err) {
         return `invalid JSON: ${(err as Error).message}`;
       }
-      const result = transformRecord(name, parsed, { arrivalMs: input.approximateArrivalTimestamp });
+      const result = compiled.apply(parsed, { arrivalMs: input.approximateArrivalTimestamp });
       return result.ok ? result.record : result.reason;
     })();
     if (typeof outcome === "string") {
@@ -77,10 +78,24 @@ export function transformFirehoseBatch(
   return { records };
 }
 
-/** The Lambda entry point for one dataset's stream (what the CallbackFunction's factory returns). */
+/** A dataset's transform compiled once (regexes and time parsers built), for many batches. */
+export interface CompiledTransform {
+  readonly dataset: string;
+  readonly apply: RecordTransform;
+}
+
+export function compiledTransform(spec: TransformSpec): CompiledTransform {
+  return { dataset: spec.dataset, apply: compileTransform(spec) };
+}
+
+/**
+ * The Lambda entry point for one dataset's stream (what the CallbackFunction's factory returns). The
+ * spec is plain data; it is compiled once, when the Lambda starts.
+ */
 export function firehoseTransformHandler(
-  name: TransformName,
+  spec: TransformSpec,
   options: TransformHandlerOptions = {},
 ): (event: FirehoseTransformationEvent) => Promise<FirehoseTransformationResponse> {
-  return async (event) => transformFirehoseBatch(name, event, options);
+  const compiled = compiledTransform(spec);
+  return async (event) => transformFirehoseBatch(compiled, event, options);
 }

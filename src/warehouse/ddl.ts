@@ -1,4 +1,4 @@
-import { DATASETS, type Dataset, type GlueType } from "../datasets";
+import type { GlueType, WarehouseDataset as Dataset } from "../datasets/types";
 import { MODELS } from "./models";
 import { sqlIdentifier } from "./sql";
 import {
@@ -120,7 +120,7 @@ export function renderCreateView(view: ViewSpec): string {
  * Every DDL statement the warehouse needs, in dependency order: schemas, the ledger, staging and
  * history tables per dataset, model tables, then views (which reference tables).
  */
-export function warehouseDdl(dialect: Dialect, datasets: readonly Dataset[] = DATASETS): string[] {
+export function warehouseDdl(dialect: Dialect, datasets: readonly Dataset[]): string[] {
   const statements = Object.values(SCHEMAS).map((s) => `CREATE SCHEMA IF NOT EXISTS ${sqlIdentifier(s)}`);
   statements.push(renderCreateTable(LEDGER_TABLE, dialect));
   for (const dataset of datasets) {

@@ -1,4 +1,4 @@
-import type { Column, Dataset, GlueType } from "../datasets/types";
+import type { Column, GlueType, WarehouseDataset as Dataset } from "../datasets/types";
 import { sqlIdentifier } from "./sql";
 
 /**

@@ -1,6 +1,6 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { DATASETS, datasetByName } from "../../datasets";
+import { allDatasets, datasetByName, type Dataset } from "../../datasets";
 import { TributaryError } from "../../errors";
 import { generateCovidx } from "./covidx";
 import { generateOnlineRetail } from "./online-retail";
@@ -9,12 +9,16 @@ import { generateCategoryTree, generateItemProperties, generateRetailEvents } fr
 import { generateSparkifyEvents, generateSparkifySongs } from "./sparkify";
 import { generateSyslog } from "./syslog";
 import type { DatasetGenerator, GeneratedDataset, GeneratorOptions } from "./types";
+import { generateFromSamples } from "./samples";
 import { generateWeblogs } from "./weblogs";
 
 export type { GeneratedDataset, GeneratorOptions } from "./types";
 export { SeededRandom } from "./prng";
 
-/** One generator per dataset of src/datasets; a test checks none is missing. */
+/**
+ * The built-in generators, by the name a dataset's `demo.generator` uses. A dataset without one gets
+ * its declared samples, repeated with shifted times (`generateFromSamples`).
+ */
 export const GENERATORS: Readonly<Record<string, DatasetGenerator>> = {
   weblogs: generateWeblogs,
   syslog: generateSyslog,
@@ -48,18 +52,31 @@ function normalizeOptions(options: GeneratorOptions): { dir: string; seed: numbe
  * songs and events, the RetailRocket files) derive it from the seed, so each can be generated
  * alone and still match the others.
  */
-export async function generateDataset(name: string, options: GeneratorOptions): Promise<GeneratedDataset> {
-  const dataset = datasetByName(name);
-  const generator = GENERATORS[dataset.name];
+export async function generateDataset(
+  name: string | Dataset,
+  options: GeneratorOptions,
+): Promise<GeneratedDataset> {
+  const dataset = typeof name === "string" ? datasetByName(name) : name;
+  const declared = dataset.declaration.demo?.generator;
+  if (declared !== undefined && !(declared in GENERATORS)) {
+    throw new TributaryError(
+      "TRIBUTARY_GENERATOR_UNKNOWN",
+      `${dataset.file}: demo.generator "${declared}" is not a built-in generator (${Object.keys(GENERATORS).join(", ")}); remove it to repeat the dataset's samples instead.`,
+    );
+  }
+  const generator = declared !== undefined ? GENERATORS[declared] : generateFromSamples;
   const { dir, seed, scale } = normalizeOptions(options);
   const datasetDir = path.join(dir, dataset.name);
   await fs.mkdir(datasetDir, { recursive: true });
-  return generator({ dir: datasetDir, seed, scale, random: new SeededRandom(seed).fork(dataset.name) });
+  return generator({ dir: datasetDir, seed, scale, random: new SeededRandom(seed).fork(dataset.name), dataset });
 }
 
-/** Generates every dataset, in the registry's order. */
-export async function generateAll(options: GeneratorOptions): Promise<GeneratedDataset[]> {
+/** Generates every dataset of the catalog (or the given ones), in catalog order. */
+export async function generateAll(
+  options: GeneratorOptions,
+  datasets: readonly Dataset[] = allDatasets(),
+): Promise<GeneratedDataset[]> {
   const results: GeneratedDataset[] = [];
-  for (const dataset of DATASETS) results.push(await generateDataset(dataset.name, options));
+  for (const dataset of datasets) results.push(await generateDataset(dataset, options));
   return results;
 }

@@ -1,5 +1,6 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import type { Dataset } from "../../datasets/types";
 import type { SeededRandom } from "./prng";
 
 /** Options of one generator run. */
@@ -34,6 +35,8 @@ export interface GeneratorContext {
   readonly scale: number;
   /** A PRNG private to this dataset, derived from the seed. */
   readonly random: SeededRandom;
+  /** The dataset being generated. */
+  readonly dataset: Dataset;
 }
 
 export type DatasetGenerator = (context: GeneratorContext) => Promise<GeneratedDataset>;

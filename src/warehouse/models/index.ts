@@ -1,4 +1,4 @@
-import type { Dataset } from "../../datasets/types";
+import type { WarehouseDataset as Dataset } from "../../datasets/types";
 import { historyTable, qualifiedName, recordKeyExpression, stagingTable, RECORD_KEY_COLUMN } from "../tables";
 import { sqlIdentifier } from "../sql";
 import { covidxModel } from "./covidx";
@@ -55,7 +55,8 @@ export function transformStatementsFor(dataset: Dataset, known: ReadonlySet<stri
   const statements = historyUpsertStatements(dataset);
   for (const model of MODELS) {
     if (!model.datasets.every((d) => known.has(d))) continue;
-    statements.push(...(model.refresh[dataset.name] ?? []));
+    const refresh = model.refresh[dataset.name] ?? [];
+    statements.push(...(typeof refresh === "function" ? refresh(dataset) : refresh));
   }
   return statements;
 }

@@ -1,4 +1,3 @@
-import { datasetByName } from "../../datasets";
 import { recordKeyExpression } from "../tables";
 import type { Model } from "./types";
 
@@ -87,11 +86,9 @@ export const retailRocketModel: Model = {
     },
   ],
   refresh: {
-    retail_events: [
-      `DELETE FROM analytics.retail_item_events WHERE event_key IN (SELECT ${recordKeyExpression(datasetByName("retail_events"), "s")} FROM staging.retail_events s)`,
-      insertItemEvents(
-        `e.record_key IN (SELECT ${recordKeyExpression(datasetByName("retail_events"), "s")} FROM staging.retail_events s)`,
-      ),
+    retail_events: (events) => [
+      `DELETE FROM analytics.retail_item_events WHERE event_key IN (SELECT ${recordKeyExpression(events, "s")} FROM staging.retail_events s)`,
+      insertItemEvents(`e.record_key IN (SELECT ${recordKeyExpression(events, "s")} FROM staging.retail_events s)`),
       `DELETE FROM analytics.retail_category_funnel_daily WHERE day IN (${STAGED_DAYS})`,
       insertFunnel(`CAST(e.event_time AS DATE) IN (${STAGED_DAYS})`),
     ],

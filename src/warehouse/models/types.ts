@@ -1,3 +1,4 @@
+import type { WarehouseDataset } from "../../datasets/types";
 import type { TableSpec, ViewSpec } from "../tables";
 
 /**
@@ -17,5 +18,5 @@ export interface Model {
    * keyed by dataset name. They may read `staging.<that dataset>` (the rows of this load only) to
    * limit the work to what the load touched, and any history or analytics table.
    */
-  readonly refresh: Readonly<Record<string, readonly string[]>>;
+  readonly refresh: Readonly<Record<string, readonly string[] | ((dataset: WarehouseDataset) => readonly string[])>>;
 }
