@@ -171,7 +171,7 @@ export function loadStackConfig(
     problems.push(
       `tributary:warehouse is ${JSON.stringify(warehouseChoice)}; use one of ${WAREHOUSE_CHOICES.join(", ")}${typeof warehouseChoice === "string" ? suggestion(warehouseChoice, WAREHOUSE_CHOICES) : ""}.`,
     );
-  } else if (warehouseChoice !== "none") {
+  } else if (warehouseChoice !== "none" && warehouseChoice !== profile.warehouse.kind) {
     profile = { ...profile, warehouse: { ...profile.warehouse, kind: warehouseChoice as "serverless" | "provisioned" } };
   }
 

@@ -38,11 +38,12 @@ export function register(program: Command): void {
     )
     .argument("<stack>", "stack name, e.g. dev or prod (reads Pulumi.<stack>.yaml)")
     .option("--json", "print a JSON array of { type, name, id, parent, inputs }")
-    .action(async (stack: string, options: { json?: boolean }) => {
+    .option("--project-dir <dir>", "folder holding Pulumi.<stack>.yaml", PROJECT_DIR)
+    .action(async (stack: string, options: { json?: boolean; projectDir: string }) => {
       // Loaded here so other commands never pay for loading the Pulumi SDK.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { planStack } = require("../../stacks/plan") as typeof import("../../stacks/plan");
-      const plan = await planStack(PROJECT_DIR, stack);
+      const plan = await planStack(options.projectDir, stack);
       process.stdout.write(
         options.json ? `${JSON.stringify(plan.resources, null, 2)}\n` : `${renderPlanTree(stack, plan.resources)}\n`,
       );

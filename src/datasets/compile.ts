@@ -85,7 +85,7 @@ function columnRule(c: ColumnDeclaration): ColumnRule {
     ...(c.min !== undefined ? { min: c.min } : {}),
     ...(c.max !== undefined ? { max: c.max } : {}),
     ...(timestamp ? { timestamp } : {}),
-    ...(c.default !== undefined ? { default: c.default } : {}),
+    ...(c.default !== undefined ? { whenNull: c.default } : {}),
   };
 }
 

@@ -158,7 +158,11 @@ export interface ColumnRule {
   readonly min?: number;
   readonly max?: number;
   readonly timestamp?: { readonly format: string; readonly timeZone: string };
-  readonly default?: string | number | boolean;
+  /**
+   * The declaration's `default`. Not named `default`: Pulumi's closure serializer takes an object with
+   * a `default` key for an ES module and fails on it (every batch of such a dataset would fail to deploy).
+   */
+  readonly whenNull?: string | number | boolean;
 }
 
 /** A dataset's transform: how the agent's JSON becomes a record of the dataset's columns. */

@@ -143,7 +143,7 @@ function readColumn(
     raw = m ? (m[rule.regex?.group ?? 1] ?? null) : null;
   }
   if (raw !== null && rule.nullIf.includes(raw)) raw = null;
-  if (raw === null) return rule.default ?? null;
+  if (raw === null) return rule.whenNull ?? null;
   if (c.matches) return c.matches.test(raw);
   if (rule.map) {
     const key = raw.trim();
@@ -156,7 +156,7 @@ function readColumn(
     return reject(`field "${label}" must be one of ${rule.allowed.join(", ")}, got ${show(raw)}`);
   }
   const converted = convert(c, raw, ctx);
-  if (converted === null) return rule.default ?? null;
+  if (converted === null) return rule.whenNull ?? null;
   if (typeof converted === "number" && !c.time) {
     if ((rule.min !== undefined && converted < rule.min) || (rule.max !== undefined && converted > rule.max)) {
       return reject(`field "${label}" must be from ${rule.min ?? "-∞"} to ${rule.max ?? "∞"}, got ${show(raw)}`);

@@ -1,4 +1,4 @@
-import { DATASETS } from "../../src/datasets";
+import { allDatasets } from "../../src/datasets";
 import { DEFAULT_DELIVERY_SETTINGS } from "../../src/spec";
 import type { Platform, PlatformArgs } from "../../infra/platform";
 import { dev } from "../../stacks/profiles";
@@ -9,6 +9,8 @@ import {
   recordedResources,
   type RecordedResource,
 } from "../support/pulumi-mocks";
+
+const DATASETS = allDatasets();
 
 /**
  * Builds platforms under Pulumi mocks once per mocha process: building one with all nine datasets

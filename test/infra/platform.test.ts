@@ -1,9 +1,11 @@
 import { strict as assert } from "assert";
-import { DATASETS } from "../../src/datasets";
+import { allDatasets } from "../../src/datasets";
 import { projectionParameters, queryKeys, renderAgentConfig } from "../../src/spec";
 import type { PolicyDocument, PolicyStatement } from "../../infra/iam/policy";
 import { MOCK_ACCOUNT_ID, MOCK_REGION, promiseOf, unsecret, type RecordedResource } from "../support/pulumi-mocks";
 import { basePlatform, parsed, type BuiltPlatform } from "./fixture";
+
+const DATASETS = allDatasets();
 
 const BUCKET = `tributary-test-lake-${MOCK_ACCOUNT_ID}-${MOCK_REGION}`;
 const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;

@@ -6,6 +6,7 @@ import { lakeObjectPath } from "../../src/loader/duckdb";
 import type { Clock, RedshiftDataCommand, RedshiftDataPort } from "../../src/loader/data-api";
 import type { SqsPort, LoaderPorts } from "../../src/loader/drain";
 import type { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { allDatasets } from "../../src/datasets";
 
 /**
  * Fakes for the loader's ports. The Data API fake records every command input and, unless told to
@@ -121,10 +122,10 @@ export class FakeRedshiftData implements RedshiftDataPort {
 
   private async run(statement: Statement, transaction: boolean): Promise<void> {
     const db = this.db as DuckDBConnection;
-    const redshiftDdl = new Set(warehouseDdl("redshift"));
+    const redshiftDdl = new Set(warehouseDdl("redshift", allDatasets()));
     if (statement.sqls.every((s) => redshiftDdl.has(s))) {
       // Redshift DDL (ENCODE, DISTKEY) is not DuckDB's: it was recorded above; apply the DuckDB twin.
-      for (const s of warehouseDdl("duckdb")) await db.run(s);
+      for (const s of warehouseDdl("duckdb", allDatasets())) await db.run(s);
       return;
     }
     if (transaction) await db.run("BEGIN TRANSACTION");

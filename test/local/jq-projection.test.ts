@@ -1,10 +1,12 @@
 import { strict as assert } from "node:assert";
-import { DATASETS } from "../../src/datasets";
+import { allDatasets } from "../../src/datasets";
 import { binaryJqEngine, jqBinaryVersion } from "../../src/local/jq";
 import { jqInputProjection } from "../../src/local/jq-projection";
 import { localStackSettings } from "../../src/local/lake";
 import { deliverySpecFor } from "../../src/spec";
 import { hasSharedDatasets, realRecords, skipWithoutSharedDatasets } from "../support/datasets";
+
+const DATASETS = allDatasets();
 
 /**
  * jq gets only the top-level fields a MetadataExtractionQuery reads, and only when that provably

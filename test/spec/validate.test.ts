@@ -1,7 +1,5 @@
 import { strict as assert } from "assert";
-import { weblogs } from "../../src/datasets/weblogs";
-import { covidx_ct } from "../../src/datasets/covidx_ct";
-import { DATASETS, type Dataset } from "../../src/datasets";
+import { allDatasets, datasetByName, type Dataset } from "../../src/datasets";
 import {
   assertValidDeliverySpecs,
   DEFAULT_DELIVERY_SETTINGS,
@@ -11,6 +9,10 @@ import {
   type DeliverySpec,
   type ProcessorSpec,
 } from "../../src/spec";
+
+const DATASETS = allDatasets();
+const weblogs = datasetByName("weblogs");
+const covidx_ct = datasetByName("covidx_ct");
 
 const names = { prefix: "tributary-test" };
 const base = (dataset: Dataset = weblogs) => deliverySpecFor(dataset, DEFAULT_DELIVERY_SETTINGS, names);
@@ -186,7 +188,7 @@ describe("delivery spec validation (AWS-FACTS rules)", () => {
 
   it("Lambda parameters equal to AWS's defaults are not rendered (pulumi-aws #735 perpetual diff)", () => {
     const lambda = base().processors.find((p) => p.type === "Lambda");
-    assert.deepEqual(lambda, { type: "Lambda", transform: "weblogs", parameters: [] });
+    assert.deepEqual(lambda, { type: "Lambda", transform: weblogs.transform, parameters: [] });
     const tuned = deliverySpecFor(
       weblogs,
       {
@@ -199,7 +201,7 @@ describe("delivery spec validation (AWS-FACTS rules)", () => {
       tuned.processors.find((p) => p.type === "Lambda"),
       {
         type: "Lambda",
-        transform: "weblogs",
+        transform: weblogs.transform,
         parameters: [{ parameterName: "BufferSizeInMBs", parameterValue: "3" }],
       },
     );

@@ -2,9 +2,11 @@ import { strict as assert } from "assert";
 import { loadStackConfig } from "../../stacks/config";
 import { dev, prod } from "../../stacks/profiles";
 
+const CATALOG = ["covidx_ct", "syslog", "weblogs"];
+
 const problemsOf = (raw: Record<string, string>, stack = "dev"): string => {
   try {
-    loadStackConfig(stack, raw);
+    loadStackConfig(stack, raw, CATALOG);
   } catch (err) {
     assert.equal((err as { code?: string }).code, "TRIBUTARY_INVALID_STACK_CONFIG");
     return (err as Error).message;
@@ -14,7 +16,7 @@ const problemsOf = (raw: Record<string, string>, stack = "dev"): string => {
 
 describe("stack config", () => {
   it("a profile and a region are enough; names derive from the stack", () => {
-    const config = loadStackConfig("staging", { "aws:region": "us-west-2", "tributary:profile": "prod" });
+    const config = loadStackConfig("staging", { "aws:region": "us-west-2", "tributary:profile": "prod" }, CATALOG);
     assert.equal(config.namePrefix, "tributary-staging");
     assert.equal(config.profile, prod);
     assert.equal(config.region, "us-west-2");
@@ -26,7 +28,7 @@ describe("stack config", () => {
       "aws:region": "eu-west-1",
       "tributary:profile": "dev",
       "tributary:overrides": JSON.stringify({ delivery: { bufferingIntervalSeconds: 120 }, logRetentionDays: 30 }),
-    });
+    }, CATALOG);
     assert.equal(config.profile.delivery.bufferingIntervalSeconds, 120);
     assert.equal(config.profile.delivery.bufferingSizeMiB, dev.delivery.bufferingSizeMiB);
     assert.equal(config.profile.logRetentionDays, 30);
@@ -44,7 +46,7 @@ describe("stack config", () => {
     assert.equal(
       message,
       'Stack "dev" has 7 configuration problems (Pulumi.dev.yaml):\n' +
-        "  - tributary:bufferSize is not a Tributary setting. Known keys: tributary:profile, tributary:namePrefix, tributary:alarmEmail, tributary:agentTrustedAccountIds, tributary:overrides.\n" +
+        "  - tributary:bufferSize is not a Tributary setting. Known keys: tributary:profile, tributary:namePrefix, tributary:alarmEmail, tributary:agentTrustedAccountIds, tributary:datasets, tributary:warehouse, tributary:overrides.\n" +
         '  - tributary:profile is "qa"; use one of dev, prod.\n' +
         "  - tributary:overrides.delivery.bufferingSize is not a setting. Settings here: bufferingSizeMiB, bufferingIntervalSeconds, retryDurationSeconds, parquetCompression, parquetBlockSizeMiB, lambdaProcessor, agent.\n" +
         '  - tributary:overrides.delivery.bufferingIntervalSeconds must be a number like 60 (got "60").\n' +

@@ -4,6 +4,9 @@ import {
   transformFirehoseBatch,
   type FirehoseTransformationEvent,
 } from "../../src/transform/handler";
+import { datasetByName } from "../../src/datasets";
+
+const specOf = (name: string) => datasetByName(name).transform!;
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 const event = (datas: string[]): FirehoseTransformationEvent => ({
@@ -22,7 +25,7 @@ describe("Firehose transformation contract", () => {
       '{"categoryid":"7","parentid":""}',
     ]);
     const rejected: Array<{ recordId: string; reason: string }> = [];
-    const response = await firehoseTransformHandler("retail_category_tree", { onRejected: (r) => rejected.push(r) })(
+    const response = await firehoseTransformHandler(specOf("retail_category_tree"), { onRejected: (r) => rejected.push(r) })(
       input,
     );
     assert.deepEqual(
@@ -48,7 +51,7 @@ describe("Firehose transformation contract", () => {
     const original = console.warn;
     console.warn = (line: string) => lines.push(line);
     try {
-      transformFirehoseBatch("retail_category_tree", event(["[]"]));
+      transformFirehoseBatch(specOf("retail_category_tree"), event(["[]"]));
     } finally {
       console.warn = original;
     }
@@ -67,6 +70,6 @@ describe("Firehose transformation contract", () => {
   });
 
   it("an empty batch answers an empty list", async () => {
-    assert.deepEqual(await firehoseTransformHandler("weblogs")(event([])), { records: [] });
+    assert.deepEqual(await firehoseTransformHandler(specOf("weblogs"))(event([])), { records: [] });
   });
 });

@@ -1,11 +1,21 @@
 import { strict as assert } from "assert";
-import { DATASETS } from "../../src/datasets";
+import { allDatasets } from "../../src/datasets";
 import { lineProcessorFor } from "../../src/agent/processing";
-import { parseApacheTime, parseRetailTime, parseSyslogTime, transformRecord } from "../../src/transform/records";
+import { transformRecord } from "../../src/transform/records";
+import { formatTimestamp, timeParser } from "../../src/transform/timestamps";
 import { FIRST_APACHE_LINE, FIRST_APACHE_RECORD } from "../support/apache-sample";
 import { realRecords, REAL_FILES, skipWithoutSharedDatasets } from "../support/datasets";
 
+const DATASETS = allDatasets();
+
 const ARRIVAL = Date.UTC(2026, 10, 22, 12, 0, 0);
+/** A declared timestamp format applied to one text: the instant as the transform writes it, or the reason. */
+const parseTime = (format: string, text: string, arrivalMs = ARRIVAL): string => {
+  const parsed = timeParser(format)(text, arrivalMs);
+  if (!parsed.ok) throw new Error(`${JSON.stringify(text)} ${parsed.reason}`);
+  return formatTimestamp(parsed.ms);
+};
+const parseSyslogTime = (text: string, arrivalMs: number) => parseTime("MMM d HH:mm:ss", text, arrivalMs);
 const dataset = (name: string) => DATASETS.find((d) => d.name === name)!;
 /** A real line through the agent chain, then the dataset's transform. */
 const throughPipeline = (name: string, line: string, file = "x") => {
@@ -90,7 +100,7 @@ describe("record transforms", () => {
       CustomerID: "2.1",
       Country: "15311",
     };
-    assert.deepEqual(transformRecord("ecommerce_invoices", agentJson, { arrivalMs: ARRIVAL }), {
+    assert.deepEqual(transformRecord(dataset("ecommerce_invoices").transform!, agentJson, { arrivalMs: ARRIVAL }), {
       ok: false,
       reason: 'field "Quantity" is not an integer: "METAL SIGN\\""',
     });
@@ -99,8 +109,12 @@ describe("record transforms", () => {
   it("covidx_ct: the split comes from the agent's ADDMETADATA; newer agents' extra keys are ignored", () => {
     assert.deepEqual(
       transformRecord(
-        "covidx_ct",
-        { metadata: { split: "val" }, dataType: "TEXT", data: "NCP_1013_2577_0000.png 2 0 173 512 404" },
+        dataset("covidx_ct").transform!,
+        {
+          metadata: { split: "val" },
+          dataType: "TEXT",
+          data: '{"filename":"NCP_1013_2577_0000.png","class":"2","xmin":"0","ymin":"173","xmax":"512","ymax":"404"}',
+        },
         { arrivalMs: ARRIVAL },
       ),
       {
@@ -117,23 +131,30 @@ describe("record transforms", () => {
         },
       },
     );
-    assert.deepEqual(transformRecord("covidx_ct", { data: "a.png 0 1 2 3 4" }, { arrivalMs: ARRIVAL }), {
-      ok: false,
-      reason: 'metadata.split is missing: ship COVIDx files through a flow whose ADDMETADATA sets "split"',
-    });
+    assert.deepEqual(
+      transformRecord(dataset("covidx_ct").transform!, { data: '{"filename":"a.png","class":"0","xmin":"1","ymin":"2","xmax":"3","ymax":"4"}' }, {
+        arrivalMs: ARRIVAL,
+      }),
+      {
+        ok: false,
+        reason:
+          'metadata.split is missing: ship these files through a flow whose ADDMETADATA sets "split" (file names like the dataset\'s source.fileName template)',
+      },
+    );
   });
 
   it("retail: epoch milliseconds, empty transaction ids, unknown events rejected", () => {
     assert.deepEqual(
       transformRecord(
-        "retail_events",
+        dataset("retail_events").transform!,
         { timestamp: "1433221332117", visitorid: "257597", event: "view", itemid: "355908", transactionid: null },
         { arrivalMs: ARRIVAL },
       ),
       {
         ok: true,
         record: {
-          event_time: "2015-06-02 05:02:12",
+          // Milliseconds are kept (OpenX reads yyyy-MM-dd HH:mm:ss.SSS).
+          event_time: "2015-06-02 05:02:12.117",
           ts: 1433221332117,
           visitor_id: 257597,
           event: "view",
@@ -144,14 +165,14 @@ describe("record transforms", () => {
     );
     assert.deepEqual(
       transformRecord(
-        "retail_events",
+        dataset("retail_events").transform!,
         { timestamp: "1433221332117", visitorid: "1", event: "purchase", itemid: "2", transactionid: "" },
         { arrivalMs: ARRIVAL },
       ),
-      { ok: false, reason: 'event must be view, addtocart or transaction, got "purchase"' },
+      { ok: false, reason: 'field "event" must be one of view, addtocart, transaction, got "purchase"' },
     );
     assert.deepEqual(
-      transformRecord("retail_category_tree", { categoryid: "231", parentid: "" }, { arrivalMs: ARRIVAL }),
+      transformRecord(dataset("retail_category_tree").transform!, { categoryid: "231", parentid: "" }, { arrivalMs: ARRIVAL }),
       {
         ok: true,
         record: { category_id: 231, parent_id: null },
@@ -161,10 +182,15 @@ describe("record transforms", () => {
 
   it("time parsers reject what they cannot read, with the value", () => {
     assert.throws(
-      () => parseApacheTime("17/Foo/2015:10:05:03 +0000"),
-      /datetime is not an Apache time \(dd\/Mon\/yyyy:HH:mm:ss ±hhmm\): "17\/Foo\/2015:10:05:03 \+0000"/,
+      () => parseTime("dd/MMM/yyyy:HH:mm:ss Z", "17/Foo/2015:10:05:03 +0000"),
+      /^Error: "17\/Foo\/2015:10:05:03 \+0000" is not a valid date and time$/,
     );
-    assert.throws(() => parseRetailTime("13/1/2010 8:26"), /InvoiceDate is not a valid date: "13\/1\/2010 8:26"/);
+    assert.throws(() => parseTime("M/d/yyyy H:mm[:ss]", "13/1/2010 8:26"), /"13\/1\/2010 8:26" is not a valid date and time/);
+    assert.throws(() => parseTime("M/d/yyyy H:mm[:ss]", "2/30/2010 8:26"), /is not a valid date and time/);
+    assert.throws(() => parseTime("epoch_ms", "1e99"), /is not epoch milliseconds/);
+    assert.equal(parseTime("M/d/yyyy H:mm[:ss]", "12/1/2010 8:26:07"), "2010-12-01 08:26:07");
+    assert.equal(parseTime("iso8601", "2024-03-01T10:00:00.250+02:00"), "2024-03-01 08:00:00.250");
+    assert.equal(parseTime("iso8601", "2024-03-01 10:00:00"), "2024-03-01 10:00:00");
   });
 
   it("every line of the real datasets is either a typed record or rejected with a reason", function () {

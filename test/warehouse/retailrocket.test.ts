@@ -72,9 +72,9 @@ describe("RetailRocket model on DuckDB", () => {
     assert.deepStrictEqual(
       first.results.map((r) => [r.dataset, r.ok]),
       [
+        ["retail_category_tree", true],
         ["retail_events", true],
         ["retail_item_properties", true],
-        ["retail_category_tree", true],
       ],
     );
     const db = await openDuckdb(warehousePath(lakeDir));

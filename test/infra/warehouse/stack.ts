@@ -3,6 +3,7 @@ import { MOCK_ACCOUNT_ID, type RecordedResource } from "../../../stacks/mocks";
 import type { LoaderSettings } from "../../../infra/loader";
 import type { WarehouseSettings } from "../../../infra/warehouse";
 import { WarehouseMocks } from "./mocks";
+import { allDatasets } from "../../../src/datasets";
 
 export const REGION = "eu-west-1";
 export const ACCOUNT = { partition: "aws", accountId: MOCK_ACCOUNT_ID, region: REGION } as const;
@@ -109,6 +110,7 @@ export async function buildStack(
     ...loader,
     namePrefix: NAME_PREFIX,
     account: ACCOUNT,
+    datasets: allDatasets(),
     warehouse: {
       kind: built.kind,
       name: built.target.name,

@@ -4,12 +4,14 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { DATASETS, type Dataset } from "../../../src/datasets";
+import { allDatasets, type Dataset } from "../../../src/datasets";
 import { duckdbType } from "../../../src/warehouse/ddl";
 import { jqBinaryVersion } from "../../../src/local/jq";
 import { shipFilesToLake, startOfflineLake, type LakeShipment, type OfflineLake } from "../../../src/local/lake";
 import { REAL_FILES, SHARED_DATASETS, hasSharedDatasets, skipWithoutSharedDatasets } from "../../support/datasets";
 import { errorDocuments } from "../../support/lake-errors";
+
+const DATASETS = allDatasets();
 
 /**
  * The offline lake on the real public datasets: every line shipped ends up exactly once in Parquet

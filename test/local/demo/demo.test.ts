@@ -4,8 +4,10 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { DATASETS } from "../../../src/datasets";
+import { allDatasets } from "../../../src/datasets";
 import type { DemoSummary } from "../../../src/cli/demo";
+
+const DATASETS = allDatasets();
 
 /**
  * `tributary demo` end to end, as `npm start` runs it but at the small generated size: the real CLI,

@@ -3,8 +3,10 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { lineProcessorFor } from "../../../src/agent/processing";
-import { DATASETS, datasetByName } from "../../../src/datasets";
+import { allDatasets, datasetByName } from "../../../src/datasets";
 import { GENERATORS, generateAll, generateDataset, type GeneratedDataset } from "../../../src/local/generators";
+
+const DATASETS = allDatasets();
 
 /** A file's record lines as the agent reads them: header skipped, CR of CRLF stripped, no trailing empty line. */
 async function recordLines(file: string, skipHeaderLines: number): Promise<string[]> {
