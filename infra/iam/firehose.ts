@@ -24,7 +24,7 @@ export interface FirehoseDeliveryPolicyArgs {
 
 /**
  * The folder part of a Firehose prefix that no expression changes: up to the last `/` before its first
- * `!{…}` (`curated/weblogs/dt=!{…}/` → `curated/weblogs/`).
+ * `!{…}` (`curated/<dataset>/dt=!{…}/` → `curated/<dataset>/`).
  */
 export function staticPrefix(prefix: string): string {
   const at = prefix.indexOf("!{");

@@ -1,6 +1,10 @@
 import * as path from "path";
 import type { Command } from "commander";
 import type { PlannedResource } from "../../stacks/plan";
+import { allDatasets } from "../datasets";
+import { TributaryError } from "../errors";
+import { createJqEngine } from "../local/jq";
+import { partitionQuery } from "../spec/delivery";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -29,6 +33,27 @@ export function renderPlanTree(stack: string, resources: readonly PlannedResourc
   return lines.join("\n");
 }
 
+/**
+ * Compiles each dataset's MetadataExtraction query with jq (the 1.6 binary where installed, else
+ * jq-web), so a query Firehose could not compile fails the plan rather than `pulumi up`.
+ */
+export async function assertQueriesCompile(names: readonly string[]): Promise<void> {
+  const engine = createJqEngine("auto");
+  const problems: string[] = [];
+  for (const dataset of allDatasets().filter((d) => names.includes(d.name))) {
+    const query = partitionQuery(dataset.partitionKeys);
+    try {
+      // Any input will do: a compile error fails the whole call, a runtime error only the record.
+      await engine.evaluate(query, ["{}"]);
+    } catch (err) {
+      problems.push(`${dataset.name}: the partition query ${query} does not compile with ${engine.description}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new TributaryError("TRIBUTARY_JQ_COMPILE", `Firehose would refuse these queries:\n  - ${problems.join("\n  - ")}`);
+  }
+}
+
 export function register(program: Command): void {
   program
     .command("plan")
@@ -44,6 +69,7 @@ export function register(program: Command): void {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { planStack } = require("../../stacks/plan") as typeof import("../../stacks/plan");
       const plan = await planStack(options.projectDir, stack);
+      await assertQueriesCompile(plan.config.datasets);
       process.stdout.write(
         options.json ? `${JSON.stringify(plan.resources, null, 2)}\n` : `${renderPlanTree(stack, plan.resources)}\n`,
       );

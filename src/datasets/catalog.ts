@@ -1,7 +1,7 @@
 import Ajv, { type ErrorObject } from "ajv";
 import { existsSync, readdirSync, readFileSync } from "fs";
 import { dirname, join, relative, resolve } from "path";
-import { parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { TributaryError } from "../errors";
 import { compileDataset, suggestion } from "./compile";
 import type { DatasetDeclaration } from "./declaration";
@@ -45,7 +45,7 @@ export function datasetsDir(): string {
 
 let validator: ReturnType<Ajv["compile"]> | undefined;
 function validate(value: unknown): ErrorObject[] {
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(schema);
+  validator ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
   return validator(value) ? [] : [...(validator.errors ?? [])];
 }
 
@@ -91,11 +91,13 @@ function schemaProblems(file: string, errors: readonly ErrorObject[]): string[] 
 /** Parses and validates one declaration file; the declaration is undefined when it has problems. */
 export function readDeclaration(file: string, label = file): { declaration?: DatasetDeclaration; problems: string[] } {
   const text = readFileSync(file, "utf8");
-  const doc = parseDocument(text, { prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
     return {
-      problems: doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
+      // The first error only: the parser's later ones follow from it.
+      problems: doc.errors.slice(0, 1).map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
         const where = pos ? `:${pos.line}:${pos.col}` : "";
         return `${label}${where}: YAML syntax error: ${e.message.split("\n")[0]}`;
       }),

@@ -174,7 +174,7 @@ function fileItem(path: string, key: string): UploadItem {
   return { key, size: statSync(path).size, open: async () => createReadStream(path) };
 }
 
-/** Expands folders, zips and files into items keyed under `prefix` (e.g. `raw/covidx_ct/`). */
+/** Expands folders, zips and files into items keyed under `prefix` (e.g. `raw/<dataset>/`). */
 export async function uploadItemsFor(
   inputs: readonly string[],
   prefix: string,

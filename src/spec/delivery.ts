@@ -66,7 +66,7 @@ export interface GlueTableSpec {
   readonly columns: readonly Column[];
   /** Partition columns (strings), named like the prefix keys. */
   readonly partitionKeys: ReadonlyArray<{ readonly name: string; readonly type: "string"; readonly comment: string }>;
-  /** Key prefix under the bucket, e.g. `curated/weblogs/`. */
+  /** Key prefix under the bucket, e.g. `curated/<dataset>/`. */
   readonly locationPrefix: string;
   /** Parquet Hive serde, fixed by Glue's rules for Parquet tables. */
   readonly serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";

@@ -587,7 +587,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       assert.equal(JSON.parse(text).assumeRoleARN, undefined);
       assert.deepEqual(
         new Set(expected.flows.map((f) => f.deliveryStream)),
-        new Set(DATASETS.map((d) => `tributary-test-${d.name}`)),
+        new Set(DATASETS.filter((d) => !d.source.agentUnsupported).map((d) => `tributary-test-${d.name}`)),
       );
       const parameter = built.named("tributary-agent-config").inputs;
       assert.equal(parameter.name, "/tributary/tributary-test/agent.json");

@@ -172,7 +172,7 @@ describe("infra: the transform Lambda's serialized code, loaded and invoked", fu
     );
     assert.equal(
       (JSON.parse(warnings[0]) as { reason: string }).reason,
-      'datetime is not an Apache time (dd/Mon/yyyy:HH:mm:ss ±hhmm): "yesterday"',
+      'field "datetime" does not match the format "dd/MMM/yyyy:HH:mm:ss Z": "yesterday"',
     );
   });
 

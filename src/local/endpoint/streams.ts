@@ -8,9 +8,9 @@ export const DELIVERY_STREAM_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,64}$/;
 
 /** One delivery stream the offline endpoint serves. */
 export interface LocalDeliveryStream {
-  /** The Firehose stream name clients send to, e.g. `tributary-dev-weblogs`. */
+  /** The Firehose stream name clients send to, e.g. `tributary-dev-<dataset>`. */
   readonly name: string;
-  /** S3 key prefix DescribeDeliveryStream reports (Firehose `Prefix`), e.g. `curated/weblogs/...`. */
+  /** S3 key prefix DescribeDeliveryStream reports (Firehose `Prefix`), e.g. `curated/<dataset>/...`. */
   readonly s3Prefix?: string;
   /** S3 error prefix DescribeDeliveryStream reports (Firehose `ErrorOutputPrefix`). */
   readonly errorOutputPrefix?: string;
