@@ -327,6 +327,7 @@ export class Loader extends pulumi.ComponentResource {
             JSON.stringify(
               loaderPolicy({
                 region: a.region,
+                accountId: a.accountId,
                 queueArn,
                 warehouse:
                   warehouseKind === "serverless"
