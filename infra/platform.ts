@@ -263,7 +263,12 @@ export class Platform extends pulumi.ComponentResource {
 
     this.network = new Network(
       `${name}-network`,
-      { namePrefix: prefix, account: this.account, tags },
+      {
+        namePrefix: prefix,
+        account: this.account,
+        s3BucketArns: [this.storage.bucketArn, this.storage.accessLogBucket.arn],
+        tags,
+      },
       { parent: this },
     );
     const {

@@ -231,6 +231,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
           filter: { prefix: "athena-results/" },
           expiration: { days: 14 },
         },
+        { id: "expire-load-manifests", status: "Enabled", filter: { prefix: "manifests/" }, expiration: { days: 7 } },
         {
           id: "expire-noncurrent-versions",
           status: "Enabled",
@@ -659,6 +660,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
         Principal: { Service: "cloudwatch.amazonaws.com" },
         Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
         Resource: "*",
+        Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT_ID } },
       });
       const topicPolicy = parsed<PolicyDocument>(built.named("tributary-alarms-topic-policy"), "policy");
       assert.deepEqual(topicPolicy.Statement[0].Condition, {

@@ -155,7 +155,10 @@ describe("infra/iam: warehouse and loader policies", () => {
           Resource: WAREHOUSE_KEY,
           Condition: {
             StringEquals: {
-              "kms:ViaService": ["redshift-data.eu-west-1.amazonaws.com", "redshift-serverless.eu-west-1.amazonaws.com"],
+              "kms:ViaService": [
+                "redshift-data.eu-west-1.amazonaws.com",
+                "redshift-serverless.eu-west-1.amazonaws.com",
+              ],
               "kms:CallerAccount": "111122223333",
             },
           },
