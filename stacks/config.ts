@@ -14,9 +14,18 @@ export interface StackConfig {
   readonly alarmEmail?: string;
   /** Accounts whose hosts may assume the agent role (non-EC2 log servers). */
   readonly agentTrustedAccountIds: readonly string[];
+  /** What hosts outside EC2 present as sts:ExternalId; required with agentTrustedAccountIds. */
+  readonly agentAssumeRoleExternalId?: string;
 }
 
-const KNOWN_KEYS = ["profile", "namePrefix", "alarmEmail", "agentTrustedAccountIds", "overrides"] as const;
+const KNOWN_KEYS = [
+  "profile",
+  "namePrefix",
+  "alarmEmail",
+  "agentTrustedAccountIds",
+  "agentAssumeRoleExternalId",
+  "overrides",
+] as const;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -123,6 +132,20 @@ export function loadStackConfig(stack: string, raw: Readonly<Record<string, stri
       `tributary:agentTrustedAccountIds is ${JSON.stringify(trusted)}; use a list of 12-digit AWS account ids.`,
     );
   }
+  const externalId = get("agentAssumeRoleExternalId");
+  if (externalId !== undefined && typeof externalId !== "string") {
+    problems.push(
+      `tributary:agentAssumeRoleExternalId is ${JSON.stringify(externalId)}; use a string of 2–1224 letters, digits and +=,.@:/-.`,
+    );
+  } else if (Array.isArray(trusted) && trusted.length > 0 && externalId === undefined) {
+    problems.push(
+      "tributary:agentTrustedAccountIds is set but tributary:agentAssumeRoleExternalId is not; hosts outside EC2 present it when they assume the agent role (agent.json carries it). Set one with `pulumi config set tributary:agentAssumeRoleExternalId <2–1224 letters, digits and +=,.@:/->`.",
+    );
+  } else if (externalId !== undefined && Array.isArray(trusted) && trusted.length === 0) {
+    problems.push(
+      "tributary:agentAssumeRoleExternalId is set but tributary:agentTrustedAccountIds is not; only hosts assuming the role from those accounts use it. Add the account ids or remove the key.",
+    );
+  }
 
   if (problems.length > 0) {
     throw new TributaryError(
@@ -138,5 +161,6 @@ export function loadStackConfig(stack: string, raw: Readonly<Record<string, stri
     region: region as string,
     ...(alarmEmail !== undefined ? { alarmEmail: alarmEmail as string } : {}),
     agentTrustedAccountIds: trusted as string[],
+    ...(typeof externalId === "string" ? { agentAssumeRoleExternalId: externalId } : {}),
   };
 }

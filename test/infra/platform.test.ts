@@ -559,7 +559,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
   });
 
   describe("agent target", function () {
-    it("the agent role is trusted by EC2 only and may only PutRecordBatch to the nine streams", function () {
+    it("the agent role is trusted by EC2 only, may only PutRecordBatch to the nine streams and read its agent.json", function () {
       const trust = parsed<PolicyDocument>(built.named("tributary-agent-role"), "assumeRolePolicy");
       assert.deepEqual(trust.Statement, [
         { Sid: "Ec2Hosts", Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
@@ -572,6 +572,12 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
         Resource: DATASETS.map(
           (d) => `arn:aws:firehose:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:deliverystream/tributary-test-${d.name}`,
         ),
+      });
+      assert.deepEqual(policy.Statement[1], {
+        Sid: "ReadOwnAgentConfig",
+        Effect: "Allow",
+        Action: "ssm:GetParameter",
+        Resource: `arn:aws:ssm:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:parameter/tributary/tributary-test/agent.json`,
       });
       assert.equal(built.named("tributary-agent-instance-profile").inputs.role, "tributary-test-agent");
     });

@@ -228,4 +228,13 @@ describe("tributary agent-config", function () {
       assert.equal(flow.initialPosition, "END_OF_FILE");
     }
   });
+
+  it("--parameter-name prints the SSM parameter a log server reads agent.json from", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [path.join(ROOT, "bin", "tributary.js"), "agent-config", "prod", "--parameter-name"],
+      { cwd: ROOT },
+    );
+    assert.equal(stdout, "/tributary/tributary-prod/agent.json\n");
+  });
 });
