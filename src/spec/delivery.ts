@@ -169,7 +169,9 @@ export function deliverySpecFor(dataset: Dataset, settings: DeliverySettings, na
 
   const mappings: Record<string, string> = {};
   for (const c of dataset.columns) {
-    if (c.jsonKey !== undefined && c.jsonKey.toLowerCase() !== c.name) mappings[c.name] = c.jsonKey;
+    // Firehose lower-cases JSON keys before the OpenX SerDe maps them (caseInsensitive), so a mapping
+    // to `userId` would never match `userid`: mapping values are written lower-case.
+    if (c.jsonKey !== undefined && c.jsonKey.toLowerCase() !== c.name) mappings[c.name] = c.jsonKey.toLowerCase();
   }
   return {
     dataset: dataset.name,

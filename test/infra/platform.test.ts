@@ -372,7 +372,8 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
         const mappings = dataset.columns.filter((c) => c.jsonKey !== undefined && c.jsonKey.toLowerCase() !== c.name);
         assert.deepEqual(
           openX.columnToJsonKeyMappings,
-          mappings.length ? Object.fromEntries(mappings.map((c) => [c.name, c.jsonKey])) : undefined,
+          // Lower-case: Firehose lower-cases JSON keys before OpenX applies the mappings.
+          mappings.length ? Object.fromEntries(mappings.map((c) => [c.name, c.jsonKey!.toLowerCase()])) : undefined,
           dataset.name,
         );
         assert.deepEqual(conversion.schemaConfiguration, {
