@@ -125,4 +125,24 @@ describe("offline delivery: error output", function () {
     assert.equal(files.length, 1);
     assert.match(files[0], /^tributary-dev-weblogs-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}$/);
   });
+
+  it("an empty record goes to format-conversion-failed as DataFormatConversion.MalformedData, never vanishes", async () => {
+    const sparkify = lake.specs.find((s) => s.dataset === "sparkify_events")?.streamName ?? "";
+    const before = lake.counters().streams.sparkify_events.errorCodes["DataFormatConversion.MalformedData"] ?? 0;
+    const docsBefore = (await errorDocuments(lake, "sparkify_events")).length;
+    await client.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: sparkify,
+        Records: [{ Data: Buffer.alloc(0) }, { Data: Buffer.from("\n") }],
+      }),
+    );
+    await lake.flush();
+    assert.equal(lake.counters().streams.sparkify_events.errorCodes["DataFormatConversion.MalformedData"], before + 2);
+    const docs = (await errorDocuments(lake, "sparkify_events")).slice(docsBefore);
+    const empties = (await errorDocuments(lake, "sparkify_events")).filter(
+      (d) => d.type === "format-conversion-failed" && /empty/.test(String(d.doc.lastErrorMessage)),
+    );
+    assert.equal(empties.length, 2, JSON.stringify(docs));
+    assert.deepEqual(empties.map((d) => Buffer.from(String(d.doc.rawData), "base64").toString()).sort(), ["", "\n"]);
+  });
 });
