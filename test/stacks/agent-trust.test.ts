@@ -40,21 +40,25 @@ async function planStackFile(
   }
 }
 
+/** A dev stack file trusting one other account, with these extra lines. */
+const trustingStack = (...extra: string[]) =>
+  [
+    "config:",
+    "  aws:region: eu-west-1",
+    "  tributary:profile: dev",
+    "  tributary:agentTrustedAccountIds:",
+    '    - "210987654321"',
+    ...extra,
+    "",
+  ].join("\n");
+
 describe("stack: agent hosts outside EC2 (tributary:agentTrustedAccountIds)", function () {
   this.timeout(180_000);
 
   it("plans a trust that demands the external id, and an agent.json that presents it", async () => {
     const { resources, outputs } = await planStackFile(
       "onprem",
-      [
-        "config:",
-        "  aws:region: eu-west-1",
-        "  tributary:profile: dev",
-        "  tributary:agentTrustedAccountIds:",
-        '    - "210987654321"',
-        "  tributary:agentAssumeRoleExternalId: tributary-onprem-7f3a",
-        "",
-      ].join("\n"),
+      trustingStack("  tributary:agentAssumeRoleExternalId: tributary-onprem-7f3a"),
     );
     const role = resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "tributary-agent-role")!;
     const trust = JSON.parse(String(role.inputs.assumeRolePolicy)) as PolicyDocument;
@@ -71,22 +75,9 @@ describe("stack: agent hosts outside EC2 (tributary:agentTrustedAccountIds)", fu
   });
 
   it("trusted accounts without an external id fail at config time, naming the key to set", async () => {
-    await assert.rejects(
-      planStackFile(
-        "onprem",
-        [
-          "config:",
-          "  aws:region: eu-west-1",
-          "  tributary:profile: dev",
-          "  tributary:agentTrustedAccountIds:",
-          '    - "210987654321"',
-          "",
-        ].join("\n"),
-      ),
-      (err: { stderr: string }) => {
-        assert.match(err.stderr, /Set one with `pulumi config set tributary:agentAssumeRoleExternalId /);
-        return true;
-      },
-    );
+    await assert.rejects(planStackFile("onprem", trustingStack()), (err: { stderr: string }) => {
+      assert.match(err.stderr, /Set one with `pulumi config set tributary:agentAssumeRoleExternalId /);
+      return true;
+    });
   });
 });

@@ -1,30 +1,18 @@
 import { strict as assert } from "node:assert";
-import { promises as fs } from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { DescribeDeliveryStreamCommand, FirehoseClient } from "@aws-sdk/client-firehose";
-import { startOfflineLake, type OfflineLake } from "../../../src/local/lake";
+import { DescribeDeliveryStreamCommand, type FirehoseClient } from "@aws-sdk/client-firehose";
+import type { OfflineLake } from "../../../src/local/lake";
+import { startLakeWithClient } from "../../support/lake-errors";
 
 /** DescribeDeliveryStream, through the real SDK, says what each offline stream really does. */
 describe("offline lake: DescribeDeliveryStream", function () {
   this.timeout(30_000);
-  let dir: string;
   let lake: OfflineLake;
   let client: FirehoseClient;
+  let close: () => Promise<void>;
   before(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), "tributary-describe-"));
-    lake = await startOfflineLake({ dir, jq: "wasm" });
-    client = new FirehoseClient({
-      endpoint: lake.url,
-      region: "us-east-1",
-      credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" },
-    });
+    ({ lake, client, close } = await startLakeWithClient("describe", { jq: "wasm" }));
   });
-  after(async () => {
-    client.destroy();
-    await lake.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  after(() => close());
 
   it("every stream: the buffering in effect, its processors, dynamic partitioning, Parquet conversion, no encryption", async () => {
     assert.ok(lake.specs.length > 1);
