@@ -45,8 +45,8 @@ export interface AgentTargetArgs {
 
 /**
  * What a log server needs to feed the lake: an IAM role and instance profile allowed only to send to
- * this stack's streams and publish the agent's metrics, and the rendered agent.json in SSM Parameter
- * Store (`aws ssm get-parameter --name /tributary/<prefix>/agent.json`).
+ * this stack's streams, publish the agent's metrics and read its own agent.json, and that agent.json
+ * in SSM Parameter Store (`aws ssm get-parameter --name /tributary/<prefix>/agent.json`).
  */
 export class AgentTarget extends pulumi.ComponentResource {
   readonly role: aws.iam.Role;
@@ -80,14 +80,6 @@ export class AgentTarget extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new aws.iam.RolePolicy(
-      `${name}-role-policy`,
-      {
-        role: this.role.id,
-        policy: pulumi.all([...args.streamArns]).apply((arns) => JSON.stringify(agentPolicy(arns))),
-      },
-      { parent: this },
-    );
     this.instanceProfile = new aws.iam.InstanceProfile(
       `${name}-instance-profile`,
       { name: roleName, role: this.role.name, tags: { ...args.tags } },
@@ -116,6 +108,16 @@ export class AgentTarget extends pulumi.ComponentResource {
         tier: this.agentConfig.apply((text) => parameterTierFor(text) ?? "Advanced"),
         value: this.agentConfig,
         tags: { ...args.tags },
+      },
+      { parent: this },
+    );
+    new aws.iam.RolePolicy(
+      `${name}-role-policy`,
+      {
+        role: this.role.id,
+        policy: pulumi
+          .all([pulumi.all([...args.streamArns]), this.parameter.arn])
+          .apply(([streamArns, configParameterArn]) => JSON.stringify(agentPolicy({ streamArns, configParameterArn }))),
       },
       { parent: this },
     );

@@ -4,11 +4,17 @@ import { lakeKeyPolicy } from "./iam/kms";
 import type { AccountContext } from "./iam/policy";
 import { accessLogBucketPolicy, lakeBucketPolicy } from "./iam/s3";
 import { bucketName, ATHENA_RESULTS_PREFIX } from "./names";
+import { MANIFEST_PREFIX } from "./warehouse";
 
 /** Where the lake bucket's server access logs go in the log bucket. */
 export const ACCESS_LOG_PREFIX = "lake/";
 /** S3 moves objects to STANDARD_IA no sooner than 30 days after creation. */
 export const MIN_STANDARD_IA_DAYS = 30;
+/**
+ * Days a load manifest is kept. Only the COPY of the loader run that wrote it reads it (a retry writes
+ * a new one); it is kept a week after that to diagnose a failed load, then it is clutter.
+ */
+export const MANIFEST_EXPIRATION_DAYS = 7;
 /** Incomplete multipart uploads (a Firehose retry, an interrupted upload) are billed until aborted. */
 export const ABORT_INCOMPLETE_UPLOADS_DAYS = 7;
 
@@ -166,6 +172,12 @@ export class LakeStorage extends pulumi.ComponentResource {
             status: "Enabled",
             filter: { prefix: ATHENA_RESULTS_PREFIX },
             expiration: { days: args.athenaResultExpirationDays },
+          },
+          {
+            id: "expire-load-manifests",
+            status: "Enabled",
+            filter: { prefix: MANIFEST_PREFIX },
+            expiration: { days: MANIFEST_EXPIRATION_DAYS },
           },
           ...(args.rawTransitionToIaDays !== undefined
             ? [

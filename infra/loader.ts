@@ -22,8 +22,15 @@ export const LOADER_MEMORY_MB = 512;
 export const LOADER_RESERVE_SECONDS = 30;
 /** A message visible again before its run ends would be loaded by the next run as well. */
 export const VISIBILITY_MARGIN_SECONDS = 60;
-/** SQS's longest retention: notifications survive two weeks of warehouse outage. */
-export const QUEUE_RETENTION_SECONDS = 14 * 24 * 3600;
+/**
+ * How long the load queue keeps a notification the loader has not yet taken. A message moved to the
+ * dead-letter queue keeps its original enqueue time, and the DLQ's retention counts from that, so the
+ * DLQ must keep messages longer than the queue: with 7 days here and 14 there, a message that reaches
+ * the DLQ as late as possible still waits there at least 7 days for someone to act on the alarm.
+ */
+export const QUEUE_RETENTION_SECONDS = 7 * 24 * 3600;
+/** SQS's longest retention, for dead letters (see QUEUE_RETENTION_SECONDS). */
+export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
 export const LOADER_ALARM_PERIOD_SECONDS = 300;
 
 /**
@@ -243,7 +250,7 @@ export class Loader extends pulumi.ComponentResource {
       {
         name: `${args.namePrefix}-load-dlq`,
         sqsManagedSseEnabled: true,
-        messageRetentionSeconds: QUEUE_RETENTION_SECONDS,
+        messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
         tags,
       },
       { parent: this },
@@ -332,6 +339,7 @@ export class Loader extends pulumi.ComponentResource {
             JSON.stringify(
               loaderPolicy({
                 region: a.region,
+                accountId: a.accountId,
                 queueArn,
                 warehouse:
                   warehouseKind === "serverless"

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import type { AccountContext } from "./iam/policy";
+import { s3EndpointPolicy } from "./iam/s3";
 
 /** The port Redshift (Serverless and provisioned) listens on. */
 export const REDSHIFT_PORT = 5439;
@@ -14,6 +15,8 @@ export const DEFAULT_VPC_CIDR = "10.40.0.0/16";
 export interface NetworkArgs {
   readonly namePrefix: string;
   readonly account: pulumi.Input<AccountContext>;
+  /** The only buckets requests through the S3 gateway endpoint may reach (the lake and its log bucket). */
+  readonly s3BucketArns: pulumi.Input<ReadonlyArray<pulumi.Input<string>>>;
   /** @default "10.40.0.0/16" */
   readonly cidrBlock?: string;
   /** Zones to use; must be three. @default the region's first three */
@@ -52,7 +55,8 @@ export function validateNetworkArgs(args: Pick<NetworkArgs, "cidrBlock" | "avail
 /**
  * The warehouse's private network: a VPC with one isolated subnet in each of three zones (no
  * internet gateway, no NAT gateway: nothing in it can reach or be reached from the internet), an S3
- * gateway endpoint so COPY and Spectrum read the lake privately under enhanced VPC routing, and
+ * gateway endpoint so COPY and Spectrum read the lake privately under enhanced VPC routing (its
+ * policy admits this stack's buckets only), and
  * the warehouse's security group.
  *
  * The loader Lambda does not run here: it talks to the Redshift Data API, SQS and S3, all public AWS
@@ -107,6 +111,10 @@ export class Network extends pulumi.ComponentResource {
         serviceName: account.apply((a) => s3GatewayServiceName(a.region)),
         vpcEndpointType: "Gateway",
         routeTableIds: this.routeTableIds,
+        policy: pulumi
+          .output(args.s3BucketArns)
+          .apply((arns) => pulumi.all([...arns]))
+          .apply((arns) => JSON.stringify(s3EndpointPolicy(arns))),
         tags: { ...tags, Name: `${args.namePrefix}-s3` },
       },
       { parent: this },

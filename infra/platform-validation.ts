@@ -1,3 +1,4 @@
+import { agentProcessingProblems } from "../src/agent/processing";
 import type { DeliverySpec } from "../src/spec";
 import { agentConfigText, parameterTierFor, SSM_ADVANCED_LIMIT_BYTES } from "./agent-target";
 import { MIN_STANDARD_IA_DAYS } from "./lake-storage";
@@ -43,6 +44,13 @@ function nameLimits(args: PlatformArgs): Array<{ kind: string; name: string; max
 export function platformArgsProblems(args: PlatformArgs, specs: readonly DeliverySpec[] = []): string[] {
   const problems: string[] = [];
   const add = (message: string) => problems.push(message);
+
+  // The shipper reproduces the agent's processing; a chain it cannot reproduce is refused here, at
+  // preview, rather than when the first file is shipped.
+  for (const dataset of args.datasets) {
+    for (const problem of agentProcessingProblems(dataset.source.agentProcessing))
+      add(`datasets.${dataset.name}: ${problem}`);
+  }
 
   if (!NAME_PREFIX.test(args.namePrefix)) {
     add(

@@ -303,7 +303,16 @@ export class Platform extends pulumi.ComponentResource {
     tags: Record<string, string>,
   ): { network: Network; warehouse: Warehouse; loader: Loader } {
     const prefix = args.namePrefix;
-    const network = new Network(`${name}-network`, { namePrefix: prefix, account: this.account, tags }, { parent: this });
+    const network = new Network(
+      `${name}-network`,
+      {
+        namePrefix: prefix,
+        account: this.account,
+        s3BucketArns: [this.storage.bucketArn, this.storage.accessLogBucket.arn],
+        tags,
+      },
+      { parent: this },
+    );
     const {
       loadScheduleExpression,
       loaderTimeoutSeconds,

@@ -44,6 +44,8 @@ export const CLUSTER_PARAMETER_GROUP_FAMILY = "redshift-2.0";
 
 /** Node types a new provisioned cluster can be created with (DC2 is no longer offered for new clusters). */
 export const PROVISIONED_NODE_TYPES: readonly string[] = ["ra3.large", "ra3.xlplus", "ra3.4xlarge", "ra3.16xlarge"];
+/** Node types Redshift offers only as multi-node clusters (Redshift management guide, "Node type details"). */
+export const MULTI_NODE_ONLY_TYPES: readonly string[] = ["ra3.4xlarge", "ra3.16xlarge"];
 
 export interface WarehouseSettings {
   readonly kind: WarehouseKind;
@@ -137,6 +139,10 @@ export function validateWarehouseSettings(settings: WarehouseSettings, namePrefi
     if (!Number.isInteger(settings.numberOfNodes) || settings.numberOfNodes < 1 || settings.numberOfNodes > 128) {
       problems.push(
         `warehouse.numberOfNodes ${settings.numberOfNodes} is not a node count; use a whole number from 1 to 128.`,
+      );
+    } else if (settings.numberOfNodes === 1 && MULTI_NODE_ONLY_TYPES.includes(settings.nodeType)) {
+      problems.push(
+        `warehouse.numberOfNodes is 1 but ${settings.nodeType} clusters need at least 2 nodes; set numberOfNodes to 2 or more, or use ra3.xlplus or ra3.large for a single-node cluster.`,
       );
     }
     if (

@@ -19,6 +19,8 @@ export interface StackConfig {
   readonly datasets: readonly string[];
   /** Which warehouse the stack has: none, or the kind the profile's warehouse settings describe. */
   readonly warehouse: WarehouseChoice;
+  /** What hosts outside EC2 present as sts:ExternalId; required with agentTrustedAccountIds. */
+  readonly agentAssumeRoleExternalId?: string;
 }
 
 export const WAREHOUSE_CHOICES = ["none", "serverless", "provisioned"] as const;
@@ -31,6 +33,7 @@ const KNOWN_KEYS = [
   "agentTrustedAccountIds",
   "datasets",
   "warehouse",
+  "agentAssumeRoleExternalId",
   "overrides",
 ] as const;
 
@@ -144,6 +147,20 @@ export function loadStackConfig(
       `tributary:agentTrustedAccountIds is ${JSON.stringify(trusted)}; use a list of 12-digit AWS account ids.`,
     );
   }
+  const externalId = get("agentAssumeRoleExternalId");
+  if (externalId !== undefined && typeof externalId !== "string") {
+    problems.push(
+      `tributary:agentAssumeRoleExternalId is ${JSON.stringify(externalId)}; use a string of 2–1224 letters, digits and +=,.@:/-.`,
+    );
+  } else if (Array.isArray(trusted) && trusted.length > 0 && externalId === undefined) {
+    problems.push(
+      "tributary:agentTrustedAccountIds is set but tributary:agentAssumeRoleExternalId is not; hosts outside EC2 present it when they assume the agent role (agent.json carries it). Set one with `pulumi config set tributary:agentAssumeRoleExternalId <2–1224 letters, digits and +=,.@:/->`.",
+    );
+  } else if (externalId !== undefined && Array.isArray(trusted) && trusted.length === 0) {
+    problems.push(
+      "tributary:agentAssumeRoleExternalId is set but tributary:agentTrustedAccountIds is not; only hosts assuming the role from those accounts use it. Add the account ids or remove the key.",
+    );
+  }
 
   const selected = get("datasets");
   let datasets: string[] = [...catalogNames];
@@ -189,6 +206,7 @@ export function loadStackConfig(
     region: region as string,
     ...(alarmEmail !== undefined ? { alarmEmail: alarmEmail as string } : {}),
     agentTrustedAccountIds: trusted as string[],
+    ...(typeof externalId === "string" ? { agentAssumeRoleExternalId: externalId } : {}),
     datasets,
     warehouse: warehouseChoice as WarehouseChoice,
   };

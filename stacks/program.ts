@@ -40,7 +40,12 @@ export function createStack(config: StackConfig, catalog: readonly Dataset[]): S
       freshnessThresholdSeconds: p.alarms.freshnessThresholdSeconds,
       ...(config.alarmEmail ? { email: config.alarmEmail } : {}),
     },
-    agent: { trustedAccountIds: config.agentTrustedAccountIds },
+    agent: {
+      trustedAccountIds: config.agentTrustedAccountIds,
+      ...(config.agentAssumeRoleExternalId !== undefined
+        ? { assumeRoleExternalId: config.agentAssumeRoleExternalId }
+        : {}),
+    },
     athena: {
       forceDestroy: p.athena.forceDestroy,
       ...(p.athena.bytesScannedCutoffPerQuery > 0

@@ -35,14 +35,27 @@ export function agentTrustPolicy(args: AgentTrustPolicyArgs): PolicyDocument {
   return policyDocument(statements);
 }
 
+export interface AgentPolicyArgs {
+  readonly streamArns: readonly string[];
+  /** The SSM parameter holding agent.json, which the server's install step reads. */
+  readonly configParameterArn: string;
+}
+
 /**
  * What the Kinesis Agent calls: its FirehoseSender only ever sends PutRecordBatch (never PutRecord),
  * and its metrics go to CloudWatch. cloudwatch:PutMetricData has no resource type, so it takes
- * `Resource: "*"`, narrowed by the only condition key it supports, the namespace.
+ * `Resource: "*"`, narrowed by the only condition key it supports, the namespace. The server also
+ * reads its agent.json from SSM once at install (a String parameter: no KMS key involved).
  */
-export function agentPolicy(streamArns: readonly string[]): PolicyDocument {
+export function agentPolicy(args: AgentPolicyArgs): PolicyDocument {
   return policyDocument([
-    { Sid: "SendToOwnStreams", Effect: "Allow", Action: "firehose:PutRecordBatch", Resource: streamArns },
+    { Sid: "SendToOwnStreams", Effect: "Allow", Action: "firehose:PutRecordBatch", Resource: args.streamArns },
+    {
+      Sid: "ReadOwnAgentConfig",
+      Effect: "Allow",
+      Action: "ssm:GetParameter",
+      Resource: args.configParameterArn,
+    },
     {
       Sid: "PublishAgentMetrics",
       Effect: "Allow",

@@ -92,6 +92,8 @@ export function alarmKeyPolicy(account: AccountContext): PolicyDocument {
       Principal: { Service: "cloudwatch.amazonaws.com" },
       Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
       Resource: "*",
+      // Only CloudWatch acting for this account's alarms (confused-deputy guard).
+      Condition: { StringEquals: { "aws:SourceAccount": account.accountId } },
     },
   ]);
 }

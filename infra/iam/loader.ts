@@ -7,11 +7,13 @@ export type LoaderWarehouseTarget =
 
 export interface LoaderPolicyArgs {
   readonly region: string;
+  /** The account the loader runs in: the Data API's key grant is limited to callers from it. */
+  readonly accountId: string;
   readonly queueArn: string;
   readonly warehouse: LoaderWarehouseTarget;
   /** The Redshift-managed admin secret the Data API authenticates with. */
   readonly adminSecretArn: string;
-  /** The key that secret is encrypted with (the warehouse key). */
+  /** The warehouse key: it encrypts the namespace or cluster and the admin secret. */
   readonly secretKeyArn: string;
   readonly bucketArn: string;
   /** Where manifests are written, e.g. `manifests/`. */
@@ -36,6 +38,9 @@ export const DATA_API_STATEMENT_ACTIONS: readonly string[] = [
   "redshift-data:GetStatementResult",
   "redshift-data:CancelStatement",
 ];
+
+/** What the Data API does with the warehouse key on the caller's behalf (AWS's example key policy). */
+export const DATA_API_KEY_ACTIONS: readonly string[] = ["kms:CreateGrant", "kms:DescribeKey"];
 
 /**
  * The loader Lambda's role: drain its own queue, run statements on this warehouse only (authenticated
@@ -80,6 +85,26 @@ export function loaderPolicy(args: LoaderPolicyArgs): PolicyDocument {
         StringEquals: {
           "kms:ViaService": serviceHost("secretsmanager", args.region),
           "kms:EncryptionContext:SecretARN": args.adminSecretArn,
+        },
+      },
+    },
+    {
+      // "Using AWS KMS with the Amazon Redshift Data API": on a warehouse encrypted with a customer
+      // managed key, ExecuteStatement/BatchExecuteStatement make Redshift create a KMS grant on the
+      // caller's behalf (and describe the key); without kms:CreateGrant the statement is refused and
+      // nothing loads. Scoped as AWS's example scopes it: this key only, only through the Data API
+      // (or the warehouse's own service, which makes the call for it), only from this account.
+      Sid: "LetTheDataApiUseTheWarehouseKey",
+      Effect: "Allow",
+      Action: [...DATA_API_KEY_ACTIONS],
+      Resource: args.secretKeyArn,
+      Condition: {
+        StringEquals: {
+          "kms:ViaService": [
+            serviceHost("redshift-data", args.region),
+            serviceHost(args.warehouse.kind === "serverless" ? "redshift-serverless" : "redshift", args.region),
+          ],
+          "kms:CallerAccount": args.accountId,
         },
       },
     },

@@ -45,3 +45,26 @@ export function accessLogBucketPolicy(args: AccessLogBucketPolicyArgs): PolicyDo
     },
   ]);
 }
+
+/**
+ * What Redshift does with S3 through the VPC's gateway endpoint under enhanced VPC routing: COPY and
+ * Spectrum read objects and list prefixes (and find the bucket's region). Nothing in the VPC writes.
+ */
+export const S3_ENDPOINT_ACTIONS: readonly string[] = ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"];
+
+/**
+ * The S3 gateway endpoint's policy: requests through it reach only this stack's buckets. Without a
+ * policy the endpoint admits any bucket in the region, so a compromised warehouse user could UNLOAD
+ * to a bucket of its own choosing; with it, data can only move between the warehouse and the lake.
+ */
+export function s3EndpointPolicy(bucketArns: readonly string[]): PolicyDocument {
+  return policyDocument([
+    {
+      Sid: "OnlyThisStacksBuckets",
+      Effect: "Allow",
+      Principal: "*",
+      Action: [...S3_ENDPOINT_ACTIONS],
+      Resource: bucketArns.flatMap((arn) => [arn, `${arn}/*`]),
+    },
+  ]);
+}

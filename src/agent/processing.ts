@@ -1,5 +1,6 @@
 import { parse as parseCsv } from "csv-parse/sync";
 import type { AgentProcessingOption, Dataset, FileVariant } from "../datasets/types";
+import { TributaryError } from "../errors";
 
 /**
  * The Kinesis Agent's `dataProcessingOptions`, implemented line for line so that our shipper sends
@@ -26,9 +27,24 @@ const TIME = "(?:(?:2[0123]|[01]?[0-9]):(?:[0-5][0-9]):(?:(?:[0-5]?[0-9]|60)(?:[
 const HTTPDATE = `(?:${MONTHDAY}/${MONTH}/${YEAR}:${TIME}\\s${INT})`;
 const NOQUOTE = '[^"]+';
 const SYSLOGTIMESTAMP = `(?:${MONTH}\\s+${MONTHDAY}\\s+${TIME})`;
+const POSINT = "(?:[1-9][0-9]*)";
+const NONNEGINT = "(?:[0-9]+)";
+const WORD = "\\w+";
+const DAY = "(?:Mon(?:day)?|Tue(?:sday)?|Wed(?:nesday)?|Thu(?:rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?)";
+const HOUR = "(?:2[0123]|[01]?[0-9])";
+const MINUTE = "(?:[0-5][0-9])";
+const SECOND = "(?:(?:[0-5]?[0-9]|60)(?:[:\\.,][0-9]+)?)";
+const URIHOST = `(?:${IPORHOST}(?::${POSINT})?)`;
+const APACHEERRORLOGTIMESTAMP = `(?:${DAY}\\s+${MONTH}\\s+${MONTHDAY}\\s+${HOUR}:${MINUTE}:${SECOND}\\s+${YEAR})`;
+const RFC3339 = "(?:\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?)(?:Z|(?:[-+]\\d{2}:\\d{2}))";
+const APACHE_ERROR_LOG =
+  `^\\[(${APACHEERRORLOGTIMESTAMP})\\] \\[(?:(${WORD}):)?(${WORD})\\] ` +
+  `\\[pid (${NONNEGINT})(?::tid (${NONNEGINT}))?\\] \\[client (${URIHOST})\\] (.*)`;
 const COMMON_APACHE_LOG = `^(${IPORHOST}) (${USER}) (${USER}) \\[(${HTTPDATE})\\] "(${NOQUOTE})" (${INT}|\\-) (${INT}|\\-)`;
 const COMBINED_APACHE_LOG = `${COMMON_APACHE_LOG} "(${NOQUOTE})" "(${NOQUOTE})"`;
-const SYSLOG_BASE = `^(${SYSLOGTIMESTAMP}) (?:<[0-9]+.[0-9]+> )?(${USER}) ([\\w\\._/%-]+)(?:\\[((?:[1-9][0-9]*))\\])?: (.*)`;
+const SYSLOG_REST = `(?:<[0-9]+.[0-9]+> )?(${USER}) ([\\w\\._/%-]+)(?:\\[((?:[1-9][0-9]*))\\])?: (.*)`;
+const SYSLOG_BASE = `^(${SYSLOGTIMESTAMP}) ${SYSLOG_REST}`;
+const RFC3339_SYSLOG_BASE = `^(${RFC3339}) ${SYSLOG_REST}`;
 
 /** The agent's built-in LOGTOJSON formats: pattern, field names, and whether "-" means null. */
 export const AGENT_LOG_FORMATS = {
@@ -42,12 +58,100 @@ export const AGENT_LOG_FORMATS = {
     fields: ["host", "ident", "authuser", "datetime", "request", "response", "bytes", "referer", "agent"],
     dashIsNull: true,
   },
+  APACHEERRORLOG: {
+    pattern: APACHE_ERROR_LOG,
+    fields: ["timestamp", "module", "severity", "processid", "threadid", "client", "message"],
+    dashIsNull: true,
+  },
   SYSLOG: {
     pattern: SYSLOG_BASE,
     fields: ["timestamp", "hostname", "program", "processid", "message"],
     dashIsNull: false,
   },
+  RFC3339SYSLOG: {
+    pattern: RFC3339_SYSLOG_BASE,
+    fields: ["timestamp", "hostname", "program", "processid", "message"],
+    dashIsNull: false,
+  },
 } as const;
+
+/** The keys each processing option takes; anything else changes the agent's output in ways we do not reproduce. */
+const OPTION_KEYS: Readonly<Record<string, readonly string[]>> = {
+  SINGLELINE: [],
+  CSVTOJSON: ["customFieldNames", "delimiter"],
+  LOGTOJSON: ["logFormat", "matchPattern", "customFieldNames"],
+  ADDMETADATA: ["metadata"],
+  ADDBRACKETS: [],
+};
+
+/**
+ * Everything in an agent processing chain this implementation cannot reproduce exactly, each naming
+ * the option, the value and what to do; empty when the chain is supported. The shipper and the
+ * platform validation refuse such a chain rather than send JSON the agent would not send.
+ */
+export function agentProcessingProblems(options: readonly AgentProcessingOption[]): string[] {
+  const problems: string[] = [];
+  options.forEach((option, i) => {
+    const where = `dataProcessingOptions[${i}] (${String(option.optionName)})`;
+    const known = OPTION_KEYS[option.optionName];
+    if (known === undefined) {
+      problems.push(
+        `${where}: ${JSON.stringify(option.optionName)} is not an option tributary reproduces; use one of ${Object.keys(OPTION_KEYS).join(", ")} (ADDEC2METADATA reads the instance's metadata, which a shipper off EC2 cannot).`,
+      );
+      return;
+    }
+    for (const key of Object.keys(option).filter((k) => k !== "optionName" && !known.includes(k))) {
+      problems.push(
+        `${where}: ${key} ${JSON.stringify((option as unknown as Record<string, unknown>)[key])} is not supported (the agent's own output for it is not reproduced here); remove it${known.length > 0 ? ` (supported: ${known.join(", ")})` : ""}.`,
+      );
+    }
+    if (option.optionName === "CSVTOJSON") {
+      if (!Array.isArray(option.customFieldNames) || option.customFieldNames.length === 0) {
+        problems.push(`${where}: customFieldNames is required: list the column names in file order.`);
+      }
+      try {
+        new RegExp(option.delimiter ?? ",");
+      } catch (err) {
+        problems.push(
+          `${where}: delimiter ${JSON.stringify(option.delimiter)} is not a regular expression (the agent compiles it as a Java regex): ${(err as Error).message}.`,
+        );
+      }
+    }
+    if (option.optionName === "LOGTOJSON") {
+      if (!(option.logFormat in AGENT_LOG_FORMATS) && (!option.matchPattern || !option.customFieldNames)) {
+        problems.push(
+          `${where}: logFormat ${JSON.stringify(option.logFormat)} is not one of ${Object.keys(AGENT_LOG_FORMATS).join(", ")}; use one, or give matchPattern and customFieldNames.`,
+        );
+      }
+      if (option.matchPattern !== undefined) {
+        try {
+          new RegExp(option.matchPattern);
+        } catch (err) {
+          problems.push(`${where}: matchPattern is not a regular expression: ${(err as Error).message}.`);
+        }
+      }
+    }
+  });
+  return problems;
+}
+
+/**
+ * Java's String.split(regex): trailing empty strings are removed, and a zero-width match at the
+ * start never yields a leading empty string. This is how the agent's CSVTOJSON splits.
+ */
+function javaSplit(input: string, delimiter: RegExp): string[] {
+  const parts = input.split(delimiter);
+  if (parts.length > 1 && parts[0] === "" && delimiter.exec(input)?.[0] === "") parts.shift();
+  while (parts.length > 1 && parts[parts.length - 1] === "") parts.pop();
+  return parts;
+}
+
+/** The single character a delimiter regex stands for (`\t`, `\|`, `,`), for quote-aware parsing. */
+function literalDelimiter(source: string): string | undefined {
+  if (source === "\\t") return "\t";
+  const m = /^(?:\\(.)|([^\\.[\]()*+?{}^$|]))$/.exec(source);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
 
 type Step = (input: string) => LineResult;
 
@@ -104,18 +208,23 @@ function compileStep(option: AgentProcessingOption): Step {
         return { ok: true, json: text };
       };
     case "CSVTOJSON": {
-      const delimiter = option.delimiter ?? ",";
+      // The agent compiles the delimiter as a Java regex ("\\t" is a tab, "\\|" a pipe) and splits
+      // with String.split, which drops trailing empty fields (so they become null, like missing ones).
+      const source = option.delimiter ?? ",";
+      const delimiter = new RegExp(source);
+      const literal = literalDelimiter(source);
       const toJson = jsonObjectWriter(option.customFieldNames);
-      // The agent splits on the delimiter without quoting rules; we honour RFC 4180 quotes (real exports
-      // quote fields that contain the delimiter) and otherwise map fields the same way: by position,
-      // missing fields null, extra fields ignored. A line without a quote splits exactly as csv-parse
-      // would, 40× faster than calling it, so only quoted lines pay for the parser.
+      // The agent splits without quoting rules; we honour RFC 4180 quotes (real exports quote fields
+      // that contain the delimiter) when the delimiter is one character, and otherwise map fields the
+      // same way: by position, missing fields null, extra fields ignored. A line without a quote is
+      // split exactly as the agent splits it, 40× faster than the parser, so only quoted lines pay.
       return (input) => {
-        if (!input.includes('"')) return { ok: true, json: toJson(input, input.split(delimiter)) };
+        if (!input.includes('"') || literal === undefined)
+          return { ok: true, json: toJson(input, javaSplit(input, delimiter)) };
         let rows: string[][];
         try {
           rows = parseCsv(input, {
-            delimiter,
+            delimiter: literal,
             relax_column_count: true,
             record_delimiter: ["\r\n", "\n"],
           }) as string[][];
@@ -123,7 +232,9 @@ function compileStep(option: AgentProcessingOption): Step {
           return { ok: false, reason: `malformed CSV: ${(err as Error).message}` };
         }
         if (rows.length > 1) return { ok: false, reason: "malformed CSV: a quoted field spans lines" };
-        return { ok: true, json: toJson(input, rows[0] ?? []) };
+        const fields = rows[0] ?? [];
+        while (fields.length > 1 && fields[fields.length - 1] === "") fields.pop();
+        return { ok: true, json: toJson(input, fields) };
       };
     }
     case "LOGTOJSON": {
@@ -157,11 +268,25 @@ function compileStep(option: AgentProcessingOption): Step {
       // AddMetadataConverter: {"metadata": <metadata>, "data": <the record so far, as a string>}. Newer
       // agent releases add "dataType":"TEXT" (and "ts" when asked); the covidx transform ignores both.
       return (input) => ({ ok: true, json: JSON.stringify({ metadata: option.metadata, data: input }) });
+    case "ADDBRACKETS":
+      // BracketsDataConverter: the agent's example converter, "{" + record + "}".
+      return (input) => ({ ok: true, json: `{${input}}` });
   }
 }
 
-/** Compiles an agent processing chain. An empty chain sends the line as it is (the agent's default). */
+/**
+ * Compiles an agent processing chain. An empty chain sends the line as it is (the agent's default).
+ * A chain with an option this implementation cannot reproduce throws TRIBUTARY_UNSUPPORTED_AGENT_OPTION
+ * naming every problem, before any line is read.
+ */
 export function compileAgentChain(options: readonly AgentProcessingOption[]): LineProcessor {
+  const problems = agentProcessingProblems(options);
+  if (problems.length > 0) {
+    throw new TributaryError(
+      "TRIBUTARY_UNSUPPORTED_AGENT_OPTION",
+      `The agent processing chain cannot be reproduced:\n  - ${problems.join("\n  - ")}`,
+    );
+  }
   const steps = options.map(compileStep);
   return (line) => {
     let current = line;

@@ -11,11 +11,19 @@ export function register(program: Command): void {
         "/etc/aws-kinesis/agent.json on a log server. Works offline: no AWS credentials needed.",
     )
     .argument("<stack>", "stack name, e.g. dev or prod")
-    .action(async (stack: string) => {
+    .option(
+      "--parameter-name",
+      "print only the SSM parameter name the stack stores agent.json under (for `aws ssm get-parameter --name`)",
+    )
+    .action(async (stack: string, options: { parameterName?: boolean }) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { planStack } = require("../../stacks/plan") as typeof import("../../stacks/plan");
       const { outputs } = await planStack(PROJECT_DIR, stack);
-      // The same text the stack stores in SSM (the `agentConfig` stack output).
-      process.stdout.write(`${JSON.stringify(JSON.parse(String(outputs.agentConfig)), null, 2)}\n`);
+      // The same values as the stack outputs `agentConfigParameter` and `agentConfig` (the SSM text).
+      process.stdout.write(
+        options.parameterName
+          ? `${String(outputs.agentConfigParameter)}\n`
+          : `${JSON.stringify(JSON.parse(String(outputs.agentConfig)), null, 2)}\n`,
+      );
     });
 }

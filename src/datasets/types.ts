@@ -37,7 +37,9 @@ export type AgentProcessingOption =
       readonly matchPattern?: string;
       readonly customFieldNames?: readonly string[];
     }
-  | { readonly optionName: "ADDMETADATA"; readonly metadata: Readonly<Record<string, string>> };
+  | { readonly optionName: "ADDMETADATA"; readonly metadata: Readonly<Record<string, string>> }
+  /** The agent's BracketsDataConverter: wraps the record so far in `{` and `}`. */
+  | { readonly optionName: "ADDBRACKETS" };
 
 /** How servers write the dataset's files, and how a line becomes the JSON the stream receives. */
 export interface SourceFormat {

@@ -13,7 +13,8 @@ import { CheckpointStore } from "../shipper/checkpoint";
 import { firehoseClientFor, firehosePort } from "../shipper/firehose";
 import { RejectFile } from "../shipper/rejects";
 import { Shipper, type ShipStats } from "../shipper/ship";
-import { OFFLINE_LAKE_BUCKET } from "../spec/names";
+import { glueDatabaseName, OFFLINE_LAKE_BUCKET } from "../spec/names";
+import { describedDestinationFor, effectiveBufferingHints } from "./endpoint/describe";
 
 /**
  * The offline lake in a folder D: the Firehose-compatible endpoint on 127.0.0.1 with one stream per
@@ -145,7 +146,9 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
         s3Prefix: spec.prefix,
         errorOutputPrefix: spec.errorOutputPrefix,
         bucketName: bucket,
-        buffering: { sizeInMBs: spec.buffering.sizeMiB, intervalInSeconds: spec.buffering.intervalSeconds },
+        // What is in effect here (the scaled hints), not the profile's 64 MiB / 60 s.
+        buffering: effectiveBufferingHints(buffering),
+        destination: describedDestinationFor(spec, region, glueDatabaseName({ prefix })),
       })),
     });
   } catch (err) {

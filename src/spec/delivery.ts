@@ -171,7 +171,8 @@ export function deliverySpecFor(dataset: Dataset, settings: DeliverySettings, na
 
   const mappings: Record<string, string> = {};
   for (const c of dataset.columns) {
-    // OpenX lower-cases JSON keys before applying mappings, so the mapped key is written lower-case.
+    // Firehose lower-cases JSON keys before the OpenX SerDe maps them (caseInsensitive), so a mapping
+    // to `userId` would never match `userid`: mapping values are written lower-case.
     if (c.jsonKey !== undefined && c.jsonKey.toLowerCase() !== c.name) mappings[c.name] = c.jsonKey.toLowerCase();
   }
   return {

@@ -58,7 +58,10 @@ describe("infra: IAM policy documents (pure)", function () {
   });
 
   it("the agent may only PutRecordBatch (its FirehoseSender never calls PutRecord)", function () {
-    const doc = agentPolicy(["arn:aws:firehose:eu-west-1:123456789012:deliverystream/a"]);
+    const doc = agentPolicy({
+      streamArns: ["arn:aws:firehose:eu-west-1:123456789012:deliverystream/a"],
+      configParameterArn: "arn:aws:ssm:eu-west-1:123456789012:parameter/tributary/x/agent.json",
+    });
     assert.deepEqual(doc.Statement[0].Action, "firehose:PutRecordBatch");
   });
 

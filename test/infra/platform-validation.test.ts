@@ -10,6 +10,21 @@ import { BASE_ARGS } from "./fixture";
 const problemsOf = (overrides: Partial<PlatformArgs>): string[] => platformArgsProblems({ ...BASE_ARGS, ...overrides });
 
 describe("infra: platform argument validation", function () {
+  it("refuses a dataset whose agent processing the shipper cannot reproduce, naming the dataset and option", function () {
+    const [first, ...rest] = BASE_ARGS.datasets;
+    const odd = {
+      ...first,
+      source: { ...first.source, agentProcessing: [{ optionName: "ADDEC2METADATA" }] },
+    } as unknown as typeof first;
+    const problems = problemsOf({ datasets: [odd, ...rest] });
+    assert.deepEqual(
+      problems.filter((p) => p.includes("ADDEC2METADATA")),
+      [
+        `datasets.${first.name}: dataProcessingOptions[0] (ADDEC2METADATA): "ADDEC2METADATA" is not an option tributary reproduces; use one of SINGLELINE, CSVTOJSON, LOGTOJSON, ADDMETADATA, ADDBRACKETS (ADDEC2METADATA reads the instance's metadata, which a shipper off EC2 cannot).`,
+      ],
+    );
+  });
+
   it("accepts the base arguments", function () {
     const specs = BASE_ARGS.datasets.map((d) =>
       deliverySpecFor(d, BASE_ARGS.delivery, { prefix: BASE_ARGS.namePrefix }),

@@ -233,6 +233,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
           filter: { prefix: "athena-results/" },
           expiration: { days: 14 },
         },
+        { id: "expire-load-manifests", status: "Enabled", filter: { prefix: "manifests/" }, expiration: { days: 7 } },
         {
           id: "expire-noncurrent-versions",
           status: "Enabled",
@@ -373,7 +374,8 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
         const mappings = dataset.columns.filter((c) => c.jsonKey !== undefined && c.jsonKey.toLowerCase() !== c.name);
         assert.deepEqual(
           openX.columnToJsonKeyMappings,
-          mappings.length ? Object.fromEntries(mappings.map((c) => [c.name, c.jsonKey])) : undefined,
+          // Lower-case: Firehose lower-cases JSON keys before OpenX applies the mappings.
+          mappings.length ? Object.fromEntries(mappings.map((c) => [c.name, c.jsonKey!.toLowerCase()])) : undefined,
           dataset.name,
         );
         assert.deepEqual(conversion.schemaConfiguration, {
@@ -560,7 +562,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
   });
 
   describe("agent target", function () {
-    it("the agent role is trusted by EC2 only and may only PutRecordBatch to the nine streams", function () {
+    it("the agent role is trusted by EC2 only, may only PutRecordBatch to the nine streams and read its agent.json", function () {
       const trust = parsed<PolicyDocument>(built.named("tributary-agent-role"), "assumeRolePolicy");
       assert.deepEqual(trust.Statement, [
         { Sid: "Ec2Hosts", Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
@@ -573,6 +575,12 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
         Resource: DATASETS.map(
           (d) => `arn:aws:firehose:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:deliverystream/tributary-test-${d.name}`,
         ),
+      });
+      assert.deepEqual(policy.Statement[1], {
+        Sid: "ReadOwnAgentConfig",
+        Effect: "Allow",
+        Action: "ssm:GetParameter",
+        Resource: `arn:aws:ssm:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:parameter/tributary/tributary-test/agent.json`,
       });
       assert.equal(built.named("tributary-agent-instance-profile").inputs.role, "tributary-test-agent");
     });
@@ -661,6 +669,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
         Principal: { Service: "cloudwatch.amazonaws.com" },
         Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
         Resource: "*",
+        Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT_ID } },
       });
       const topicPolicy = parsed<PolicyDocument>(built.named("tributary-alarms-topic-policy"), "policy");
       assert.deepEqual(topicPolicy.Statement[0].Condition, {

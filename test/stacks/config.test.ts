@@ -47,12 +47,34 @@ describe("stack config", () => {
       message,
       'Stack "dev" has 7 configuration problems (Pulumi.dev.yaml):\n' +
         "  - tributary:bufferSize is not a Tributary setting. Known keys: tributary:profile, tributary:namePrefix, tributary:alarmEmail, tributary:agentTrustedAccountIds, tributary:datasets, tributary:warehouse, tributary:overrides.\n" +
+      'Stack "dev" has 8 configuration problems (Pulumi.dev.yaml):\n' +
+        "  - tributary:bufferSize is not a Tributary setting. Known keys: tributary:profile, tributary:namePrefix, tributary:alarmEmail, tributary:agentTrustedAccountIds, tributary:agentAssumeRoleExternalId, tributary:overrides.\n" +
         '  - tributary:profile is "qa"; use one of dev, prod.\n' +
         "  - tributary:overrides.delivery.bufferingSize is not a setting. Settings here: bufferingSizeMiB, bufferingIntervalSeconds, retryDurationSeconds, parquetCompression, parquetBlockSizeMiB, lambdaProcessor, agent.\n" +
         '  - tributary:overrides.delivery.bufferingIntervalSeconds must be a number like 60 (got "60").\n' +
         "  - aws:region is not set. Set it with `pulumi config set aws:region <region>` (e.g. eu-west-1).\n" +
         '  - tributary:alarmEmail is "oncall"; use an e-mail address, or remove the key for no subscription.\n' +
-        '  - tributary:agentTrustedAccountIds is ["12345"]; use a list of 12-digit AWS account ids.',
+        '  - tributary:agentTrustedAccountIds is ["12345"]; use a list of 12-digit AWS account ids.\n' +
+        "  - tributary:agentTrustedAccountIds is set but tributary:agentAssumeRoleExternalId is not; hosts outside EC2 present it when they assume the agent role (agent.json carries it). Set one with `pulumi config set tributary:agentAssumeRoleExternalId <2–1224 letters, digits and +=,.@:/->`.",
+    );
+  });
+
+  it("trusted agent accounts come with an external id, each key naming the other", () => {
+    const base = { "aws:region": "eu-west-1", "tributary:profile": "dev" };
+    const config = loadStackConfig("dev", {
+      ...base,
+      "tributary:agentTrustedAccountIds": JSON.stringify(["210987654321"]),
+      "tributary:agentAssumeRoleExternalId": "tributary-onprem",
+    }, CATALOG);
+    assert.deepEqual(config.agentTrustedAccountIds, ["210987654321"]);
+    assert.equal(config.agentAssumeRoleExternalId, "tributary-onprem");
+    assert.equal(
+      problemsOf({ ...base, "tributary:agentTrustedAccountIds": JSON.stringify(["210987654321"]) }),
+      'Stack "dev" has 1 configuration problem (Pulumi.dev.yaml):\n  - tributary:agentTrustedAccountIds is set but tributary:agentAssumeRoleExternalId is not; hosts outside EC2 present it when they assume the agent role (agent.json carries it). Set one with `pulumi config set tributary:agentAssumeRoleExternalId <2–1224 letters, digits and +=,.@:/->`.',
+    );
+    assert.equal(
+      problemsOf({ ...base, "tributary:agentAssumeRoleExternalId": "tributary-onprem" }),
+      'Stack "dev" has 1 configuration problem (Pulumi.dev.yaml):\n  - tributary:agentAssumeRoleExternalId is set but tributary:agentTrustedAccountIds is not; only hosts assuming the role from those accounts use it. Add the account ids or remove the key.',
     );
   });
 

@@ -5,48 +5,21 @@ import { promisify } from "util";
 import { queryKeys } from "../../src/spec";
 import type { PolicyStatement } from "../../infra/iam/policy";
 import { wildcardViolations } from "../support/policy-rules";
+import { list, ofType, planJson, policyDocuments, ROOT, type Planned } from "../support/plan";
 
 /**
  * The acceptance checks of issues #2 and #3, run on what a user runs: `tributary plan <stack> --json`
  * for the committed Pulumi.dev.yaml and Pulumi.prod.yaml, in child processes (no AWS, no Pulumi CLI).
  */
-interface Planned {
-  type: string;
-  name: string;
-  id: string;
-  parent: string | null;
-  inputs: Record<string, unknown>;
-}
-const ROOT = path.resolve(__dirname, "..", "..");
-const plans = new Map<string, Promise<Planned[]>>();
-function plan(stack: string): Promise<Planned[]> {
-  if (!plans.has(stack)) {
-    plans.set(
-      stack,
-      promisify(execFile)(process.execPath, [path.join(ROOT, "bin", "tributary.js"), "plan", stack, "--json"], {
-        cwd: ROOT,
-        maxBuffer: 256 * 1024 * 1024,
-      }).then(({ stdout }) => JSON.parse(stdout) as Planned[]),
-    );
-  }
-  return plans.get(stack)!;
-}
-
-const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const ofType = (resources: Planned[], type: string) => resources.filter((r) => r.type === type);
+const plan = planJson;
 
 /** Every IAM-style policy document in the plan, with where it came from. */
 function policies(resources: Planned[]): Array<{ where: string; type: string; statements: PolicyStatement[] }> {
-  const docs: Array<{ where: string; type: string; statements: PolicyStatement[] }> = [];
-  for (const r of resources) {
-    for (const key of ["policy", "assumeRolePolicy"]) {
-      const raw = r.inputs[key];
-      if (typeof raw !== "string" || !raw.trim().startsWith("{")) continue;
-      const doc = JSON.parse(raw) as { Statement: PolicyStatement | PolicyStatement[] };
-      docs.push({ where: `${r.name}.${key}`, type: r.type, statements: list(doc.Statement) });
-    }
-  }
-  return docs;
+  return policyDocuments(resources).map((p) => ({
+    where: p.where,
+    type: p.resource.type,
+    statements: p.document.Statement,
+  }));
 }
 
 for (const stack of ["dev", "prod"]) {
@@ -229,5 +202,14 @@ describe("tributary agent-config", function () {
       // prod starts at the end of existing files; dev (for trying things) ships them from the start.
       assert.equal(flow.initialPosition, "END_OF_FILE");
     }
+  });
+
+  it("--parameter-name prints the SSM parameter a log server reads agent.json from", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [path.join(ROOT, "bin", "tributary.js"), "agent-config", "prod", "--parameter-name"],
+      { cwd: ROOT },
+    );
+    assert.equal(stdout, "/tributary/tributary-prod/agent.json\n");
   });
 });

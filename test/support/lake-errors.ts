@@ -1,6 +1,37 @@
 import { promises as fs } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import type { OfflineLake } from "../../src/local/lake";
+import { FirehoseClient } from "@aws-sdk/client-firehose";
+import { startOfflineLake, type OfflineLake, type OfflineLakeOptions } from "../../src/local/lake";
+
+/** An offline lake in a fresh temporary folder and a real SDK client pointed at it. */
+export interface LakeWithClient {
+  readonly lake: OfflineLake;
+  readonly client: FirehoseClient;
+  close(): Promise<void>;
+}
+
+export async function startLakeWithClient(
+  name: string,
+  options: Omit<OfflineLakeOptions, "dir">,
+): Promise<LakeWithClient> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `tributary-${name}-`));
+  const lake = await startOfflineLake({ dir, ...options });
+  const client = new FirehoseClient({
+    endpoint: lake.url,
+    region: "us-east-1",
+    credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" },
+  });
+  return {
+    lake,
+    client,
+    async close() {
+      client.destroy();
+      await lake.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 /** One Firehose error document in an offline lake, with the error output type from its folder. */
 export interface ErrorDocument {

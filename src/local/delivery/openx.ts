@@ -143,14 +143,17 @@ export interface RowConverter {
 }
 
 export function openXConverter(columns: readonly Column[], serde: ConversionSpec["openXJsonSerDe"]): RowConverter {
+  // With caseInsensitive, Firehose lower-cases every JSON key before the SerDe looks it up, and
+  // column names are lower-case in Glue; a mapping value is compared as written. So a camelCase
+  // mapping value (`userId`) matches no key and its column stays null, here as on AWS.
   const normalizeKey = (key: string): string => {
     const dotted = serde.convertDotsInJsonKeysToUnderscores ? key.replace(/\./g, "_") : key;
     return serde.caseInsensitive ? dotted.toLowerCase() : dotted;
   };
   const indexByKey = new Map<string, number>();
   columns.forEach((column, i) => {
-    const jsonKey = serde.columnToJsonKeyMappings[column.name] ?? column.name;
-    indexByKey.set(normalizeKey(jsonKey), i);
+    const mapped = serde.columnToJsonKeyMappings[column.name];
+    indexByKey.set(mapped ?? normalizeKey(column.name), i);
   });
   // Records of a stream repeat the same few keys: each raw key is normalized once (-1: no column).
   const indexByRawKey = new Map<string, number>();

@@ -290,6 +290,18 @@ export class DeliveryStream {
       for (const data of frame.records) {
         this.counters.bytesIn += data.length;
         const text = data.toString("utf8");
+        if (text.trim() === "") {
+          // Firehose holds an empty record to its format conversion, which rejects it: it lands under
+          // the error prefix instead of vanishing, so every acknowledged record is accounted for.
+          fail({
+            type: "format-conversion-failed",
+            errorCode: CONVERSION_ERRORS.malformedData,
+            errorMessage: "the record is empty: format conversion needs one JSON object",
+            rawData: data,
+            arrivalMs: frame.arrivalMs,
+          });
+          continue;
+        }
         if (!deaggregates) {
           items.push({ text, value: undefined, arrivalMs: frame.arrivalMs });
           continue;

@@ -243,6 +243,7 @@ export class FirehoseProtocol {
       ...(stream.errorOutputPrefix !== undefined ? { ErrorOutputPrefix: stream.errorOutputPrefix } : {}),
       BufferingHints: { SizeInMBs: buffering.sizeInMBs, IntervalInSeconds: buffering.intervalInSeconds },
       CompressionFormat: "UNCOMPRESSED",
+      // True offline: the lake folder holds plain files (the AWS stack encrypts with its KMS key).
       EncryptionConfiguration: { NoEncryptionConfig: "NoEncryption" },
       CloudWatchLoggingOptions: { Enabled: false },
     };
@@ -260,7 +261,7 @@ export class FirehoseProtocol {
           {
             DestinationId: "destinationId-000000000001",
             S3DestinationDescription: s3Description,
-            ExtendedS3DestinationDescription: { ...s3Description, S3BackupMode: "Disabled" },
+            ExtendedS3DestinationDescription: { ...s3Description, ...stream.destination, S3BackupMode: "Disabled" },
           },
         ],
         HasMoreDestinations: false,

@@ -18,6 +18,11 @@ export interface LocalDeliveryStream {
   readonly bucketName?: string;
   /** Buffering hints reported by DescribeDeliveryStream. @default { sizeInMBs: 5, intervalInSeconds: 300 } (Firehose's defaults) */
   readonly buffering?: { readonly sizeInMBs: number; readonly intervalInSeconds: number };
+  /**
+   * More ExtendedS3DestinationDescription fields (ProcessingConfiguration, DynamicPartitioningConfiguration,
+   * DataFormatConversionConfiguration) describing what the stream does. @default none
+   */
+  readonly destination?: Readonly<Record<string, unknown>>;
 }
 
 /** `arn:aws:firehose:<region>:000000000000:deliverystream/<name>`, the ARN shape AWS returns. */

@@ -104,6 +104,22 @@ function commonRules(stack: () => BuiltStack) {
     );
   });
 
+  it("network: the S3 endpoint admits reads of the lake and log buckets only", () => {
+    const [endpoint] = stack().ofType("aws:ec2/vpcEndpoint:VpcEndpoint");
+    assert.deepStrictEqual(JSON.parse(endpoint.inputs.policy as string), {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "OnlyThisStacksBuckets",
+          Effect: "Allow",
+          Principal: "*",
+          Action: ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+          Resource: [LAKE.bucketArn, `${LAKE.bucketArn}/*`, LAKE.logBucketArn, `${LAKE.logBucketArn}/*`],
+        },
+      ],
+    });
+  });
+
   it("network: the security group admits only itself on 5439 and sends only to S3 and itself", () => {
     const [group] = stack().ofType("aws:ec2/securityGroup:SecurityGroup");
     const rules = (list: unknown) =>
@@ -148,6 +164,9 @@ function commonRules(stack: () => BuiltStack) {
     const dlq = stack().named("tributary-loader-dlq");
     assert.strictEqual(queue.inputs.sqsManagedSseEnabled, true);
     assert.strictEqual(dlq.inputs.sqsManagedSseEnabled, true);
+    // A dead letter keeps its first enqueue time: the DLQ must outlast the queue, or a late one expires early.
+    assert.strictEqual(queue.inputs.messageRetentionSeconds, 7 * 24 * 3600);
+    assert.strictEqual(dlq.inputs.messageRetentionSeconds, 14 * 24 * 3600);
     assert.deepStrictEqual(JSON.parse(queue.inputs.redrivePolicy as string), {
       deadLetterTargetArn: "arn:aws:sqs:eu-west-1:123456789012:tributary-dev-load-dlq",
       maxReceiveCount: 5,

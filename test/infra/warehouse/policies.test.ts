@@ -14,6 +14,7 @@ const LOG_GROUP = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/tri
 
 const loaderArgs = {
   region: "eu-west-1",
+  accountId: "111122223333",
   queueArn: QUEUE,
   warehouse: { kind: "serverless", workgroupArn: WORKGROUP },
   adminSecretArn: SECRET,
@@ -147,6 +148,21 @@ describe("infra/iam: warehouse and loader policies", () => {
             },
           },
         },
+        {
+          Sid: "LetTheDataApiUseTheWarehouseKey",
+          Effect: "Allow",
+          Action: ["kms:CreateGrant", "kms:DescribeKey"],
+          Resource: WAREHOUSE_KEY,
+          Condition: {
+            StringEquals: {
+              "kms:ViaService": [
+                "redshift-data.eu-west-1.amazonaws.com",
+                "redshift-serverless.eu-west-1.amazonaws.com",
+              ],
+              "kms:CallerAccount": "111122223333",
+            },
+          },
+        },
         { Sid: "WriteManifests", Effect: "Allow", Action: "s3:PutObject", Resource: `${BUCKET}/manifests/*` },
         {
           Sid: "EncryptManifestsThroughS3",
@@ -174,6 +190,11 @@ describe("infra/iam: warehouse and loader policies", () => {
     const submit = document.Statement.find((s) => s.Sid === "SubmitStatementsToThisWarehouse");
     assert.deepStrictEqual(submit?.Resource, CLUSTER);
     assert.ok(!JSON.stringify(document).includes("redshift-serverless"));
+    const grant = document.Statement.find((s) => s.Sid === "LetTheDataApiUseTheWarehouseKey");
+    assert.deepStrictEqual(grant?.Condition?.StringEquals?.["kms:ViaService"], [
+      "redshift-data.eu-west-1.amazonaws.com",
+      "redshift.eu-west-1.amazonaws.com",
+    ]);
   });
 
   it("the wildcard rule catches what it must", () => {

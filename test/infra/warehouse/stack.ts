@@ -12,6 +12,7 @@ export const LAKE = {
   bucketName: `tributary-dev-lake-${MOCK_ACCOUNT_ID}-${REGION}`,
   bucketArn: `arn:aws:s3:::tributary-dev-lake-${MOCK_ACCOUNT_ID}-${REGION}`,
   keyArn: `arn:aws:kms:${REGION}:${MOCK_ACCOUNT_ID}:key/lake-key`,
+  logBucketArn: `arn:aws:s3:::tributary-dev-access-logs-${MOCK_ACCOUNT_ID}-${REGION}`,
 } as const;
 export const GLUE_ARNS = [
   `arn:aws:glue:${REGION}:${MOCK_ACCOUNT_ID}:catalog`,
@@ -94,7 +95,12 @@ export async function buildStack(
   /* eslint-enable @typescript-eslint/no-require-imports */
   const tags = { project: "tributary", stack: "test" };
 
-  const network = new Network("tributary-network", { namePrefix: NAME_PREFIX, account: ACCOUNT, tags });
+  const network = new Network("tributary-network", {
+    namePrefix: NAME_PREFIX,
+    account: ACCOUNT,
+    s3BucketArns: [LAKE.bucketArn, LAKE.logBucketArn],
+    tags,
+  });
   const built = new Warehouse("tributary-warehouse", {
     ...warehouse,
     namePrefix: NAME_PREFIX,

@@ -36,6 +36,22 @@ describe("infra/warehouse: settings validation", () => {
     );
   });
 
+  for (const nodeType of ["ra3.4xlarge", "ra3.16xlarge"]) {
+    it(`rejects a single-node ${nodeType} cluster (Redshift creates that type with 2 nodes or more)`, () => {
+      const provisioned = { ...PROD_WAREHOUSE, kind: "provisioned" as const, nodeType };
+      assert.deepStrictEqual(validateWarehouseSettings({ ...provisioned, numberOfNodes: 1 }, "tributary-prod"), [
+        `warehouse.numberOfNodes is 1 but ${nodeType} clusters need at least 2 nodes; set numberOfNodes to 2 or more, or use ra3.xlplus or ra3.large for a single-node cluster.`,
+      ]);
+      assert.deepStrictEqual(validateWarehouseSettings({ ...provisioned, numberOfNodes: 2 }, "tributary-prod"), []);
+    });
+  }
+  it("accepts a single-node ra3.xlplus or ra3.large cluster", () => {
+    for (const nodeType of ["ra3.xlplus", "ra3.large"]) {
+      const settings = { ...PROD_WAREHOUSE, kind: "provisioned" as const, nodeType, numberOfNodes: 1 };
+      assert.deepStrictEqual(validateWarehouseSettings(settings, "tributary-prod"), []);
+    }
+  });
+
   it("collects every problem and throws once with a stable code", () => {
     assert.throws(
       () =>

@@ -1,11 +1,10 @@
 import { strict as assert } from "node:assert";
 import { promises as fs } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import { PutRecordBatchCommand, type FirehoseClient } from "@aws-sdk/client-firehose";
 import { datasetByName } from "../../../src/datasets";
-import { startOfflineLake, type OfflineLake } from "../../../src/local/lake";
-import { errorDocuments } from "../../support/lake-errors";
+import type { OfflineLake } from "../../../src/local/lake";
+import { errorDocuments, startLakeWithClient } from "../../support/lake-errors";
 
 /**
  * Records that cannot be delivered land under the evaluated error prefix with Firehose's error
@@ -13,28 +12,16 @@ import { errorDocuments } from "../../support/lake-errors";
  */
 describe("offline delivery: error output", function () {
   this.timeout(30_000);
-  let dir: string;
   let lake: OfflineLake;
   let client: FirehoseClient;
-
+  let close: () => Promise<void>;
   before(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), "tributary-lake-errors-"));
-    lake = await startOfflineLake({
-      dir,
+    ({ lake, client, close } = await startLakeWithClient("lake-errors", {
       datasets: [datasetByName("sparkify_events"), datasetByName("weblogs")],
       jq: "wasm",
-    });
-    client = new FirehoseClient({
-      endpoint: lake.url,
-      region: "us-east-1",
-      credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" },
-    });
+    }));
   });
-  after(async () => {
-    client.destroy();
-    await lake.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  after(() => close());
 
   const event = (extra: Record<string, unknown>) =>
     JSON.stringify({ ts: 1541106106796, page: "NextSong", sessionId: 1, itemInSession: 0, userId: "7", ...extra });
@@ -124,5 +111,25 @@ describe("offline delivery: error output", function () {
     );
     assert.equal(files.length, 1);
     assert.match(files[0], /^tributary-dev-weblogs-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}$/);
+  });
+
+  it("an empty record goes to format-conversion-failed as DataFormatConversion.MalformedData, never vanishes", async () => {
+    const sparkify = lake.specs.find((s) => s.dataset === "sparkify_events")?.streamName ?? "";
+    const before = lake.counters().streams.sparkify_events.errorCodes["DataFormatConversion.MalformedData"] ?? 0;
+    const docsBefore = (await errorDocuments(lake, "sparkify_events")).length;
+    await client.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: sparkify,
+        Records: [{ Data: Buffer.alloc(0) }, { Data: Buffer.from("\n") }],
+      }),
+    );
+    await lake.flush();
+    assert.equal(lake.counters().streams.sparkify_events.errorCodes["DataFormatConversion.MalformedData"], before + 2);
+    const docs = (await errorDocuments(lake, "sparkify_events")).slice(docsBefore);
+    const empties = (await errorDocuments(lake, "sparkify_events")).filter(
+      (d) => d.type === "format-conversion-failed" && /empty/.test(String(d.doc.lastErrorMessage)),
+    );
+    assert.equal(empties.length, 2, JSON.stringify(docs));
+    assert.deepEqual(empties.map((d) => Buffer.from(String(d.doc.rawData), "base64").toString()).sort(), ["", "\n"]);
   });
 });

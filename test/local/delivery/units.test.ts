@@ -2,8 +2,12 @@ import { strict as assert } from "node:assert";
 import type { Column } from "../../../src/datasets/types";
 import { deaggregateJson } from "../../../src/local/delivery/deaggregate";
 import { openXConverter } from "../../../src/local/delivery/openx";
+import { allDatasets } from "../../../src/datasets";
+import { DEFAULT_DELIVERY_SETTINGS, deliverySpecFor } from "../../../src/spec";
 import { evaluatePrefix, formatJavaTimestamp } from "../../../src/local/delivery/prefix";
 import { createJqEngine, jqBinaryVersion, wasmJqEngine } from "../../../src/local/jq";
+
+const DATASETS = allDatasets();
 
 describe("RecordDeAggregation (SubRecordType JSON)", () => {
   it("splits newline-delimited and concatenated objects, braces inside strings included", () => {
@@ -41,7 +45,7 @@ describe("OpenX JSON SerDe conversion", () => {
   const converter = openXConverter(columns, {
     caseInsensitive: true,
     convertDotsInJsonKeysToUnderscores: false,
-    columnToJsonKeyMappings: { first_name: "firstName" },
+    columnToJsonKeyMappings: { first_name: "firstname" },
   });
   const row = (json: string) => {
     const result = converter.convert(json);
@@ -58,6 +62,34 @@ describe("OpenX JSON SerDe conversion", () => {
       length: 2.5,
       ok: true,
     });
+  });
+
+  it("lower-cases JSON keys before the mappings, so a camelCase mapping value matches nothing (as on AWS)", () => {
+    const camel = openXConverter(columns, {
+      caseInsensitive: true,
+      convertDotsInJsonKeysToUnderscores: false,
+      columnToJsonKeyMappings: { first_name: "firstName" },
+    });
+    const result = camel.convert('{"firstName":"Ann","status":200}');
+    assert.ok(result.ok);
+    assert.equal(result.row.first_name, null, "Firehose sees the key as firstname, never firstName");
+    assert.equal(result.row.status, 200);
+  });
+
+  it("every dataset's spec maps lower-case keys, so a key as the producer writes it fills its column", () => {
+    const sampleValue: Record<string, unknown> = { timestamp: 1541106106, boolean: true, date: "2018-11-01" };
+    for (const dataset of DATASETS) {
+      const spec = deliverySpecFor(dataset, DEFAULT_DELIVERY_SETTINGS, { prefix: "tributary-test" });
+      const serde = spec.conversion.openXJsonSerDe;
+      const converter = openXConverter(dataset.columns, serde);
+      for (const column of dataset.columns.filter((c) => c.jsonKey !== undefined)) {
+        const key = serde.columnToJsonKeyMappings[column.name];
+        if (key !== undefined) assert.equal(key, key.toLowerCase(), `${dataset.name}.${column.name} maps to ${key}`);
+        const result = converter.convertObject({ [column.jsonKey!]: sampleValue[column.type] ?? "7" });
+        assert.ok(result.ok, JSON.stringify(result));
+        assert.notEqual(result.row[column.name], null, `${dataset.name}.${column.name} ← ${column.jsonKey}`);
+      }
+    }
   });
 
   it("reads the documented timestamp formats and epoch seconds or milliseconds", () => {
