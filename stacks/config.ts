@@ -189,7 +189,10 @@ export function loadStackConfig(
       `tributary:warehouse is ${JSON.stringify(warehouseChoice)}; use one of ${WAREHOUSE_CHOICES.join(", ")}${typeof warehouseChoice === "string" ? suggestion(warehouseChoice, WAREHOUSE_CHOICES) : ""}.`,
     );
   } else if (warehouseChoice !== "none" && warehouseChoice !== profile.warehouse.kind) {
-    profile = { ...profile, warehouse: { ...profile.warehouse, kind: warehouseChoice as "serverless" | "provisioned" } };
+    profile = {
+      ...profile,
+      warehouse: { ...profile.warehouse, kind: warehouseChoice as "serverless" | "provisioned" },
+    };
   }
 
   if (problems.length > 0) {

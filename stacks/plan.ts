@@ -88,7 +88,11 @@ function maskSecrets(value: unknown, secrets: readonly string[]): unknown {
 export async function planStack(projectDir: string, stack: string): Promise<Plan> {
   const { values, secretKeys } = readStackConfigFile(projectDir, stack);
   const catalog = allDatasets();
-  const config = loadStackConfig(stack, values, catalog.map((d) => d.name));
+  const config = loadStackConfig(
+    stack,
+    values,
+    catalog.map((d) => d.name),
+  );
 
   const mocks = new AwsMocks(config.region);
   // The mock monitor knows each registration's parent; record it so the plan can show the tree.

@@ -1,5 +1,6 @@
 import * as path from "path";
 import type { Command } from "commander";
+import { allDatasets } from "../datasets";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -18,12 +19,20 @@ export function register(program: Command): void {
     .action(async (stack: string, options: { parameterName?: boolean }) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { planStack } = require("../../stacks/plan") as typeof import("../../stacks/plan");
-      const { outputs } = await planStack(PROJECT_DIR, stack);
+      const { outputs, config } = await planStack(PROJECT_DIR, stack);
       // The same values as the stack outputs `agentConfigParameter` and `agentConfig` (the SSM text).
       process.stdout.write(
         options.parameterName
           ? `${String(outputs.agentConfigParameter)}\n`
           : `${JSON.stringify(JSON.parse(String(outputs.agentConfig)), null, 2)}\n`,
       );
+      // agent.json has no room for a note: say on stderr which datasets it leaves out, and why.
+      if (!options.parameterName) {
+        for (const dataset of allDatasets().filter((d) => config.datasets.includes(d.name))) {
+          if (dataset.source.agentUnsupported !== undefined) {
+            process.stderr.write(`note: no agent flow for ${dataset.name}: ${dataset.source.agentUnsupported}\n`);
+          }
+        }
+      }
     });
 }

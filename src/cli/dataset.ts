@@ -72,13 +72,20 @@ export function register(program: Command): void {
           `${target} exists; edit it, or pass --force to write a new one over it.`,
         );
       }
-      const { declaration, notes } = inferDeclaration(name, options.from, readFileSync(options.from, "utf8"), options.format);
+      const { declaration, notes } = inferDeclaration(
+        name,
+        options.from,
+        readFileSync(options.from, "utf8"),
+        options.format,
+      );
       const text =
         "# yaml-language-server: $schema=./dataset.schema.json\n" +
         `# Written by \`tributary dataset init ${name} --from ${options.from}\`; check it with \`tributary dataset check ${name}\`.\n` +
         stringify(declaration, { lineWidth: 0 });
       writeFileSync(target, text);
-      process.stdout.write(`Wrote ${relative(process.cwd(), target) || target}:\n${notes.map((n) => `  - ${n}`).join("\n")}\n`);
+      process.stdout.write(
+        `Wrote ${relative(process.cwd(), target) || target}:\n${notes.map((n) => `  - ${n}`).join("\n")}\n`,
+      );
       const load = loadCatalog(options.dir);
       const mine = load.problems.filter((p) => p.includes(`${name}.yaml`));
       if (mine.length > 0) {

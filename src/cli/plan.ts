@@ -46,11 +46,16 @@ export async function assertQueriesCompile(names: readonly string[]): Promise<vo
       // Any input will do: a compile error fails the whole call, a runtime error only the record.
       await engine.evaluate(query, ["{}"]);
     } catch (err) {
-      problems.push(`${dataset.name}: the partition query ${query} does not compile with ${engine.description}: ${(err as Error).message}`);
+      problems.push(
+        `${dataset.name}: the partition query ${query} does not compile with ${engine.description}: ${(err as Error).message}`,
+      );
     }
   }
   if (problems.length > 0) {
-    throw new TributaryError("TRIBUTARY_JQ_COMPILE", `Firehose would refuse these queries:\n  - ${problems.join("\n  - ")}`);
+    throw new TributaryError(
+      "TRIBUTARY_JQ_COMPILE",
+      `Firehose would refuse these queries:\n  - ${problems.join("\n  - ")}`,
+    );
   }
 }
 

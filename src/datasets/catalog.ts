@@ -62,7 +62,11 @@ function keyPath(instancePath: string): string {
 function schemaProblems(file: string, errors: readonly ErrorObject[]): string[] {
   const out = new Set<string>();
   for (const e of errors) {
-    if (e.keyword === "if" || e.keyword === "oneOf" && errors.some((x) => x !== e && x.instancePath.startsWith(e.instancePath))) continue;
+    if (
+      e.keyword === "if" ||
+      (e.keyword === "oneOf" && errors.some((x) => x !== e && x.instancePath.startsWith(e.instancePath)))
+    )
+      continue;
     const path = keyPath(e.instancePath) || "(top level)";
     switch (e.keyword) {
       case "additionalProperties": {
@@ -70,11 +74,15 @@ function schemaProblems(file: string, errors: readonly ErrorObject[]): string[] 
         const allowed = Object.keys(
           ((e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {}) as object,
         );
-        out.add(`${file}: ${path === "(top level)" ? extra : `${path}.${extra}`}: is not a known key${suggestion(extra, allowed)}.`);
+        out.add(
+          `${file}: ${path === "(top level)" ? extra : `${path}.${extra}`}: is not a known key${suggestion(extra, allowed)}.`,
+        );
         break;
       }
       case "required":
-        out.add(`${file}: ${path === "(top level)" ? "" : `${path}.`}${(e.params as { missingProperty: string }).missingProperty}: is required.`);
+        out.add(
+          `${file}: ${path === "(top level)" ? "" : `${path}.`}${(e.params as { missingProperty: string }).missingProperty}: is required.`,
+        );
         break;
       case "enum":
         out.add(
@@ -130,8 +138,10 @@ export function loadCatalog(dir = datasetsDir()): CatalogLoad {
   }
   const names = new Map<string, number>();
   for (const d of datasets) names.set(d.name, (names.get(d.name) ?? 0) + 1);
-  for (const [name, count] of names) if (count > 1) problems.push(`${root}: dataset "${name}" is declared ${count} times.`);
-  if (files.length === 0) problems.push(`${root}: no dataset (*.yaml) in the folder; add one with \`tributary dataset init\`.`);
+  for (const [name, count] of names)
+    if (count > 1) problems.push(`${root}: dataset "${name}" is declared ${count} times.`);
+  if (files.length === 0)
+    problems.push(`${root}: no dataset (*.yaml) in the folder; add one with \`tributary dataset init\`.`);
   return { dir: root, datasets, problems };
 }
 

@@ -92,16 +92,22 @@ export async function checkDataset(dataset: Dataset, jq: JqEngine): Promise<Data
     }
     const line = outcomes[a.index].line;
     if (!outcome.ok) {
-      if (jsError === undefined) at(`line ${line}: jq failed (${outcome.error}) where JavaScript gave ${JSON.stringify(js)}.`);
+      if (jsError === undefined)
+        at(`line ${line}: jq failed (${outcome.error}) where JavaScript gave ${JSON.stringify(js)}.`);
       outcomes[a.index] = { ...outcomes[a.index], rejected: `partition keys: ${outcome.error}` };
       return;
     }
     const value = outcome.outputs[0] as Record<string, unknown>;
-    if (jsError !== undefined) at(`line ${line}: JavaScript failed (${jsError}) where jq gave ${JSON.stringify(value)}.`);
-    else if (!same(value, js)) at(`line ${line}: jq gives ${JSON.stringify(value)} but JavaScript ${JSON.stringify(js)}.`);
+    if (jsError !== undefined)
+      at(`line ${line}: JavaScript failed (${jsError}) where jq gave ${JSON.stringify(value)}.`);
+    else if (!same(value, js))
+      at(`line ${line}: jq gives ${JSON.stringify(value)} but JavaScript ${JSON.stringify(js)}.`);
     for (const key of dataset.partitionKeys) {
       const v = value?.[key.name];
-      if (typeof v !== "string" || v === "") at(`line ${line}: partition key ${key.name} is ${JSON.stringify(v)}, not a non-empty string; Firehose would send the record to errors.`);
+      if (typeof v !== "string" || v === "")
+        at(
+          `line ${line}: partition key ${key.name} is ${JSON.stringify(v)}, not a non-empty string; Firehose would send the record to errors.`,
+        );
       const p = key.projection;
       if (p.type === "enum" && typeof v === "string" && !p.values.includes(v)) {
         at(`line ${line}: partition key ${key.name} is "${v}", outside its projection values ${p.values.join(", ")}.`);
@@ -117,7 +123,10 @@ export async function checkDataset(dataset: Dataset, jq: JqEngine): Promise<Data
     if (outcomes[a.index].rejected) continue;
     const converted = converter.convertObject(a.record);
     if (!converted.ok) {
-      outcomes[a.index] = { ...outcomes[a.index], rejected: `format conversion: ${converted.errorCode}: ${converted.reason}` };
+      outcomes[a.index] = {
+        ...outcomes[a.index],
+        rejected: `format conversion: ${converted.errorCode}: ${converted.reason}`,
+      };
       continue;
     }
     rows.push(converted.row);
@@ -137,7 +146,9 @@ export async function checkDataset(dataset: Dataset, jq: JqEngine): Promise<Data
     for (const [column, value] of Object.entries(want)) {
       if (!dataset.columns.some((c) => c.name === column)) at(`samples.rows[${i}].${column}: no such column.`);
       else if (!same(got.row?.[column] ?? null, value)) {
-        at(`samples.rows[${i}].${column}: expected ${JSON.stringify(value)}, got ${JSON.stringify(got.row?.[column] ?? null)}.`);
+        at(
+          `samples.rows[${i}].${column}: expected ${JSON.stringify(value)}, got ${JSON.stringify(got.row?.[column] ?? null)}.`,
+        );
       }
     }
   });

@@ -43,7 +43,10 @@ export function suggestion(name: string, known: readonly string[]): string {
 
 /** Glob (relative name, `*` and `?`) → RegExp source matching a base name. */
 function globToRegex(glob: string): string {
-  return `^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`;
+  return `^${glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".")}$`;
 }
 
 function fileVariants(declaration: DatasetDeclaration): FileVariant[] | undefined {
@@ -68,7 +71,8 @@ function columnRule(c: ColumnDeclaration): ColumnRule {
       : typeof c.timestamp === "string"
         ? { format: c.timestamp, timeZone: "UTC" }
         : { format: c.timestamp.format, timeZone: c.timestamp.timeZone ?? "UTC" };
-  const field = c.constant !== undefined ? undefined : c.fileName !== undefined ? `metadata.${c.fileName}` : (c.field ?? c.name);
+  const field =
+    c.constant !== undefined ? undefined : c.fileName !== undefined ? `metadata.${c.fileName}` : (c.field ?? c.name);
   return {
     name: c.name,
     type: c.type,
@@ -123,7 +127,10 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
   const columnNames = d.columns.map((c) => c.name);
   const byName = new Map(d.columns.map((c) => [c.name, c]));
 
-  const expectedName = file.split("/").pop()?.replace(/\.ya?ml$/, "");
+  const expectedName = file
+    .split("/")
+    .pop()
+    ?.replace(/\.ya?ml$/, "");
   if (expectedName !== undefined && expectedName !== d.name && file.match(/\.ya?ml$/)) {
     at("name", `is "${d.name}" but the file is ${expectedName}.yaml; name the file after the dataset.`);
   }
@@ -142,7 +149,10 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
         );
       }
       if (/\(\?<[=!]?|\(\?<[A-Za-z]/.test(d.source.pattern ?? "")) {
-        at("source.pattern", "uses a named group or a lookbehind, which the Kinesis Agent (Java) reads differently; use plain groups.");
+        at(
+          "source.pattern",
+          "uses a named group or a lookbehind, which the Kinesis Agent (Java) reads differently; use plain groups.",
+        );
       }
     } catch (err) {
       at("source.pattern", `is not a valid regex: ${(err as Error).message}`);
@@ -151,7 +161,8 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
   if (d.source.format !== "csv" && (d.source.header !== undefined || d.source.delimiter !== undefined)) {
     at("source", "header and delimiter apply to format csv only.");
   }
-  if (d.source.format !== "regex" && d.source.pattern !== undefined) at("source.pattern", "applies to format regex only.");
+  if (d.source.format !== "regex" && d.source.pattern !== undefined)
+    at("source.pattern", "applies to format regex only.");
   if (d.source.format !== "csv" && d.source.format !== "regex" && d.source.fields !== undefined) {
     at("source.fields", `is fixed by format ${d.source.format}; remove it.`);
   }
@@ -164,11 +175,15 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
   const placeholders = Object.keys(d.source.fileName?.values ?? {});
   for (const p of placeholders) {
     if (!d.source.fileName?.template.includes(`{${p}}`)) {
-      at(`source.fileName.values.${p}`, `is not used in the template "${d.source.fileName?.template}"; write {${p}} where it appears in the file name.`);
+      at(
+        `source.fileName.values.${p}`,
+        `is not used in the template "${d.source.fileName?.template}"; write {${p}} where it appears in the file name.`,
+      );
     }
   }
   for (const m of (d.source.fileName?.template ?? "").matchAll(/\{([^}]*)\}/g)) {
-    if (!placeholders.includes(m[1])) at("source.fileName.template", `uses {${m[1]}} but source.fileName.values has no "${m[1]}".`);
+    if (!placeholders.includes(m[1]))
+      at("source.fileName.template", `uses {${m[1]}} but source.fileName.values has no "${m[1]}".`);
   }
 
   // Columns.
@@ -177,17 +192,28 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
   d.columns.forEach((c, i) => {
     const path = `columns[${i}]`;
     if (!SNAKE.test(c.name)) {
-      at(`${path}.name`, `"${c.name}" must be lower-case snake_case (Glue lower-cases names; OpenX matches keys case-insensitively).`);
+      at(
+        `${path}.name`,
+        `"${c.name}" must be lower-case snake_case (Glue lower-cases names; OpenX matches keys case-insensitively).`,
+      );
     }
     if (seen.has(c.name)) at(`${path}.name`, `"${c.name}" is declared twice.`);
     seen.add(c.name);
     const sources = [c.field !== undefined, c.constant !== undefined, c.fileName !== undefined].filter(Boolean).length;
     if (sources > 1) at(path, "takes its value from one of field, constant or fileName; keep one.");
     if (c.fileName !== undefined && !placeholders.includes(c.fileName)) {
-      at(`${path}.fileName`, `"${c.fileName}" is not a placeholder of source.fileName${suggestion(c.fileName, placeholders)}.`);
+      at(
+        `${path}.fileName`,
+        `"${c.fileName}" is not a placeholder of source.fileName${suggestion(c.fileName, placeholders)}.`,
+      );
     }
     const field = c.field ?? c.name;
-    if (c.constant === undefined && c.fileName === undefined && format.fields && !format.fields.includes(field.split(".")[0])) {
+    if (
+      c.constant === undefined &&
+      c.fileName === undefined &&
+      format.fields &&
+      !format.fields.includes(field.split(".")[0])
+    ) {
       at(
         `${path}.field`,
         `"${field}" is not a field of format ${d.source.format}${suggestion(field, format.fields)}; its fields are ${format.fields.join(", ")}.`,
@@ -207,7 +233,10 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
         try {
           new Intl.DateTimeFormat("en-US", { timeZone: /^[+-]\d{2}:?\d{2}$/.test(zone) ? "UTC" : zone });
         } catch {
-          at(`${path}.timestamp.timeZone`, `"${zone}" is not a time zone; use UTC, +01:00 or an IANA name like Europe/London.`);
+          at(
+            `${path}.timestamp.timeZone`,
+            `"${zone}" is not a time zone; use UTC, +01:00 or an IANA name like Europe/London.`,
+          );
         }
       }
       if (c.type === "boolean") at(`${path}.timestamp`, "does not apply to a boolean column.");
@@ -236,7 +265,10 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
     const path = `partitionKeys[${i}]`;
     if (!SNAKE.test(k.name)) at(`${path}.name`, `"${k.name}" must be lower-case snake_case.`);
     if (byName.has(k.name)) {
-      at(`${path}.name`, `"${k.name}" is also a column; Athena cannot have a partition and a column of one name. Rename the key (e.g. "${k.name}_part").`);
+      at(
+        `${path}.name`,
+        `"${k.name}" is also a column; Athena cannot have a partition and a column of one name. Rename the key (e.g. "${k.name}_part").`,
+      );
     }
     if (keyNames.has(k.name)) at(`${path}.name`, `"${k.name}" is declared twice.`);
     keyNames.add(k.name);
@@ -248,20 +280,34 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
     const numeric = NUMERIC.test(column.type);
     if (k.function === "date" || k.function === "month" || k.function === "hour") {
       if (numeric && k.epoch === undefined) {
-        at(`${path}.epoch`, `column "${k.column}" is ${column.type}: say whether it holds epoch seconds or milliseconds (epoch: s | ms).`);
+        at(
+          `${path}.epoch`,
+          `column "${k.column}" is ${column.type}: say whether it holds epoch seconds or milliseconds (epoch: s | ms).`,
+        );
       }
       if (!numeric && column.type !== "timestamp" && column.type !== "date") {
-        at(`${path}.function`, `${k.function} needs a timestamp or date column, or a numeric one with epoch; "${k.column}" is ${column.type}.`);
+        at(
+          `${path}.function`,
+          `${k.function} needs a timestamp or date column, or a numeric one with epoch; "${k.column}" is ${column.type}.`,
+        );
       }
       if (!numeric && !transformed) {
-        at(`${path}.column`, `"${k.column}" reaches the stream as the source wrote it; declare its timestamp format so the transform writes it as yyyy-MM-dd HH:mm:ss.`);
+        at(
+          `${path}.column`,
+          `"${k.column}" reaches the stream as the source wrote it; declare its timestamp format so the transform writes it as yyyy-MM-dd HH:mm:ss.`,
+        );
       }
-      if (column.type === "date" && k.function === "hour") at(`${path}.function`, `hour needs a timestamp; "${k.column}" is a date.`);
+      if (column.type === "date" && k.function === "hour")
+        at(`${path}.function`, `hour needs a timestamp; "${k.column}" is a date.`);
     } else if (k.function === "class" || k.function === "bucket") {
       if (!numeric) at(`${path}.function`, `${k.function} needs a numeric column; "${k.column}" is ${column.type}.`);
       if (!(k.width > 0)) at(`${path}.width`, "must be above 0.");
       if (k.min > k.max) at(path, `min ${k.min} is above max ${k.max}.`);
-      if (k.function === "class" && transformed && (column.min === undefined || column.max === undefined || column.min < k.min || column.max > k.max)) {
+      if (
+        k.function === "class" &&
+        transformed &&
+        (column.min === undefined || column.max === undefined || column.min < k.min || column.max > k.max)
+      ) {
         at(
           `${path}.column`,
           `column "${k.column}" must declare min ≥ ${k.min} and max ≤ ${k.max}, so every value falls in a class Athena's projection lists (records outside are rejected with the reason, not hidden).`,
@@ -272,7 +318,8 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
       }
     } else if (k.function === "enum") {
       const hasCases = (k.cases ?? []).length > 0;
-      if (hasCases && k.values !== undefined) at(path, "takes either values (the value itself) or cases (values mapped), not both.");
+      if (hasCases && k.values !== undefined)
+        at(path, "takes either values (the value itself) or cases (values mapped), not both.");
       if (!hasCases && (k.values ?? []).length === 0) at(path, "needs values (a closed set) or cases with else.");
       if (!hasCases && k.values && (k.values ?? []).length > 0) {
         const allowed = column.allowed ?? (column.map ? Object.values(column.map).map(String) : undefined);
@@ -298,7 +345,8 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
     ["warehouse.distKey", d.warehouse?.distKey !== undefined ? [d.warehouse.distKey] : []],
   ] as const) {
     names.forEach((n, i) => {
-      if (!byName.has(n)) at(`${path}${path === "warehouse.distKey" ? "" : `[${i}]`}`, `no column "${n}"${suggestion(n, columnNames)}.`);
+      if (!byName.has(n))
+        at(`${path}${path === "warehouse.distKey" ? "" : `[${i}]`}`, `no column "${n}"${suggestion(n, columnNames)}.`);
     });
   }
 

@@ -46,7 +46,9 @@ function detectFormat(lines: readonly string[]): SourceFormatName {
     const all = lines.join("\n");
     try {
       JSON.parse(all);
-      return lines.length > 1 && lines.every((l) => l.trim() === "" || l.trim().startsWith("{") && isJson(l)) ? "jsonl" : "json-document";
+      return lines.length > 1 && lines.every((l) => l.trim() === "" || (l.trim().startsWith("{") && isJson(l)))
+        ? "jsonl"
+        : "json-document";
     } catch {
       return "jsonl";
     }
@@ -83,16 +85,23 @@ interface FieldValues {
 }
 
 /** The Glue type and timestamp rule the sample values fit. */
-function inferType(field: string, values: readonly unknown[]): { type: GlueType; timestamp?: string; epoch?: "ms" | "s" } {
+function inferType(
+  field: string,
+  values: readonly unknown[],
+): { type: GlueType; timestamp?: string; epoch?: "ms" | "s" } {
   const present = values.filter((v) => v !== null && v !== undefined && v !== "");
   if (present.length === 0) return { type: "string" };
   if (present.every((v) => typeof v === "boolean" || v === "true" || v === "false")) return { type: "boolean" };
-  const numbers = present.map((v) => (typeof v === "number" ? v : typeof v === "string" && /^[+-]?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : NaN));
+  const numbers = present.map((v) =>
+    typeof v === "number" ? v : typeof v === "string" && /^[+-]?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : NaN,
+  );
   if (numbers.every((n) => !Number.isNaN(n))) {
     const integers = numbers.every((n) => Number.isInteger(n));
     const timeName = /(^|_)(ts|time|timestamp|date|at)$|Time$|At$|^ts$/i.test(field);
-    if (integers && timeName && numbers.every((n) => n >= 946_684_800_000 && n <= 4_102_444_800_000)) return { type: "bigint", epoch: "ms" };
-    if (integers && timeName && numbers.every((n) => n >= 946_684_800 && n <= 4_102_444_800)) return { type: "bigint", epoch: "s" };
+    if (integers && timeName && numbers.every((n) => n >= 946_684_800_000 && n <= 4_102_444_800_000))
+      return { type: "bigint", epoch: "ms" };
+    if (integers && timeName && numbers.every((n) => n >= 946_684_800 && n <= 4_102_444_800))
+      return { type: "bigint", epoch: "s" };
     return { type: integers ? "bigint" : "double" };
   }
   if (present.every((v) => typeof v === "string")) {
@@ -105,17 +114,29 @@ function inferType(field: string, values: readonly unknown[]): { type: GlueType;
   return { type: "string" };
 }
 
-function fieldsOf(format: SourceFormatName, lines: readonly string[], delimiter: string): { fields: FieldValues[]; header: boolean } {
+function fieldsOf(
+  format: SourceFormatName,
+  lines: readonly string[],
+  delimiter: string,
+): { fields: FieldValues[]; header: boolean } {
   if (format === "jsonl" || format === "json-document") {
-    const records = format === "jsonl" ? lines.filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>) : [JSON.parse(lines.join("\n")) as Record<string, unknown>];
+    const records =
+      format === "jsonl"
+        ? lines.filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>)
+        : [JSON.parse(lines.join("\n")) as Record<string, unknown>];
     const order: string[] = [];
     for (const r of records) for (const k of Object.keys(r)) if (!order.includes(k)) order.push(k);
     return { fields: order.map((field) => ({ field, values: records.map((r) => r[field]) })), header: false };
   }
-  const rows = parseCsv(lines.join("\n"), { delimiter, relax_column_count: true, record_delimiter: ["\r\n", "\n"] }) as string[][];
+  const rows = parseCsv(lines.join("\n"), {
+    delimiter,
+    relax_column_count: true,
+    record_delimiter: ["\r\n", "\n"],
+  }) as string[][];
   const first = rows[0] ?? [];
   // A header: every cell a name (not a number, not a time), and the rows below differ from it in type.
-  const header = first.length > 0 && first.every((c) => /^[A-Za-z_][A-Za-z0-9_ .-]*$/.test(c.trim())) && rows.length > 1;
+  const header =
+    first.length > 0 && first.every((c) => /^[A-Za-z_][A-Za-z0-9_ .-]*$/.test(c.trim())) && rows.length > 1;
   const body = header ? rows.slice(1) : rows;
   const names = header ? first.map((c) => c.trim()) : first.map((_c, i) => `field_${i + 1}`);
   return { fields: names.map((field, i) => ({ field, values: body.map((r) => r[i]) })), header };
@@ -125,7 +146,14 @@ function fieldsOf(format: SourceFormatName, lines: readonly string[], delimiter:
 function fixedColumns(format: SourceFormatName): ColumnDeclaration[] | undefined {
   if (format === "apache-common" || format === "apache-combined") {
     const columns: ColumnDeclaration[] = [
-      { name: "event_time", type: "timestamp", comment: "request time, UTC", field: "datetime", required: true, timestamp: "dd/MMM/yyyy:HH:mm:ss Z" },
+      {
+        name: "event_time",
+        type: "timestamp",
+        comment: "request time, UTC",
+        field: "datetime",
+        required: true,
+        timestamp: "dd/MMM/yyyy:HH:mm:ss Z",
+      },
       { name: "client_host", type: "string", comment: "remote host or IP", field: "host", required: true },
       { name: "auth_user", type: "string", comment: "authenticated user", field: "authuser" },
       { name: "request", type: "string", comment: "request line", required: true },
@@ -133,13 +161,23 @@ function fixedColumns(format: SourceFormatName): ColumnDeclaration[] | undefined
       { name: "bytes", type: "bigint", comment: "response bytes" },
     ];
     if (format === "apache-combined") {
-      columns.push({ name: "referer", type: "string", comment: "Referer header" }, { name: "user_agent", type: "string", comment: "User-Agent header", field: "agent" });
+      columns.push(
+        { name: "referer", type: "string", comment: "Referer header" },
+        { name: "user_agent", type: "string", comment: "User-Agent header", field: "agent" },
+      );
     }
     return columns;
   }
   if (format === "syslog-rfc3164") {
     return [
-      { name: "event_time", type: "timestamp", comment: "time as written, year from arrival", field: "timestamp", required: true, timestamp: "MMM d HH:mm:ss" },
+      {
+        name: "event_time",
+        type: "timestamp",
+        comment: "time as written, year from arrival",
+        field: "timestamp",
+        required: true,
+        timestamp: "MMM d HH:mm:ss",
+      },
       { name: "hostname", type: "string", comment: "host", required: true },
       { name: "program", type: "string", comment: "tag", required: true },
       { name: "pid", type: "int", comment: "process id", field: "processid" },
@@ -148,7 +186,14 @@ function fixedColumns(format: SourceFormatName): ColumnDeclaration[] | undefined
   }
   if (format === "syslog-rfc5424") {
     return [
-      { name: "event_time", type: "timestamp", comment: "event time, UTC", field: "timestamp", required: true, timestamp: "iso8601" },
+      {
+        name: "event_time",
+        type: "timestamp",
+        comment: "event time, UTC",
+        field: "timestamp",
+        required: true,
+        timestamp: "iso8601",
+      },
       { name: "priority", type: "int", comment: "PRI", required: true },
       { name: "hostname", type: "string", comment: "host", nullIf: ["-"] },
       { name: "appname", type: "string", comment: "application", nullIf: ["-"] },
@@ -163,10 +208,21 @@ function fixedColumns(format: SourceFormatName): ColumnDeclaration[] | undefined
 /** Infers a declaration from a sample file's text. */
 export function inferDeclaration(name: string, file: string, text: string, format?: SourceFormatName): InitDecision {
   if (!/^[a-z][a-z0-9_]{0,39}$/.test(name)) {
-    throw new TributaryError("TRIBUTARY_DATASET_BAD_NAME", `Dataset name "${name}" must be lower-case snake_case, 1–40 characters, starting with a letter.`);
+    throw new TributaryError(
+      "TRIBUTARY_DATASET_BAD_NAME",
+      `Dataset name "${name}" must be lower-case snake_case, 1–40 characters, starting with a letter.`,
+    );
   }
-  const lines = text.split("\n").map((l) => l.replace(/\r$/, "")).filter((l, i, all) => l !== "" || i < all.length - 1).slice(0, 1000);
-  if (lines.length === 0) throw new TributaryError("TRIBUTARY_DATASET_EMPTY_SAMPLE", `${file} is empty; pass a file with a few lines of your data.`);
+  const lines = text
+    .split("\n")
+    .map((l) => l.replace(/\r$/, ""))
+    .filter((l, i, all) => l !== "" || i < all.length - 1)
+    .slice(0, 1000);
+  if (lines.length === 0)
+    throw new TributaryError(
+      "TRIBUTARY_DATASET_EMPTY_SAMPLE",
+      `${file} is empty; pass a file with a few lines of your data.`,
+    );
   const notes: string[] = [];
   const chosen = format ?? detectFormat(lines);
   notes.push(`format: ${chosen}${format ? " (as given)" : " (detected)"}`);
@@ -178,13 +234,18 @@ export function inferDeclaration(name: string, file: string, text: string, forma
   if (fixed) {
     columns = fixed;
   } else if (chosen === "regex") {
-    throw new TributaryError("TRIBUTARY_DATASET_INIT_REGEX", "A regex dataset needs your pattern: start from --format csv or jsonl, or write source.pattern and source.fields by hand.");
+    throw new TributaryError(
+      "TRIBUTARY_DATASET_INIT_REGEX",
+      "A regex dataset needs your pattern: start from --format csv or jsonl, or write source.pattern and source.fields by hand.",
+    );
   } else {
     const inferred = fieldsOf(chosen, lines, delimiter);
     header = inferred.header;
     if (chosen === "csv") {
       sourceFields = inferred.fields.map((f) => f.field);
-      notes.push(`csv: delimiter ${JSON.stringify(delimiter)}, ${header ? "first line is a header" : "no header (fields named field_1…)"}`);
+      notes.push(
+        `csv: delimiter ${JSON.stringify(delimiter)}, ${header ? "first line is a header" : "no header (fields named field_1…)"}`,
+      );
     }
     const used = new Set<string>();
     columns = inferred.fields.map(({ field, values }) => {
@@ -200,7 +261,9 @@ export function inferDeclaration(name: string, file: string, text: string, forma
         ...(t.timestamp ? { timestamp: t.timestamp } : {}),
         ...(t.epoch ? { comment: `${field} (epoch ${t.epoch === "ms" ? "milliseconds" : "seconds"})` } : {}),
       };
-      notes.push(`column ${column} ← ${field}: ${t.type}${t.timestamp ? `, timestamp ${t.timestamp}` : ""}${t.epoch ? `, epoch ${t.epoch}` : ""}`);
+      notes.push(
+        `column ${column} ← ${field}: ${t.type}${t.timestamp ? `, timestamp ${t.timestamp}` : ""}${t.epoch ? `, epoch ${t.epoch}` : ""}`,
+      );
       return c;
     });
   }
@@ -214,15 +277,31 @@ export function inferDeclaration(name: string, file: string, text: string, forma
     const epoch = c.comment.includes("(epoch ") ? (c.comment.includes("milliseconds") ? "ms" : "s") : undefined;
     // A numeric epoch column goes through the transform as a checked time; the key reads it as a number.
     if (epoch) columns[timeIndex] = { ...columns[timeIndex], timestamp: epoch === "ms" ? "epoch_ms" : "epoch_s" };
-    partitionKeys.push({ name: c.name === "dt" ? "dt_part" : "dt", column: c.name, function: "date", ...(epoch ? { epoch } : {}) });
+    partitionKeys.push({
+      name: c.name === "dt" ? "dt_part" : "dt",
+      column: c.name,
+      function: "date",
+      ...(epoch ? { epoch } : {}),
+    });
     notes.push(`partition: dt = date of ${c.name} (one folder per day; Firehose keeps at most 500 open per stream)`);
   } else {
     const text = columns.find((c) => c.type === "string");
     if (!text) {
-      throw new TributaryError("TRIBUTARY_DATASET_INIT_NO_PARTITION", "No timestamp or text column to partition on; add partitionKeys by hand (see README, Add a dataset).");
+      throw new TributaryError(
+        "TRIBUTARY_DATASET_INIT_NO_PARTITION",
+        "No timestamp or text column to partition on; add partitionKeys by hand (see README, Add a dataset).",
+      );
     }
-    partitionKeys.push({ name: `${text.name}_part`, column: text.name, function: "enum", cases: [{ when: null, then: "none" }], else: "other" });
-    notes.push(`partition: no timestamp found; ${text.name}_part splits null from the rest — edit it (enum cases) to your values`);
+    partitionKeys.push({
+      name: `${text.name}_part`,
+      column: text.name,
+      function: "enum",
+      cases: [{ when: null, then: "none" }],
+      else: "other",
+    });
+    notes.push(
+      `partition: no timestamp found; ${text.name}_part splits null from the rest — edit it (enum cases) to your values`,
+    );
   }
 
   // Dedupe: an id column, else every column.
@@ -251,7 +330,10 @@ export function inferDeclaration(name: string, file: string, text: string, forma
     warehouse: { sortKey: timeIndex >= 0 ? [columns[timeIndex].name] : [] },
     samples: { lines: lines.slice(0, (header ? 1 : 0) + 5) },
   };
-  if (jsonl) notes.push(`source.minRecordBytes: ${declaration.source.minRecordBytes} (half the shortest sample line; lower it if your records can be shorter)`);
+  if (jsonl)
+    notes.push(
+      `source.minRecordBytes: ${declaration.source.minRecordBytes} (half the shortest sample line; lower it if your records can be shorter)`,
+    );
   notes.push(`source.filePattern: ${declaration.source.filePattern} — set it to where your servers write the files`);
   return { declaration, notes };
 }

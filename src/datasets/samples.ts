@@ -34,7 +34,12 @@ export function sampleFileName(dataset: Dataset): string {
   if (declared !== undefined) return declared;
   const variant = dataset.source.fileVariants?.[0];
   if (variant) return variant.filePattern.replace(/\*/g, "sample");
-  return dataset.source.filePattern.split("/").pop()?.replace(/[*?{}[\]]/g, "") || `${dataset.name}.log`;
+  return (
+    dataset.source.filePattern
+      .split("/")
+      .pop()
+      ?.replace(/[*?{}[\]]/g, "") || `${dataset.name}.log`
+  );
 }
 
 /** Arrival time the samples are transformed at (year-less timestamps take their year from it). */

@@ -88,10 +88,12 @@ export function planLoad(
     list.push(object);
     byDataset.set(object.dataset, list);
   }
-  const loads = datasets.filter((d) => byDataset.has(d.name)).map((d) => ({
-    dataset: d.name,
-    objects: [...(byDataset.get(d.name) ?? [])].sort((a, b) => compare(ledgerKey(a), ledgerKey(b))),
-  }));
+  const loads = datasets
+    .filter((d) => byDataset.has(d.name))
+    .map((d) => ({
+      dataset: d.name,
+      objects: [...(byDataset.get(d.name) ?? [])].sort((a, b) => compare(ledgerKey(a), ledgerKey(b))),
+    }));
   const digest = createHash("sha256");
   for (const load of loads) for (const o of load.objects) digest.update(ledgerKey(o)).update("\n");
   return { loadId: `load-${digest.digest("hex").slice(0, 16)}`, loads, alreadyLoaded: skipped, rejected };

@@ -220,7 +220,8 @@ export function timeParser(format: string, timeZone = "UTC"): TimeParser {
           break;
         case "monthName": {
           const index = MONTH_NAMES.findIndex(
-            (name) => name.toLowerCase() === value.toLowerCase() || name.slice(0, 3).toLowerCase() === value.toLowerCase(),
+            (name) =>
+              name.toLowerCase() === value.toLowerCase() || name.slice(0, 3).toLowerCase() === value.toLowerCase(),
           );
           month = index + 1 || NaN;
           break;
@@ -292,7 +293,7 @@ export function formatTime(format: string, ms: number): string {
   const pattern = format === "iso8601" ? "yyyy-MM-dd'T'HH:mm:ss.SSSXXX" : format;
   const d = new Date(ms);
   let out = "";
-  for (let i = 0; i < pattern.length; ) {
+  for (let i = 0; i < pattern.length;) {
     const c = pattern[i];
     if (c === "'") {
       const end = pattern.indexOf("'", i + 1);

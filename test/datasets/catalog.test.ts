@@ -5,7 +5,10 @@ import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { promisify } from "util";
 import { allDatasets, loadCatalog } from "../../src/datasets";
+import { lineProcessorFor } from "../../src/agent/processing";
 import { checkDataset } from "../../src/datasets/check";
+import { sampleArrivalMs, sampleFileName, sampleLines } from "../../src/datasets/samples";
+import { compiledTransform } from "../../src/transform/handler";
 import { createJqEngine, jqBinaryVersion } from "../../src/local/jq";
 import { DEFAULT_DELIVERY_SETTINGS, deliverySpecFor, deliverySpecProblems } from "../../src/spec";
 
@@ -22,7 +25,11 @@ const run = (args: string[], env: Record<string, string> = {}, cwd = ROOT) =>
     maxBuffer: 256 * 1024 * 1024,
   }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+    (err: { code: number; stdout: string; stderr: string }) => ({
+      code: err.code,
+      stdout: err.stdout,
+      stderr: err.stderr,
+    }),
   );
 
 /** A scratch datasets folder holding copies of the project's declarations (so tests can add their own). */
@@ -60,6 +67,29 @@ describe("dataset catalog: every declared dataset", function () {
   }
 });
 
+describe("dataset catalog: CRLF files as the Kinesis Agent reads them (lines split on \\n, the \\r kept)", () => {
+  for (const dataset of allDatasets()) {
+    it(`${dataset.name}: every sample line gives the same row with a trailing \\r`, () => {
+      const process = lineProcessorFor(dataset, sampleFileName(dataset));
+      const transform = dataset.transform ? compiledTransform(dataset.transform) : undefined;
+      const arrivalMs = sampleArrivalMs(dataset);
+      const rowOf = (line: string) => {
+        const parsed = process(line);
+        if (!parsed.ok) return `rejected: ${parsed.reason}`;
+        const json = JSON.parse(parsed.json) as unknown;
+        return transform ? transform.apply(json, { arrivalMs }) : json;
+      };
+      const lines = sampleLines(dataset).slice(dataset.source.skipHeaderLines ?? 0);
+      for (const line of lines.map((l) => l.replace(/\r$/, ""))) {
+        const plain = rowOf(line);
+        assert.ok(typeof plain !== "string", `${line}: ${String(plain)}`);
+        // JSON documents are parsed whole; only the record's own text matters there.
+        assert.deepEqual(rowOf(`${line}\r`), plain, line);
+      }
+    });
+  }
+});
+
 describe("dataset catalog: validation a user can act on", () => {
   const problemsOf = (name: string, text: string): string[] => {
     const dir = mkdtempSync(join(tmpdir(), "tributary-bad-"));
@@ -86,7 +116,7 @@ ${patch}`;
     const problems = problemsOf(
       "orders",
       orders(`partitionKeys:
-  - { name: dt, column: order_ts, function: date }
+  - { name: dt, column: order_tme, function: date }
   - { name: shop, column: amount, function: enum, values: [a, b] }
 dedupeKey: [order_idd]
 warehous: { sortKey: [order_time] }`),
@@ -95,12 +125,12 @@ warehous: { sortKey: [order_time] }`),
     const semantic = problemsOf(
       "orders",
       orders(`partitionKeys:
-  - { name: dt, column: order_ts, function: date }
+  - { name: dt, column: order_tme, function: date }
   - { name: amount_kind, column: amount, function: enum, values: [a, b] }
 dedupeKey: [order_idd]`),
     );
     assert.deepEqual(semantic, [
-      'orders.yaml: partitionKeys[0].column: no column "order_ts" (did you mean "order_time"?).',
+      'orders.yaml: partitionKeys[0].column: no column "order_tme" (did you mean "order_time"?).',
       'orders.yaml: partitionKeys[1].values: column "amount" must be limited to these values (declare allowed: [a, b] on it), or use cases with else: a value outside the set would land where Athena\'s projection never looks.',
       'orders.yaml: dedupeKey[0]: no column "order_idd" (did you mean "order_id"?).',
     ]);
@@ -113,8 +143,14 @@ dedupeKey: [order_idd]`),
   - { name: dt, column: order_time, function: daily }
 dedupeKey: [order_id]`).replace("format: jsonl", "format: json-lines"),
     );
-    assert.ok(problems.some((p) => p.startsWith('orders.yaml: source.format: is "json-lines"; use one of jsonl,')), problems.join("\n"));
-    assert.ok(problems.some((p) => p.startsWith('orders.yaml: partitionKeys[0].function: is "daily"')), problems.join("\n"));
+    assert.ok(
+      problems.some((p) => p.startsWith('orders.yaml: source.format: is "json-lines"; use one of jsonl,')),
+      problems.join("\n"),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('orders.yaml: partitionKeys[0].function: is "daily"')),
+      problems.join("\n"),
+    );
   });
 
   it("a timestamp format it cannot read, a bad regex and a missing minRecordBytes are named", () => {
@@ -127,9 +163,20 @@ dedupeKey: [order_id]`)
         .replace(", minRecordBytes: 40", "")
         .replace("comment: total }", 'comment: total, regex: "([0-9" }'),
     );
-    assert.ok(problems.some((p) => /columns\[1\]\.timestamp: "yyyy-QQ-dd" is not a timestamp format: pattern letter "Q"/.test(p)), problems.join("\n"));
-    assert.ok(problems.some((p) => /columns\[2\]\.regex: is not a valid regex/.test(p)), problems.join("\n"));
-    assert.ok(problems.some((p) => /source\.minRecordBytes: is needed for format jsonl/.test(p)), problems.join("\n"));
+    assert.ok(
+      problems.some((p) =>
+        /columns\[1\]\.timestamp: "yyyy-QQ-dd" is not a timestamp format: pattern letter "Q"/.test(p),
+      ),
+      problems.join("\n"),
+    );
+    assert.ok(
+      problems.some((p) => /columns\[2\]\.regex: is not a valid regex/.test(p)),
+      problems.join("\n"),
+    );
+    assert.ok(
+      problems.some((p) => /source\.minRecordBytes: is needed for format jsonl/.test(p)),
+      problems.join("\n"),
+    );
   });
 });
 
@@ -153,7 +200,10 @@ describe("a dataset the code has never seen, from a sample file to the warehouse
     const lake = join(work, "lake");
     const ingest = await run(["local", "ingest", "--dir", lake, "--dataset", name, "--json", sampleFile], env);
     assert.equal(ingest.code, 0, ingest.stdout + ingest.stderr);
-    const query = await run(["query", "--local", "--dir", lake, "--json", `SELECT count(*) AS n FROM history.${name}`], env);
+    const query = await run(
+      ["query", "--local", "--dir", lake, "--json", `SELECT count(*) AS n FROM history.${name}`],
+      env,
+    );
     assert.equal(query.code, 0, query.stdout + query.stderr);
     assert.equal(Number((JSON.parse(query.stdout) as Array<{ n: number }>)[0].n), expectRows);
     return { catalogDir, lake };
@@ -175,7 +225,11 @@ describe("a dataset the code has never seen, from a sample file to the warehouse
   });
 
   it("CSV with a header: every line a row", async () => {
-    const rows = Array.from({ length: 25 }, (_, i) => `${i + 1},sensor-${i % 4},${(20 + i / 10).toFixed(1)},2024-05-0${1 + (i % 2)} 08:00:${String(i).padStart(2, "0")}`);
+    const rows = Array.from(
+      { length: 25 },
+      (_, i) =>
+        `${i + 1},sensor-${i % 4},${(20 + i / 10).toFixed(1)},2024-05-0${1 + (i % 2)} 08:00:${String(i).padStart(2, "0")}`,
+    );
     await scenario("readings", "readings.csv", `reading_id,sensor,celsius,read_at\n${rows.join("\n")}\n`, 25);
   });
 
@@ -193,7 +247,12 @@ describe("a dataset the code has never seen, from a sample file to the warehouse
     const resources = JSON.parse(planned.stdout) as Array<{ type: string }>;
     const count = (type: string) => resources.filter((r) => r.type === type).length;
     assert.equal(count("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"), 1);
-    for (const type of ["aws:redshiftserverless/workgroup:Workgroup", "awsx:ec2:Vpc", "aws:sqs/queue:Queue", "tributary:loader:Loader"]) {
+    for (const type of [
+      "aws:redshiftserverless/workgroup:Workgroup",
+      "awsx:ec2:Vpc",
+      "aws:sqs/queue:Queue",
+      "tributary:loader:Loader",
+    ]) {
       assert.equal(count(type), 0, type);
     }
     writeFileSync(

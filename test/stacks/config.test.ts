@@ -45,10 +45,8 @@ describe("stack config", () => {
     });
     assert.equal(
       message,
-      'Stack "dev" has 7 configuration problems (Pulumi.dev.yaml):\n' +
-        "  - tributary:bufferSize is not a Tributary setting. Known keys: tributary:profile, tributary:namePrefix, tributary:alarmEmail, tributary:agentTrustedAccountIds, tributary:datasets, tributary:warehouse, tributary:overrides.\n" +
       'Stack "dev" has 8 configuration problems (Pulumi.dev.yaml):\n' +
-        "  - tributary:bufferSize is not a Tributary setting. Known keys: tributary:profile, tributary:namePrefix, tributary:alarmEmail, tributary:agentTrustedAccountIds, tributary:agentAssumeRoleExternalId, tributary:overrides.\n" +
+        "  - tributary:bufferSize is not a Tributary setting. Known keys: tributary:profile, tributary:namePrefix, tributary:alarmEmail, tributary:agentTrustedAccountIds, tributary:datasets, tributary:warehouse, tributary:agentAssumeRoleExternalId, tributary:overrides.\n" +
         '  - tributary:profile is "qa"; use one of dev, prod.\n' +
         "  - tributary:overrides.delivery.bufferingSize is not a setting. Settings here: bufferingSizeMiB, bufferingIntervalSeconds, retryDurationSeconds, parquetCompression, parquetBlockSizeMiB, lambdaProcessor, agent.\n" +
         '  - tributary:overrides.delivery.bufferingIntervalSeconds must be a number like 60 (got "60").\n' +

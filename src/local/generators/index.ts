@@ -52,10 +52,7 @@ function normalizeOptions(options: GeneratorOptions): { dir: string; seed: numbe
  * songs and events, the RetailRocket files) derive it from the seed, so each can be generated
  * alone and still match the others.
  */
-export async function generateDataset(
-  name: string | Dataset,
-  options: GeneratorOptions,
-): Promise<GeneratedDataset> {
+export async function generateDataset(name: string | Dataset, options: GeneratorOptions): Promise<GeneratedDataset> {
   const dataset = typeof name === "string" ? datasetByName(name) : name;
   const declared = dataset.declaration.demo?.generator;
   if (declared !== undefined && !(declared in GENERATORS)) {
