@@ -41,7 +41,7 @@ interface Round {
 async function main(): Promise<void> {
   const copies = Number(flag("--copies", "20"));
   const runs = Number(flag("--runs", "3"));
-  const jq = flag("--jq", "auto") as JqEngineChoice;
+  const jq = flag("--jq", "compiled") as JqEngineChoice;
   const work = mkdtempSync(join(tmpdir(), "tributary-bench-ingest-"));
   try {
     // Scaled input: each copy shifts sessionId so records stay distinct, as more users would be.

@@ -1,6 +1,6 @@
 import { existsSync, promises as fs, statSync } from "fs";
 import { isAbsolute, join, relative, resolve } from "path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { SingleBar } from "cli-progress";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { allDatasets, type Dataset } from "../datasets";
@@ -361,7 +361,11 @@ export function register(program: Command): void {
     .option("--from <folder>", "use real files from a folder laid out like shared/datasets instead of generating")
     .option("--scale <scale>", "generated size: small, demo, or a multiplier (1 ≈ 50,000 lines)", "demo")
     .option("--seed <seed>", "generator seed", "1")
-    .option("--jq <engine>", "jq engine: auto, binary or wasm", "auto")
+    .addOption(
+      new Option("--jq <engine>", "partition keys: compiled (in process), or a real jq: auto, binary, wasm")
+        .choices(["compiled", "auto", "binary", "wasm"])
+        .default("compiled"),
+    )
     .option("--json", "print the summary as JSON")
     .action(async (options: DemoOptions) => {
       const summary = await runDemo(options, (line) => {

@@ -157,10 +157,10 @@ export function register(program: Command): void {
   const jqOption = () =>
     new Option(
       "--jq <engine>",
-      "jq engine for partition keys: auto (jq 1.6 binary if installed, else jq-web), binary, wasm",
+      "partition keys: compiled (the JavaScript twins of the jq, in process), or a real jq: auto (jq 1.6 binary if installed, else jq-web), binary, wasm",
     )
-      .choices(["auto", "binary", "wasm"])
-      .default("auto");
+      .choices(["compiled", "auto", "binary", "wasm"])
+      .default("compiled");
   local
     .command("start")
     .description("Run the endpoint, delivery and the scheduled loader until Ctrl-C.")

@@ -31,16 +31,34 @@ function divide(value: unknown, by: number): number {
   return value / by;
 }
 
-/** jq 1.6's `tostring` of a number in the range these keys produce (integers below 1e17). */
+/**
+ * jq 1.6's `tostring` of a number: the shortest digits that read back as the same double (as
+ * JavaScript finds them), written in exponent form when the decimal point is 4 or more places left of
+ * the digits or more than 15 places right of them, with a signed exponent of at least two digits
+ * (jq's jvp_dtoa_fmt): 1e6 → "1000000", 1e17 → "1e+17", -1e-7 → "-1e-07".
+ */
 function jqNumberText(n: number): string {
-  if (!Number.isFinite(n)) throw new Error(`number (${n}) cannot be represented`);
-  if (Math.abs(n) >= 1e17) throw new Error(`number (${n}) is outside the range partition keys support`);
-  return String(n);
+  if (Number.isNaN(n)) return "null";
+  const x = Math.min(Math.max(n, -Number.MAX_VALUE), Number.MAX_VALUE);
+  if (x === 0) return Object.is(x, -0) ? "-0" : "0";
+  const sign = x < 0 ? "-" : "";
+  const [mantissa, exponent] = Math.abs(x).toExponential().split("e");
+  const digits = mantissa.replace(".", "");
+  const decpt = Number(exponent) + 1;
+  if (decpt <= -4 || decpt > digits.length + 15) {
+    const e = decpt - 1;
+    const rest = digits.length > 1 ? `.${digits.slice(1)}` : "";
+    return `${sign}${digits[0]}${rest}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  }
+  if (decpt <= 0) return `${sign}0.${"0".repeat(-decpt)}${digits}`;
+  if (decpt >= digits.length) return `${sign}${digits}${"0".repeat(decpt - digits.length)}`;
+  return `${sign}${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
 }
 
-/** jq 1.6 `.[from:to]` on a string (code points) or null; an error on anything else. */
+/** jq 1.6 `.[from:to]` on a string (code points), an array or null; an error on anything else. */
 function jqSlice(value: unknown, from: number, to: number): unknown {
   if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) return value.slice(from, to);
   if (typeof value !== "string") throw new Error(`Cannot index ${jqTypeName(value)} with object`);
   return [...value].slice(from, to).join("");
 }

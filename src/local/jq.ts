@@ -2,7 +2,9 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { Dataset, PartitionKey } from "../datasets/types";
 import { TributaryError } from "../errors";
+import { partitionQuery } from "../spec/delivery";
 
 /**
  * The jq engine behind the offline MetadataExtraction processor. Firehose runs its query with jq 1.6
@@ -30,8 +32,13 @@ export interface JqEngine {
   evaluate(query: string, jsonTexts: readonly string[]): Promise<JqOutcome[]>;
 }
 
-/** Which engine to use. `auto`: the jq binary when it is jq 1.6, else jq-web. */
-export type JqEngineChoice = "auto" | "binary" | "wasm";
+/**
+ * Which engine to use. `auto`: the jq binary when it is jq 1.6, else jq-web. `compiled`: the
+ * JavaScript twins the dataset compiler derives from the same partition-key declarations as the jq
+ * query (jq 1.6's semantics, held to jq 1.6 by the tests and `dataset check`), in process; a query
+ * that is not one of the catalog's goes to `auto`.
+ */
+export type JqEngineChoice = "auto" | "binary" | "wasm" | "compiled";
 
 /**
  * Wraps the user's query so that every input produces exactly one output line: all of the query's
@@ -206,8 +213,50 @@ export function wasmJqEngine(): JqEngine {
   };
 }
 
+/**
+ * The compiled partition keys as an engine: no process, no second JSON serialization. Each text is
+ * parsed and every key's function applied; a function that throws fails that record alone, as jq does.
+ */
+export function compiledJqEngine(
+  queries: ReadonlyMap<string, readonly PartitionKey[]>,
+  fallback: () => JqEngine,
+): JqEngine {
+  let other: JqEngine | undefined;
+  return {
+    description: "compiled (the partition keys' JavaScript twins, jq 1.6 semantics)",
+    isFirehoseVersion: false,
+    async evaluate(query, jsonTexts) {
+      const keys = queries.get(query);
+      if (!keys) return (other ??= fallback()).evaluate(query, jsonTexts);
+      return jsonTexts.map((text): JqOutcome => {
+        try {
+          const record = JSON.parse(text) as unknown;
+          if (record === null || typeof record !== "object" || Array.isArray(record)) {
+            throw new Error(
+              `Cannot index ${record === null ? "null" : Array.isArray(record) ? "array" : typeof record} with a field`,
+            );
+          }
+          const out: Record<string, unknown> = {};
+          for (const key of keys) out[key.name] = key.fromRecord(record as Record<string, unknown>);
+          return { ok: true, outputs: [out] };
+        } catch (err) {
+          return { ok: false, error: (err as Error).message };
+        }
+      });
+    },
+  };
+}
+
 /** The engine for `choice`; `auto` prefers the jq 1.6 binary (Firehose's engine), else jq-web. */
-export function createJqEngine(choice: JqEngineChoice = "auto"): JqEngine {
+export function createJqEngine(
+  choice: JqEngineChoice = "auto",
+  datasets: ReadonlyArray<Pick<Dataset, "partitionKeys">> = [],
+): JqEngine {
+  if (choice === "compiled") {
+    return compiledJqEngine(new Map(datasets.map((d) => [partitionQuery(d.partitionKeys), d.partitionKeys])), () =>
+      createJqEngine("auto"),
+    );
+  }
   if (choice === "binary") return binaryJqEngine();
   if (choice === "wasm") return wasmJqEngine();
   return jqBinaryVersion() === "jq-1.6" ? binaryJqEngine() : wasmJqEngine();

@@ -107,7 +107,7 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
   await fs.mkdir(bucketDir, { recursive: true });
   await fs.rm(scratchDir, { recursive: true, force: true });
 
-  const jq = createJqEngine(options.jq ?? "auto");
+  const jq = createJqEngine(options.jq ?? "compiled", datasets);
   const sink = new DurableSpoolSink({ dir: spoolDir });
   const duckdb = await DuckDBInstance.create(":memory:");
   const streams: DeliveryStream[] = [];

@@ -70,10 +70,7 @@ describe("agent.json", () => {
         .map((f) => [f.filePattern, f.dataProcessingOptions]),
       ["train", "val", "test"].map((split) => [
         `/data/covidx_ct/${split}_COVIDx_CT-*.txt`,
-        [
-          datasetByName("covidx_ct").source.agentProcessing[0],
-          { optionName: "ADDMETADATA", metadata: { split } },
-        ],
+        [datasetByName("covidx_ct").source.agentProcessing[0], { optionName: "ADDMETADATA", metadata: { split } }],
       ]),
     );
   });

@@ -24,11 +24,15 @@ describe("stack config", () => {
   });
 
   it("overrides replace single values and keep the rest of the profile", () => {
-    const config = loadStackConfig("dev", {
-      "aws:region": "eu-west-1",
-      "tributary:profile": "dev",
-      "tributary:overrides": JSON.stringify({ delivery: { bufferingIntervalSeconds: 120 }, logRetentionDays: 30 }),
-    }, CATALOG);
+    const config = loadStackConfig(
+      "dev",
+      {
+        "aws:region": "eu-west-1",
+        "tributary:profile": "dev",
+        "tributary:overrides": JSON.stringify({ delivery: { bufferingIntervalSeconds: 120 }, logRetentionDays: 30 }),
+      },
+      CATALOG,
+    );
     assert.equal(config.profile.delivery.bufferingIntervalSeconds, 120);
     assert.equal(config.profile.delivery.bufferingSizeMiB, dev.delivery.bufferingSizeMiB);
     assert.equal(config.profile.logRetentionDays, 30);
@@ -59,11 +63,15 @@ describe("stack config", () => {
 
   it("trusted agent accounts come with an external id, each key naming the other", () => {
     const base = { "aws:region": "eu-west-1", "tributary:profile": "dev" };
-    const config = loadStackConfig("dev", {
-      ...base,
-      "tributary:agentTrustedAccountIds": JSON.stringify(["210987654321"]),
-      "tributary:agentAssumeRoleExternalId": "tributary-onprem",
-    }, CATALOG);
+    const config = loadStackConfig(
+      "dev",
+      {
+        ...base,
+        "tributary:agentTrustedAccountIds": JSON.stringify(["210987654321"]),
+        "tributary:agentAssumeRoleExternalId": "tributary-onprem",
+      },
+      CATALOG,
+    );
     assert.deepEqual(config.agentTrustedAccountIds, ["210987654321"]);
     assert.equal(config.agentAssumeRoleExternalId, "tributary-onprem");
     assert.equal(

@@ -25,9 +25,9 @@ describe("Firehose transformation contract", () => {
       '{"categoryid":"7","parentid":""}',
     ]);
     const rejected: Array<{ recordId: string; reason: string }> = [];
-    const response = await firehoseTransformHandler(specOf("retail_category_tree"), { onRejected: (r) => rejected.push(r) })(
-      input,
-    );
+    const response = await firehoseTransformHandler(specOf("retail_category_tree"), {
+      onRejected: (r) => rejected.push(r),
+    })(input);
     assert.deepEqual(
       response.records.map((r) => [r.recordId, r.result]),
       [

@@ -132,9 +132,13 @@ describe("record transforms", () => {
       },
     );
     assert.deepEqual(
-      transformRecord(dataset("covidx_ct").transform!, { data: '{"filename":"a.png","class":"0","xmin":"1","ymin":"2","xmax":"3","ymax":"4"}' }, {
-        arrivalMs: ARRIVAL,
-      }),
+      transformRecord(
+        dataset("covidx_ct").transform!,
+        { data: '{"filename":"a.png","class":"0","xmin":"1","ymin":"2","xmax":"3","ymax":"4"}' },
+        {
+          arrivalMs: ARRIVAL,
+        },
+      ),
       {
         ok: false,
         reason:
@@ -172,7 +176,11 @@ describe("record transforms", () => {
       { ok: false, reason: 'field "event" must be one of view, addtocart, transaction, got "purchase"' },
     );
     assert.deepEqual(
-      transformRecord(dataset("retail_category_tree").transform!, { categoryid: "231", parentid: "" }, { arrivalMs: ARRIVAL }),
+      transformRecord(
+        dataset("retail_category_tree").transform!,
+        { categoryid: "231", parentid: "" },
+        { arrivalMs: ARRIVAL },
+      ),
       {
         ok: true,
         record: { category_id: 231, parent_id: null },
@@ -185,7 +193,10 @@ describe("record transforms", () => {
       () => parseTime("dd/MMM/yyyy:HH:mm:ss Z", "17/Foo/2015:10:05:03 +0000"),
       /^Error: "17\/Foo\/2015:10:05:03 \+0000" is not a valid date and time$/,
     );
-    assert.throws(() => parseTime("M/d/yyyy H:mm[:ss]", "13/1/2010 8:26"), /"13\/1\/2010 8:26" is not a valid date and time/);
+    assert.throws(
+      () => parseTime("M/d/yyyy H:mm[:ss]", "13/1/2010 8:26"),
+      /"13\/1\/2010 8:26" is not a valid date and time/,
+    );
     assert.throws(() => parseTime("M/d/yyyy H:mm[:ss]", "2/30/2010 8:26"), /is not a valid date and time/);
     assert.throws(() => parseTime("epoch_ms", "1e99"), /is not epoch milliseconds/);
     assert.equal(parseTime("M/d/yyyy H:mm[:ss]", "12/1/2010 8:26:07"), "2010-12-01 08:26:07");

@@ -21,8 +21,7 @@ type Row = Record<string, string | number | boolean | null>;
 function recordsOf(dataset: Dataset, file: string): Row[] {
   const processor = lineProcessorFor(dataset, path.basename(file));
   const text = readFileSync(file, "utf8");
-  const lines =
-    dataset.source.kind === "json-document" ? [text] : text.split("\n").map((l) => l.replace(/\r$/, ""));
+  const lines = dataset.source.kind === "json-document" ? [text] : text.split("\n").map((l) => l.replace(/\r$/, ""));
   const rows: Row[] = [];
   for (const line of lines.slice(dataset.source.skipHeaderLines ?? 0)) {
     if (line.trim() === "") continue;
