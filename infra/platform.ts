@@ -253,6 +253,10 @@ export class Platform extends pulumi.ComponentResource {
         account: this.account,
         streams: Object.fromEntries(Object.entries(deliveryStreams).map(([ds, s]) => [ds, s.streamName])),
         transformFunctions: Object.fromEntries(Object.entries(this.transforms).map(([ds, t]) => [ds, t.function.name])),
+        errorOutput: {
+          bucketName: this.storage.bucketName,
+          prefixes: Object.fromEntries(this.specs.map(({ dataset, spec }) => [dataset.name, spec.errorOutputPrefix])),
+        },
         freshnessThresholdSeconds: args.alarms.freshnessThresholdSeconds,
         ...(args.alarms.email !== undefined ? { email: args.alarms.email } : {}),
         keyDeletionWindowDays: args.kms.deletionWindowDays,

@@ -1,4 +1,5 @@
 import type { TransformName } from "../datasets/types";
+import { stdoutMetricsSink, transformResultDocument, type MetricsSink } from "./metrics";
 import { transformRecord } from "./records";
 
 /** Firehose's data-transformation event (AWS Firehose developer guide, "Data transformation"). */
@@ -37,6 +38,8 @@ export interface TransformHandlerOptions {
    * offline lake passes its own to put the reason into the error record's errorMessage.
    */
   readonly onRejected?: (rejected: RejectedRecord, event: FirehoseTransformationEvent) => void;
+  /** Receives one EMF document per batch (records per result type). @default none; in Lambda, stdout */
+  readonly metrics?: MetricsSink;
 }
 
 /**
@@ -74,6 +77,7 @@ export function transformFirehoseBatch(
       data: Buffer.from(JSON.stringify(outcome) + "\n", "utf8").toString("base64"),
     };
   });
+  options.metrics?.(transformResultDocument(event.deliveryStreamArn, records, Date.now()));
   return { records };
 }
 
@@ -82,5 +86,6 @@ export function firehoseTransformHandler(
   name: TransformName,
   options: TransformHandlerOptions = {},
 ): (event: FirehoseTransformationEvent) => Promise<FirehoseTransformationResponse> {
-  return async (event) => transformFirehoseBatch(name, event, options);
+  const withMetrics = { ...options, metrics: options.metrics ?? stdoutMetricsSink };
+  return async (event) => transformFirehoseBatch(name, event, withMetrics);
 }

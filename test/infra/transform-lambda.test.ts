@@ -177,6 +177,50 @@ describe("infra: the transform Lambda's serialized code, loaded and invoked", fu
     );
   });
 
+  it("publishes records per result type as one CloudWatch EMF line per batch, on stdout (no API call)", async function () {
+    const handler = await loadHandler("weblogs");
+    const event = firehoseEvent("weblogs", [
+      { recordId: "a", data: b64(agentJson("weblogs")) },
+      { recordId: "b", data: b64("not json") },
+      { recordId: "c", data: b64("not json either") },
+    ]);
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      await capturingWarnings(() => handler(event));
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.equal(written.length, 1);
+    assert.ok(written[0].endsWith("\n"));
+    const document = JSON.parse(written[0]) as Record<string, unknown> & { _aws: Record<string, unknown> };
+    assert.equal(typeof document._aws.Timestamp, "number");
+    assert.deepEqual(document._aws.CloudWatchMetrics, [
+      {
+        Namespace: "Tributary/Transform",
+        Dimensions: [["DeliveryStreamName"]],
+        Metrics: [
+          { Name: "Records.Ok", Unit: "Count" },
+          { Name: "Records.Dropped", Unit: "Count" },
+          { Name: "Records.ProcessingFailed", Unit: "Count" },
+        ],
+      },
+    ]);
+    assert.deepEqual(
+      [
+        document.DeliveryStreamName,
+        document["Records.Ok"],
+        document["Records.Dropped"],
+        document["Records.ProcessingFailed"],
+      ],
+      ["tributary-test-weblogs", 1, 0, 2],
+    );
+  });
+
   for (const transform of Object.keys(AGENT_LINES) as TransformName[]) {
     it(`${transform}: the deployed code answers exactly as the handler does in-process`, async function () {
       const handler = await loadHandler(transform);

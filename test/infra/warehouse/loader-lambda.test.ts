@@ -112,11 +112,69 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
     const lambda = require(path.join(codeDir, "__index.js")) as {
       handler: (event: unknown, context: unknown) => Promise<Record<string, unknown>>;
     };
-    const report = await lambda.handler(SCHEDULED_EVENT, {
-      functionName: "tributary-dev-loader",
-      awsRequestId: "req-1",
-      getRemainingTimeInMillis: () => 240_000,
-    });
+    // stdout captured: the loader's metrics are EMF lines written there.
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    let report: Record<string, unknown>;
+    try {
+      report = await lambda.handler(SCHEDULED_EVENT, {
+        functionName: "tributary-dev-loader",
+        awsRequestId: "req-1",
+        getRemainingTimeInMillis: () => 240_000,
+      });
+    } finally {
+      process.stdout.write = write;
+    }
+    const emf = written
+      .flatMap((chunk) => chunk.split("\n"))
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: unknown[] } });
+    assert.deepStrictEqual(
+      emf.map((d) => {
+        const { _aws, ...rest } = d;
+        return { directive: _aws.CloudWatchMetrics, ...rest };
+      }),
+      [
+        {
+          directive: [
+            {
+              Namespace: "Tributary/Loader",
+              Dimensions: [["FunctionName"]],
+              Metrics: ["Runs", "DatasetsLoaded", "LoadFailures", "ObjectsLoaded", "ObjectsFailed"].map((Name) => ({
+                Name,
+                Unit: "Count",
+              })),
+            },
+          ],
+          FunctionName: "tributary-dev-loader",
+          Runs: 1,
+          DatasetsLoaded: 1,
+          LoadFailures: 0,
+          ObjectsLoaded: 1,
+          ObjectsFailed: 0,
+        },
+        {
+          directive: [
+            {
+              Namespace: "Tributary/Loader",
+              Dimensions: [["FunctionName", "Dataset"]],
+              Metrics: [
+                { Name: "ObjectsLoaded", Unit: "Count" },
+                { Name: "ObjectsFailed", Unit: "Count" },
+              ],
+            },
+          ],
+          FunctionName: "tributary-dev-loader",
+          Dataset: "weblogs",
+          ObjectsLoaded: 1,
+          ObjectsFailed: 0,
+        },
+      ],
+    );
 
     // The manifest: one entry, with the size Parquet COPY needs.
     assert.strictEqual(sqsS3.objects.size, 1);
