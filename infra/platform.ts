@@ -10,7 +10,8 @@ import {
   type DeliverySpec,
 } from "../src/spec";
 import { AgentTarget } from "./agent-target";
-import { Alarms } from "./alarms";
+import { Alarms, errorOutputFilterId } from "./alarms";
+import { Dashboard } from "./dashboard";
 import { Catalog } from "./catalog";
 import { DeliveryStream } from "./delivery-stream";
 import type { AccountContext } from "./iam/policy";
@@ -116,6 +117,7 @@ export class Platform extends pulumi.ComponentResource {
   readonly network: Network;
   readonly warehouse: Warehouse;
   readonly loader: Loader;
+  readonly dashboard: Dashboard;
 
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
@@ -320,6 +322,29 @@ export class Platform extends pulumi.ComponentResource {
         logKeyArn: keyArn,
         alarmTopicArn: this.alarms.topicArn,
         tags,
+      },
+      { parent: this },
+    );
+
+    this.dashboard = new Dashboard(
+      `${name}-dashboard`,
+      {
+        namePrefix: prefix,
+        region: args.region,
+        bucketName: this.storage.bucketName,
+        datasets: this.specs.map(({ dataset }) => ({
+          dataset: dataset.name,
+          streamName: deliveryStreams[dataset.name].streamName,
+          ...(this.transforms[dataset.name]
+            ? { transformFunctionName: this.transforms[dataset.name].function.name }
+            : {}),
+          errorOutputFilterId: errorOutputFilterId(dataset.name),
+        })),
+        loader: {
+          functionName: this.loader.function.name,
+          queueName: this.loader.queue.name,
+          deadLetterQueueName: this.loader.deadLetterQueue.name,
+        },
       },
       { parent: this },
     );

@@ -93,6 +93,8 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       "tributary:delivery:DeliveryStream": 9,
       "tributary:agent:AgentTarget": 1,
       "tributary:alarms:Alarms": 1,
+      "tributary:dashboard:Dashboard": 1,
+      "aws:cloudwatch/dashboard:Dashboard": 1,
       "tributary:network:Network": 1,
       "tributary:warehouse:Warehouse": 1,
       "tributary:loader:Loader": 1,
