@@ -17,6 +17,7 @@ const COMMANDS: ReadonlyArray<() => Register> = [
   () => require("./load").register,
   () => require("./local").register,
   () => require("./demo").register,
+  () => require("./status").register,
 ];
 
 export function buildProgram(): Command {
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
         "  tributary agent-config prod           the Kinesis Agent agent.json for your log servers",
         "  tributary ship --dataset weblogs --stack dev /var/log/httpd/access_log",
         '  tributary query --stack dev "SELECT * FROM analytics.daily_request_summary LIMIT 10"',
+        "  tributary status --local --dir .tributary/demo   is data flowing, and where is it stuck?",
         "",
         `Datasets: ${DATASETS.map((d) => d.name).join(", ")}.`,
         "Run `tributary <command> --help` for a command's options.",

@@ -3,6 +3,8 @@ import { Command, Option } from "commander";
 import { datasetByName } from "../datasets";
 import { TributaryError } from "../errors";
 import { loadLakeOnce, type LocalLoadReport } from "../loader/duckdb";
+import { statusHtml } from "../status/format";
+import { readLocalStatus } from "../status/local";
 import type { JqEngineChoice } from "../local/jq";
 import { formatLakeEvent, shipFilesToLake, startOfflineLake, type LakeCounters, type OfflineLake } from "../local/lake";
 
@@ -86,6 +88,7 @@ async function runStart(options: StartOptions): Promise<void> {
     stack: options.stack,
     jq: options.jq,
     loader,
+    statusPage: async () => statusHtml(await readLocalStatus({ dir: resolve(options.dir), stack: options.stack })),
     onEvent: (event) => {
       const failed = event.type === "store-failed" || event.type === "error";
       (failed ? process.stderr : process.stdout).write(`${formatLakeEvent(event)}\n`);
@@ -93,7 +96,7 @@ async function runStart(options: StartOptions): Promise<void> {
     loadIntervalMs: integerOption("--load-every", options.loadEvery, 0, 86_400) * 1000,
   });
   process.stdout.write(
-    `${connectionHelp(lake)}\nLoader: every ${options.loadEvery} s into ${lake.dir}/warehouse.duckdb. Ctrl-C to stop.\n`,
+    `${connectionHelp(lake)}\nLoader: every ${options.loadEvery} s into ${lake.dir}/warehouse.duckdb.\nStatus: ${lake.url}/ in a browser, or \`tributary status --local --dir ${lake.dir}\`. Ctrl-C to stop.\n`,
   );
   await new Promise<void>((done) => {
     const stop = () => {

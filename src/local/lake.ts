@@ -59,6 +59,8 @@ export interface OfflineLakeOptions {
   readonly onEvent?: (event: LakeEvent) => void;
   /** The spool's segment writer (tests inject a full disk). @default the file system */
   readonly spoolWriteChunk?: SpoolWriteChunk;
+  /** The HTML the endpoint answers `GET /` with (`local start` serves `tributary status`). @default none */
+  readonly statusPage?: () => Promise<string>;
 }
 
 /** What a running lake reports as it happens (`local start` prints one line each). */
@@ -259,6 +261,7 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
       port: options.port ?? 0,
       region,
       sink: reportingSink(sink, onEvent),
+      ...(options.statusPage ? { statusPage: options.statusPage } : {}),
       requireSignature: options.requireSignature,
       streams: specs.map((spec) => ({
         name: spec.streamName,
