@@ -10,6 +10,7 @@ import {
   type FirehoseTransformationEvent,
   type FirehoseTransformationResponse,
 } from "../../src/transform/handler";
+import { capturingStdout } from "../support/capture-stdout";
 import type { RecordedResource } from "../support/pulumi-mocks";
 import { basePlatform, type BuiltPlatform } from "./fixture";
 import { FIRST_APACHE_LINE, FIRST_APACHE_RECORD } from "../support/apache-sample";
@@ -184,17 +185,7 @@ describe("infra: the transform Lambda's serialized code, loaded and invoked", fu
       { recordId: "b", data: b64("not json") },
       { recordId: "c", data: b64("not json either") },
     ]);
-    const written: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      await capturingWarnings(() => handler(event));
-    } finally {
-      process.stdout.write = write;
-    }
+    const { written } = await capturingStdout(() => capturingWarnings(() => handler(event)));
     assert.equal(written.length, 1);
     assert.ok(written[0].endsWith("\n"));
     const document = JSON.parse(written[0]) as Record<string, unknown> & { _aws: Record<string, unknown> };

@@ -2,6 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { capturingStdout } from "../../support/capture-stdout";
 import { startRedshiftDataStandin, type RedshiftDataStandin } from "../../support/redshift-data-standin";
 import { buildStack, DEV_WAREHOUSE, LAKE, REGION } from "./stack";
 import { startSqsS3Standin, type SqsS3Standin } from "./sqs-s3-standin";
@@ -113,22 +114,13 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
       handler: (event: unknown, context: unknown) => Promise<Record<string, unknown>>;
     };
     // stdout captured: the loader's metrics are EMF lines written there.
-    const written: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write;
-    let report: Record<string, unknown>;
-    try {
-      report = await lambda.handler(SCHEDULED_EVENT, {
+    const { result: report, written } = await capturingStdout(() =>
+      lambda.handler(SCHEDULED_EVENT, {
         functionName: "tributary-dev-loader",
         awsRequestId: "req-1",
         getRemainingTimeInMillis: () => 240_000,
-      });
-    } finally {
-      process.stdout.write = write;
-    }
+      }),
+    );
     const emf = written
       .flatMap((chunk) => chunk.split("\n"))
       .filter((line) => line.includes('"_aws"'))
