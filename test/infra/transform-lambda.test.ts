@@ -84,15 +84,18 @@ function firehoseEvent(
   };
 }
 
-/** Runs `body` with console.warn captured, returning what was warned. */
-async function capturingWarnings<T>(body: () => Promise<T>): Promise<{ result: T; warnings: string[] }> {
+/** Runs `body` with console.warn and stdout (the EMF metric lines) captured, returning both. */
+async function capturingWarnings<T>(
+  body: () => Promise<T>,
+): Promise<{ result: T; warnings: string[]; stdout: string[] }> {
   const warnings: string[] = [];
   const original = console.warn;
   console.warn = (...args: unknown[]) => {
     warnings.push(args.map(String).join(" "));
   };
   try {
-    return { result: await body(), warnings };
+    const { result, written } = await capturingStdout(body);
+    return { result, warnings, stdout: written };
   } finally {
     console.warn = original;
   }
@@ -185,7 +188,7 @@ describe("infra: the transform Lambda's serialized code, loaded and invoked", fu
       { recordId: "b", data: b64("not json") },
       { recordId: "c", data: b64("not json either") },
     ]);
-    const { written } = await capturingStdout(() => capturingWarnings(() => handler(event)));
+    const { stdout: written } = await capturingWarnings(() => handler(event));
     assert.equal(written.length, 1);
     assert.ok(written[0].endsWith("\n"));
     const document = JSON.parse(written[0]) as Record<string, unknown> & { _aws: Record<string, unknown> };
