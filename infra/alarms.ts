@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { alarmKeyPolicy } from "./iam/kms";
 import type { AccountContext } from "./iam/policy";
 import { alarmTopicPolicy } from "./iam/sns";
+import { TRANSFORM_RESULT_METRICS } from "../src/transform/metrics";
 
 /** Firehose's CloudWatch namespace. */
 export const FIREHOSE_NAMESPACE = "AWS/Firehose";
@@ -13,8 +14,10 @@ export interface StreamAlarmSpec {
   /** Child-name suffix. */
   readonly role: string;
   readonly metricName: string;
-  readonly statistic: "Maximum" | "Sum";
+  readonly statistic: "Maximum" | "Minimum" | "Sum";
   readonly threshold: number;
+  /** @default "GreaterThanThreshold" */
+  readonly comparison?: "GreaterThanThreshold" | "LessThanThreshold";
   readonly treatMissingData: "missing" | "notBreaching";
   readonly description: string;
 }
@@ -61,7 +64,30 @@ export function streamAlarmSpecs(freshnessThresholdSeconds: number): readonly St
       description:
         "the active partition limit was exceeded; records went to the error prefix. Partition on lower-cardinality keys or raise the limit",
     },
+    {
+      role: "delivery-success",
+      metricName: "DeliveryToS3.Success",
+      statistic: "Minimum",
+      threshold: 1,
+      comparison: "LessThanThreshold",
+      treatMissingData: "notBreaching",
+      description:
+        "some writes to the lake bucket failed (DeliveryToS3.Success below 1): Firehose retries for up to 24 h, then discards the data. Check the stream's log group (S3/KMS access denied, a deleted key or bucket)",
+    },
   ];
+}
+
+/** The S3 request metric (AWS/S3, filtered by prefix) that counts objects written to a stream's error output. */
+export const ERROR_OUTPUT_METRIC = "PutRequests";
+
+/** The request-metrics filter id for a dataset's error output (the metric's FilterId dimension). */
+export function errorOutputFilterId(dataset: string): string {
+  return `errors-${dataset}`.slice(0, 64);
+}
+
+/** The fixed part of an error output prefix, before its first `!{…}` expression. */
+export function staticPrefix(prefix: string): string {
+  return prefix.split("!{")[0];
 }
 
 export interface AlarmsArgs {
@@ -75,6 +101,16 @@ export interface AlarmsArgs {
    * @default none
    */
   readonly transformFunctions?: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * The lake bucket and each dataset's error output prefix: a request metric per prefix counts the
+   * objects Firehose writes there (it publishes no metric for records sent to the error output).
+   * @default none
+   */
+  readonly errorOutput?: {
+    readonly bucketName: pulumi.Input<string>;
+    /** dataset → its error output prefix (`errors/<dataset>/!{firehose:error-output-type}/…`). */
+    readonly prefixes: Readonly<Record<string, string>>;
+  };
   /** Seconds of DeliveryToS3.DataFreshness above which delivery counts as stuck. */
   readonly freshnessThresholdSeconds: number;
   /** Subscribes this address to the topic (AWS sends a confirmation mail first). @default none */
@@ -137,56 +173,106 @@ export class Alarms extends pulumi.ComponentResource {
     }
 
     const alarms: Record<string, aws.cloudwatch.MetricAlarm[]> = {};
+    const add = (
+      dataset: string,
+      role: string,
+      alarm: {
+        name: pulumi.Input<string>;
+        description: pulumi.Input<string>;
+        namespace: string;
+        metricName: string;
+        dimensions: Record<string, pulumi.Input<string>>;
+        statistic: StreamAlarmSpec["statistic"];
+        threshold: number;
+        comparison?: StreamAlarmSpec["comparison"];
+        treatMissingData: StreamAlarmSpec["treatMissingData"];
+      },
+      opts: pulumi.CustomResourceOptions = {},
+    ) => {
+      const resource = new aws.cloudwatch.MetricAlarm(
+        `${name}-${dataset}-${role}`,
+        {
+          name: alarm.name,
+          alarmDescription: alarm.description,
+          namespace: alarm.namespace,
+          metricName: alarm.metricName,
+          dimensions: alarm.dimensions,
+          statistic: alarm.statistic,
+          period: ALARM_PERIOD_SECONDS,
+          evaluationPeriods: 1,
+          comparisonOperator: alarm.comparison ?? "GreaterThanThreshold",
+          threshold: alarm.threshold,
+          treatMissingData: alarm.treatMissingData,
+          alarmActions: [this.topic.arn],
+          okActions: [this.topic.arn],
+          tags: { ...args.tags },
+        },
+        { parent: this, ...opts },
+      );
+      alarms[dataset] = [...(alarms[dataset] ?? []), resource];
+    };
     const specs = streamAlarmSpecs(args.freshnessThresholdSeconds);
     for (const [dataset, streamName] of Object.entries(args.streams)) {
-      alarms[dataset] = specs.map(
-        (spec) =>
-          new aws.cloudwatch.MetricAlarm(
-            `${name}-${dataset}-${spec.role}`,
-            {
-              name: pulumi.interpolate`${streamName} ${spec.metricName}`,
-              alarmDescription: pulumi.interpolate`${streamName}: ${spec.description}`,
-              namespace: FIREHOSE_NAMESPACE,
-              metricName: spec.metricName,
-              dimensions: { DeliveryStreamName: streamName },
-              statistic: spec.statistic,
-              period: ALARM_PERIOD_SECONDS,
-              evaluationPeriods: 1,
-              comparisonOperator: "GreaterThanThreshold",
-              threshold: spec.threshold,
-              treatMissingData: spec.treatMissingData,
-              alarmActions: [this.topic.arn],
-              okActions: [this.topic.arn],
-              tags: { ...args.tags },
-            },
-            { parent: this },
-          ),
-      );
+      for (const spec of specs) {
+        add(dataset, spec.role, {
+          ...spec,
+          name: pulumi.interpolate`${streamName} ${spec.metricName}`,
+          description: pulumi.interpolate`${streamName}: ${spec.description}`,
+          namespace: FIREHOSE_NAMESPACE,
+          dimensions: { DeliveryStreamName: streamName },
+        });
+      }
     }
     for (const [dataset, functionName] of Object.entries(args.transformFunctions ?? {})) {
-      alarms[dataset] = [
-        ...(alarms[dataset] ?? []),
-        new aws.cloudwatch.MetricAlarm(
-          `${name}-${dataset}-transform-errors`,
-          {
-            name: pulumi.interpolate`${functionName} Errors`,
-            alarmDescription: pulumi.interpolate`${functionName}: the transform failed whole batches; Firehose retries them, then writes them to errors/${dataset}/processing-failed/ (see the function's log group)`,
-            namespace: "AWS/Lambda",
-            metricName: "Errors",
-            dimensions: { FunctionName: functionName },
-            statistic: "Sum",
-            period: ALARM_PERIOD_SECONDS,
-            evaluationPeriods: 1,
-            comparisonOperator: "GreaterThanThreshold",
-            threshold: 0,
-            treatMissingData: "notBreaching",
-            alarmActions: [this.topic.arn],
-            okActions: [this.topic.arn],
-            tags: { ...args.tags },
-          },
-          { parent: this },
-        ),
-      ];
+      add(dataset, "transform-errors", {
+        name: pulumi.interpolate`${functionName} Errors`,
+        description: pulumi.interpolate`${functionName}: the transform failed whole batches; Firehose retries them, then writes them to errors/${dataset}/processing-failed/ (see the function's log group)`,
+        namespace: "AWS/Lambda",
+        metricName: "Errors",
+        dimensions: { FunctionName: functionName },
+        statistic: "Sum",
+        threshold: 0,
+        treatMissingData: "notBreaching",
+      });
+      const streamName = args.streams[dataset];
+      if (streamName === undefined) continue;
+      const rejected = TRANSFORM_RESULT_METRICS.ProcessingFailed;
+      add(dataset, "transform-rejected", {
+        name: pulumi.interpolate`${streamName} ${rejected.name}`,
+        description: pulumi.interpolate`${streamName}: the transform rejected records (ProcessingFailed; a log format change?). They are in errors/${dataset}/processing-failed/ with the reason in the function's log; fix the format, then re-drive them`,
+        namespace: rejected.namespace,
+        metricName: rejected.name,
+        dimensions: { DeliveryStreamName: streamName },
+        statistic: "Sum",
+        threshold: 0,
+        treatMissingData: "notBreaching",
+      });
+    }
+    for (const [dataset, prefix] of Object.entries(args.errorOutput?.prefixes ?? {})) {
+      const streamName = args.streams[dataset];
+      if (streamName === undefined || args.errorOutput === undefined) continue;
+      const filterId = errorOutputFilterId(dataset);
+      // A request metric costs like a custom metric; it is the only per-prefix count of error objects.
+      const metric = new aws.s3.BucketMetric(
+        `${name}-${dataset}-error-output-metric`,
+        { bucket: args.errorOutput.bucketName, name: filterId, filter: { prefix: staticPrefix(prefix) } },
+        { parent: this },
+      );
+      add(
+        dataset,
+        "error-output",
+        {
+          name: pulumi.interpolate`${streamName} error output`,
+          description: pulumi.interpolate`${streamName}: records were written to the error output ${staticPrefix(prefix)} (the folder below it names the error type); run \`tributary status\` to see which, fix the cause, then re-drive them`,
+          namespace: "AWS/S3",
+          metricName: ERROR_OUTPUT_METRIC,
+          dimensions: { BucketName: args.errorOutput.bucketName, FilterId: filterId },
+          statistic: "Sum",
+          threshold: 0,
+          treatMissingData: "notBreaching",
+        },
+        { dependsOn: [metric] },
+      );
     }
     this.alarms = alarms;
     this.topicArn = this.topic.arn;

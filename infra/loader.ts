@@ -8,6 +8,8 @@ import { TributaryError } from "../src/errors";
 // Imported at the top on purpose: Pulumi serializes the functions this module references into the
 // Lambda's code. A require() inside the factory would not be bundled and would fail in Lambda.
 import { drainAndLoad, type DrainReport, type LoaderConfig } from "../src/loader/drain";
+import { LOADER_RUN_METRICS, loaderRunDocuments } from "../src/loader/metrics";
+import { writeEmfLine } from "../src/metrics/emf";
 import packageJson from "../package.json";
 import { loadQueuePolicy, loaderPolicy } from "./iam/loader";
 import { serviceTrustPolicy, type AccountContext } from "./iam/policy";
@@ -402,6 +404,10 @@ export class Loader extends pulumi.ComponentResource {
             const config = loaderConfigFromEnvironment(process.env, context.getRemainingTimeInMillis(), datasets);
             const report = await drainAndLoad({ sqs, s3Put: s3, redshiftData }, config);
             console.log(JSON.stringify({ message: "load run finished", ...report }));
+            // EMF: CloudWatch turns these log lines into the loader's metrics (no API call).
+            for (const document of loaderRunDocuments(context.functionName, report, Date.now())) {
+              writeEmfLine(document);
+            }
             return report;
           };
         },
@@ -492,6 +498,15 @@ export class Loader extends pulumi.ComponentResource {
         threshold: 0,
         description:
           "a load run failed (Redshift's error is in the loader's log); its notifications stay queued and are retried next run",
+      }),
+      alarm("load-failures", {
+        namespace: LOADER_RUN_METRICS.loadFailures.namespace,
+        metricName: LOADER_RUN_METRICS.loadFailures.name,
+        dimensions: { FunctionName: this.function.name },
+        statistic: "Sum",
+        threshold: 0,
+        description:
+          "a dataset's load failed (COPY or model SQL; the run itself went on): its notifications stay queued and are retried next run; the error is in the loader's log (`load run finished` → failed)",
       }),
       alarm("queue-age", {
         namespace: "AWS/SQS",

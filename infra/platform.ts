@@ -10,7 +10,8 @@ import {
   type DeliverySpec,
 } from "../src/spec";
 import { AgentTarget } from "./agent-target";
-import { Alarms } from "./alarms";
+import { Alarms, errorOutputFilterId } from "./alarms";
+import { Dashboard } from "./dashboard";
 import { Catalog } from "./catalog";
 import { DeliveryStream } from "./delivery-stream";
 import type { AccountContext } from "./iam/policy";
@@ -117,6 +118,7 @@ export class Platform extends pulumi.ComponentResource {
   readonly network?: Network;
   readonly warehouse?: Warehouse;
   readonly loader?: Loader;
+  readonly dashboard: Dashboard;
 
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
@@ -254,6 +256,10 @@ export class Platform extends pulumi.ComponentResource {
         account: this.account,
         streams: Object.fromEntries(Object.entries(deliveryStreams).map(([ds, s]) => [ds, s.streamName])),
         transformFunctions: Object.fromEntries(Object.entries(this.transforms).map(([ds, t]) => [ds, t.function.name])),
+        errorOutput: {
+          bucketName: this.storage.bucketName,
+          prefixes: Object.fromEntries(this.specs.map(({ dataset, spec }) => [dataset.name, spec.errorOutputPrefix])),
+        },
         freshnessThresholdSeconds: args.alarms.freshnessThresholdSeconds,
         ...(args.alarms.email !== undefined ? { email: args.alarms.email } : {}),
         keyDeletionWindowDays: args.kms.deletionWindowDays,
@@ -268,6 +274,33 @@ export class Platform extends pulumi.ComponentResource {
       this.warehouse = built.warehouse;
       this.loader = built.loader;
     }
+
+    this.dashboard = new Dashboard(
+      `${name}-dashboard`,
+      {
+        namePrefix: prefix,
+        region: args.region,
+        bucketName: this.storage.bucketName,
+        datasets: this.specs.map(({ dataset }) => ({
+          dataset: dataset.name,
+          streamName: deliveryStreams[dataset.name].streamName,
+          ...(this.transforms[dataset.name]
+            ? { transformFunctionName: this.transforms[dataset.name].function.name }
+            : {}),
+          errorOutputFilterId: errorOutputFilterId(dataset.name),
+        })),
+        ...(this.loader
+          ? {
+              loader: {
+                functionName: this.loader.function.name,
+                queueName: this.loader.queue.name,
+                deadLetterQueueName: this.loader.deadLetterQueue.name,
+              },
+            }
+          : {}),
+      },
+      { parent: this },
+    );
 
     this.bucketName = this.storage.bucketName;
     this.bucketArn = this.storage.bucketArn;

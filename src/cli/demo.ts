@@ -10,6 +10,11 @@ import { generateAll } from "../local/generators";
 import type { JqEngineChoice } from "../local/jq";
 import { rejectedLinesFile, shipFilesToLake, startOfflineLake, type LakeShipment } from "../local/lake";
 import type { ShipStats } from "../shipper/ship";
+import { startProgressLines } from "./progress";
+
+/** The demo's duration as measured (see README "Offline demo"); shown in `tributary demo --help`. */
+export const DEMO_DURATION_NOTE =
+  "At the default scale (about 52,000 lines) it takes about 9 s: 8-9 s measured on a 2-core machine.";
 
 /**
  * `tributary demo`: the whole pipeline on one machine. Generates data for every dataset (or takes
@@ -25,6 +30,25 @@ export interface DemoOptions {
   readonly seed: string;
   readonly jq: JqEngineChoice;
   readonly json?: boolean;
+  /** Delete --dir even when the demo did not create it. */
+  readonly force?: boolean;
+}
+
+/** What the demo is doing, for progress lines and for what Ctrl-C leaves behind. */
+export type DemoPhase = "preparing" | "generating" | "shipping" | "loading" | "answering";
+
+/** Live counters of a running demo. */
+export interface DemoProgress {
+  phase: DemoPhase;
+  lines: number;
+  bytesRead: number;
+  delivered: number;
+}
+
+export interface DemoHooks {
+  readonly log?: (line: string) => void;
+  /** Updated in place as the demo runs. */
+  readonly progress?: DemoProgress;
 }
 
 export interface DemoDatasetSummary {
@@ -92,23 +116,95 @@ async function listFiles(dir: string): Promise<string[]> {
   return files.sort();
 }
 
-async function filesFromFolder(folder: string): Promise<Map<string, string[]>> {
-  if (!existsSync(folder)) {
+/** Where one dataset's files sit in a `--from` folder: a subfolder and a file-name pattern. */
+export interface FolderLayoutEntry {
+  readonly dir: string;
+  readonly match: RegExp;
+}
+
+/**
+ * Where each dataset's files sit in a folder laid out like shared/datasets: its declaration's
+ * `demo.from` (default: a folder named after the dataset, any file).
+ */
+export function folderLayout(datasets: readonly Dataset[]): Record<string, FolderLayoutEntry> {
+  return Object.fromEntries(
+    datasets.map((d) => {
+      const from = d.declaration.demo?.from ?? { dir: d.name, match: "." };
+      return [d.name, { dir: from.dir, match: new RegExp(from.match) }];
+    }),
+  );
+}
+
+/**
+ * The files of each dataset in `folder`, found through `layout` (dataset name → where its files sit).
+ * A dataset with no files there is skipped; a folder in which no dataset has a file is refused with
+ * the layout that was expected (rather than starting a lake with no streams).
+ */
+export async function filesFromFolder(
+  folder: string,
+  datasets: readonly Dataset[] = allDatasets(),
+  layout: Readonly<Record<string, FolderLayoutEntry>> = folderLayout(datasets),
+): Promise<Map<string, string[]>> {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
     throw new TributaryError(
       "TRIBUTARY_DEMO_NO_FOLDER",
-      `--from ${folder} does not exist; pass a folder laid out like shared/datasets.`,
+      `--from ${folder} is not a folder; pass a folder laid out like shared/datasets.`,
     );
   }
   const byDataset = new Map<string, string[]>();
-  // Where each dataset's files sit in a folder laid out like shared/datasets: its declaration's
-  // demo.from (default: a folder named after the dataset). A dataset with no files there is skipped.
-  for (const dataset of allDatasets()) {
-    const layout = dataset.declaration.demo?.from ?? { dir: dataset.name, match: "." };
-    const match = new RegExp(layout.match);
-    const files = (await listFiles(join(folder, layout.dir))).filter((f) => match.test(f.split("/").pop() ?? ""));
+  for (const dataset of datasets) {
+    const entry = layout[dataset.name];
+    if (!entry) continue;
+    const files = (await listFiles(join(folder, entry.dir))).filter((f) => entry.match.test(f.split("/").pop() ?? ""));
     if (files.length > 0) byDataset.set(dataset.name, files);
   }
+  if (byDataset.size === 0) {
+    const expected = datasets
+      .filter((d) => layout[d.name])
+      .map((d) => `  ${join(folder, layout[d.name].dir)}/ files matching ${layout[d.name].match} (${d.name})`);
+    throw new TributaryError(
+      "TRIBUTARY_DEMO_FROM_LAYOUT",
+      `--from ${folder} holds no file of any dataset. Expected at least one of:\n${expected.join("\n")}`,
+    );
+  }
   return byDataset;
+}
+
+/** The file the demo writes into its folder: its presence says the demo may delete the folder. */
+export const DEMO_MARKER = ".tributary-demo";
+
+/** True when `inner` is `outer` or lies inside it. */
+function within(inner: string, outer: string): boolean {
+  const rel = relative(outer, inner);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/**
+ * Empties the demo's folder for a fresh run, but only a folder the demo created (it holds the
+ * marker), an empty one, or any with `force`: `--dir` pointed at the wrong folder must not cost a
+ * user their files.
+ */
+export async function claimDemoFolder(dir: string, force: boolean): Promise<void> {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) {
+      throw new TributaryError("TRIBUTARY_DEMO_DIR_NOT_FOLDER", `--dir ${dir} is a file, not a folder.`);
+    }
+    const entries = await fs.readdir(dir);
+    if (entries.length > 0 && !entries.includes(DEMO_MARKER) && !force) {
+      const shownEntries =
+        entries.slice(0, 3).join(", ") + (entries.length > 3 ? `, … (${entries.length} entries)` : "");
+      throw new TributaryError(
+        "TRIBUTARY_DEMO_DIR_NOT_OURS",
+        `--dir ${dir} holds files the demo did not create (${shownEntries}), and the demo empties its folder on every run. Choose another --dir, or pass --force to delete its contents.`,
+      );
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(
+    join(dir, DEMO_MARKER),
+    "Created by `tributary demo`, which deletes and recreates this folder on every run.\n",
+  );
 }
 
 async function queryRows(sql: string, file: string): Promise<Array<Record<string, unknown>>> {
@@ -196,24 +292,32 @@ async function warehouseAnswers(
   };
 }
 
-export async function runDemo(
-  options: DemoOptions,
-  log: (line: string) => void = () => undefined,
-): Promise<DemoSummary> {
+export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Promise<DemoSummary> {
+  const log = hooks.log ?? (() => undefined);
+  const progress: DemoProgress = hooks.progress ?? { phase: "preparing", lines: 0, bytesRead: 0, delivered: 0 };
   const started = Date.now();
   const dir = resolve(options.dir);
   const scale = parseScale(options.scale);
   const seed = Number(options.seed);
+  const from = options.from === undefined ? undefined : resolve(options.from);
+  if (from !== undefined && (within(from, dir) || within(dir, from))) {
+    throw new TributaryError(
+      "TRIBUTARY_DEMO_FROM_OVERLAPS_DIR",
+      `--from ${from} and --dir ${dir} overlap, and the demo empties --dir on every run: it would delete its own input. Pass a --dir outside the --from folder.`,
+    );
+  }
+  // Checked before --dir is emptied, so a mistyped --from costs nothing.
+  const fromFiles = from === undefined ? undefined : await filesFromFolder(from);
   // The demo owns its folder: a fresh lake each run keeps the printed numbers those of this run.
-  await fs.rm(dir, { recursive: true, force: true });
-  await fs.mkdir(dir, { recursive: true });
+  await claimDemoFolder(dir, options.force ?? false);
 
   const inputs = new Map<string, string[]>();
   const malformed = new Map<string, number>();
-  if (options.from) {
-    log(`Using real files from ${options.from}`);
-    for (const [name, files] of await filesFromFolder(resolve(options.from))) inputs.set(name, files);
+  if (fromFiles) {
+    log(`Using real files from ${from}`);
+    for (const [name, files] of fromFiles) inputs.set(name, files);
   } else {
+    progress.phase = "generating";
     log(`Generating data (scale ${scale}, seed ${seed}) in ${join(dir, "input")}`);
     for (const generated of await generateAll({ dir: join(dir, "input"), seed, scale })) {
       inputs.set(generated.dataset, generated.files);
@@ -222,6 +326,7 @@ export async function runDemo(
   }
 
   const datasets: Dataset[] = allDatasets().filter((d) => inputs.has(d.name));
+  progress.phase = "shipping";
   const lake = await startOfflineLake({ dir, jq: options.jq, datasets });
   log(
     `Offline lake at ${lake.url} (jq: ${lake.jq.description}); shipping ${datasets.length} datasets with the shipper`,
@@ -240,11 +345,10 @@ export async function runDemo(
   bar?.start(Math.max(totalBytes, 1), 0, { lines: 0, delivered: 0 });
   const update = () => {
     const stats = [...live.values()];
-    const delivered = Object.values(lake.counters().streams).reduce((s, c) => s + c.delivered, 0);
-    bar?.update(
-      stats.reduce((s, x) => s + x.bytesRead, 0),
-      { lines: stats.reduce((s, x) => s + x.lines, 0), delivered },
-    );
+    progress.delivered = Object.values(lake.counters().streams).reduce((s, c) => s + c.delivered, 0);
+    progress.bytesRead = stats.reduce((s, x) => s + x.bytesRead, 0);
+    progress.lines = stats.reduce((s, x) => s + x.lines, 0);
+    bar?.update(progress.bytesRead, { lines: progress.lines, delivered: progress.delivered });
   };
   let shipments: LakeShipment[];
   try {
@@ -265,6 +369,7 @@ export async function runDemo(
     await lake.close();
   }
   log("Delivered; loading the DuckDB warehouse and running the models");
+  progress.phase = "loading";
   const load = await loadLakeOnce(dir);
   const failedLoads = load.results.filter((r) => !r.ok);
   if (failedLoads.length > 0) {
@@ -273,6 +378,7 @@ export async function runDemo(
       `The warehouse load failed for ${failedLoads.map((r) => r.dataset).join(", ")}: ${failedLoads.map((r) => (r.ok ? "" : r.error)).join("; ")}`,
     );
   }
+  progress.phase = "answering";
   const { counts, answers } = await warehouseAnswers(dir);
   const streams = lake.counters().streams;
   const summaries: Record<string, DemoDatasetSummary> = {};
@@ -294,7 +400,7 @@ export async function runDemo(
   }
   return {
     dir,
-    source: options.from ? resolve(options.from) : "generated",
+    source: from ?? "generated",
     scale,
     jq: lake.jq.description,
     elapsedSeconds: Math.round((Date.now() - started) / 100) / 10,
@@ -350,14 +456,35 @@ function shown(target: string): string {
   return rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? resolve(target) : rel;
 }
 
+/** What an interrupted demo leaves in `dir`, and how to go on from there. */
+export function interruptedDemoMessage(dir: string, phase: DemoPhase): string {
+  const d = shown(dir);
+  const state: Record<DemoPhase, string> = {
+    preparing: `nothing was shipped yet; ${d} may hold part of the input.`,
+    generating: `nothing was shipped yet; ${d}/input holds part of the generated input.`,
+    shipping:
+      `the lake in ${d} is partial: records acknowledged so far are in ${d}/spool or already delivered as Parquet under ${d}/s3/; nothing acknowledged is lost. ` +
+      `To deliver and load them: \`tributary local start --dir ${d}\` (delivers the spool, Ctrl-C when it says so), then \`tributary load --local --dir ${d}\`.`,
+    loading: `every dataset loaded so far is committed; the one in progress was rolled back. Finish with \`tributary load --local --dir ${d}\`.`,
+    answering: `the warehouse is loaded; query it with \`tributary query --local --dir ${d} "…"\`.`,
+  };
+  return `interrupted while ${phase}: ${state[phase]}\nTo start over: tributary demo --dir ${d} (it recreates the folder).\n`;
+}
+
 export function register(program: Command): void {
   program
     .command("demo")
     .description(
       "Run the whole pipeline offline: generate data for every dataset (or use --from real files), ship it with the\n" +
-        "real shipper through the offline Firehose endpoint, deliver Parquet, load DuckDB, run the models, print the results.",
+        "real shipper through the offline Firehose endpoint, deliver Parquet, load DuckDB, run the models, print the results.\n" +
+        `${DEMO_DURATION_NOTE}`,
     )
-    .option("--dir <dir>", "lake folder (recreated on every run)", ".tributary/demo")
+    .option(
+      "--dir <dir>",
+      `lake folder, emptied on every run (only if the demo created it: see --force)`,
+      ".tributary/demo",
+    )
+    .option("--force", "empty --dir even if the demo did not create it")
     .option("--from <folder>", "use real files from a folder laid out like shared/datasets instead of generating")
     .option("--scale <scale>", "generated size: small, demo, or a multiplier (1 ≈ 50,000 lines)", "demo")
     .option("--seed <seed>", "generator seed", "1")
@@ -368,9 +495,28 @@ export function register(program: Command): void {
     )
     .option("--json", "print the summary as JSON")
     .action(async (options: DemoOptions) => {
-      const summary = await runDemo(options, (line) => {
-        if (!options.json) process.stderr.write(`${line}\n`);
-      });
+      const progress: DemoProgress = { phase: "preparing", lines: 0, bytesRead: 0, delivered: 0 };
+      const onSignal = (signal: NodeJS.Signals) => {
+        process.stderr.write(`\n${signal}: ${interruptedDemoMessage(resolve(options.dir), progress.phase)}`);
+        process.exit(signal === "SIGINT" ? 130 : 143);
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      const lines = startProgressLines("demo", () => ({ ...progress }));
+      let summary: DemoSummary;
+      try {
+        summary = await runDemo(options, {
+          progress,
+          log: (line) => {
+            if (!options.json) process.stderr.write(`${line}\n`);
+          },
+        });
+        lines.stop();
+      } finally {
+        lines.cancel();
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
       process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatDemoSummary(summary)}\n`);
     });
 }

@@ -18,6 +18,7 @@ const COMMANDS: ReadonlyArray<() => Register> = [
   () => require("./local").register,
   () => require("./demo").register,
   () => require("./dataset").register,
+  () => require("./status").register,
 ];
 
 /** The catalog's datasets for the help text; a broken catalog must not break `--help`. */
@@ -40,13 +41,14 @@ export function buildProgram(): Command {
       [
         "",
         "Start here:",
-        "  tributary demo                        the whole pipeline offline, about 10 s (= npm start)",
+        "  tributary demo                        the whole pipeline offline, about 9 s (= npm start)",
         "  tributary plan dev                    every AWS resource the dev stack would create, no credentials needed",
         "  tributary agent-config prod           the Kinesis Agent agent.json for your log servers",
         "  tributary dataset init orders --from orders.jsonl   declare your own dataset from a sample file",
         "  tributary dataset check all           validate every dataset and run its samples through the pipeline",
         "  tributary ship --dataset <name> --stack dev /var/log/app/*.log",
         '  tributary query --stack dev "SELECT * FROM analytics.daily_request_summary LIMIT 10"',
+        "  tributary status --local --dir .tributary/demo   is data flowing, and where is it stuck?",
         "",
         datasetsLine(),
         "Run `tributary <command> --help` for a command's options.",

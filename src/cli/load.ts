@@ -1,3 +1,4 @@
+import { dirname, join } from "path";
 import { Command } from "commander";
 import Table from "cli-table3";
 import { TributaryError } from "../errors";
@@ -8,9 +9,19 @@ import { loadLakeOnce, type LocalLoadReport } from "../loader/duckdb";
  * loader is the scheduled Lambda; there is nothing to run by hand.
  */
 
+/** Where the loader looks, for a message: D/s3/<bucket>/curated/ beside D/warehouse.duckdb. */
+function lakeCuratedGlob(warehouseFile: string): string {
+  return join(dirname(warehouseFile), "s3", "<bucket>", "curated");
+}
+
 export function formatLoadReport(report: LocalLoadReport): string {
   const lines: string[] = [];
-  if (report.results.length === 0) {
+  if (report.discovered === 0) {
+    lines.push(
+      `The lake is empty: no Parquet object under ${lakeCuratedGlob(report.warehouse)} yet, so nothing was loaded. ` +
+        "Ship data first (`tributary local start`, `tributary local ingest` or `tributary demo`).",
+    );
+  } else if (report.results.length === 0) {
     lines.push(`Nothing new: ${report.discovered} Parquet object(s) in the lake, all already in the ledger.`);
   } else {
     const table = new Table({

@@ -2,9 +2,11 @@ import { resolve } from "path";
 import { Command, Option } from "commander";
 import { datasetByName } from "../datasets";
 import { TributaryError } from "../errors";
-import { loadLakeOnce } from "../loader/duckdb";
+import { loadLakeOnce, type LocalLoadReport } from "../loader/duckdb";
+import { statusHtml } from "../status/format";
+import { readLocalStatus } from "../status/local";
 import type { JqEngineChoice } from "../local/jq";
-import { shipFilesToLake, startOfflineLake, type LakeCounters, type OfflineLake } from "../local/lake";
+import { formatLakeEvent, shipFilesToLake, startOfflineLake, type LakeCounters, type OfflineLake } from "../local/lake";
 
 interface StartOptions {
   readonly dir: string;
@@ -62,17 +64,39 @@ export function formatLakeCounters(counters: LakeCounters): string {
   return rows.length ? rows.join("\n") : "  (nothing delivered yet)";
 }
 
+/** One line for a loader run that loaded or failed something; undefined when there was nothing new. */
+export function formatLoadLine(report: LocalLoadReport, at: Date = new Date()): string | undefined {
+  if (report.results.length === 0) return undefined;
+  const parts = report.results.map((r) =>
+    r.ok
+      ? `history.${r.dataset} +${r.objects.length} object(s) → ${report.historyRows[r.dataset] ?? 0} rows`
+      : `history.${r.dataset} FAILED ${r.code}: ${r.error}`,
+  );
+  return `${at.toISOString().slice(11, 19)} loaded ${parts.join("; ")}`;
+}
+
 async function runStart(options: StartOptions): Promise<void> {
+  const loader = async (dir: string) => {
+    const report = await loadLakeOnce(dir);
+    const line = formatLoadLine(report);
+    if (line) (report.results.some((r) => !r.ok) ? process.stderr : process.stdout).write(`${line}\n`);
+    return report;
+  };
   const lake = await startOfflineLake({
     dir: resolve(options.dir),
     port: integerOption("--port", options.port, 0, 65535),
     stack: options.stack,
     jq: options.jq,
-    loader: loadLakeOnce,
+    loader,
+    statusPage: async () => statusHtml(await readLocalStatus({ dir: resolve(options.dir), stack: options.stack })),
+    onEvent: (event) => {
+      const failed = event.type === "store-failed" || event.type === "error";
+      (failed ? process.stderr : process.stdout).write(`${formatLakeEvent(event)}\n`);
+    },
     loadIntervalMs: integerOption("--load-every", options.loadEvery, 0, 86_400) * 1000,
   });
   process.stdout.write(
-    `${connectionHelp(lake)}\nLoader: every ${options.loadEvery} s into ${lake.dir}/warehouse.duckdb. Ctrl-C to stop.\n`,
+    `${connectionHelp(lake)}\nLoader: every ${options.loadEvery} s into ${lake.dir}/warehouse.duckdb.\nStatus: ${lake.url}/ in a browser, or \`tributary status --local --dir ${lake.dir}\`. Ctrl-C to stop.\n`,
   );
   await new Promise<void>((done) => {
     const stop = () => {
@@ -85,7 +109,7 @@ async function runStart(options: StartOptions): Promise<void> {
     process.on("SIGTERM", stop);
   });
   await lake.close();
-  await loadLakeOnce(lake.dir);
+  await loader(lake.dir);
   process.stdout.write(`${formatLakeCounters(lake.counters())}\n`);
 }
 
@@ -108,6 +132,9 @@ async function runIngest(files: string[], options: IngestOptions): Promise<numbe
   const deliveredAt = Date.now();
   const load = options.load ? await loadLakeOnce(lake.dir) : undefined;
   const stream = lake.counters().streams[dataset.name];
+  const table = `history.${dataset.name}`;
+  const failedLoad = load?.results.find((r) => r.dataset === dataset.name && !r.ok);
+  const loadFailure = failedLoad && !failedLoad.ok ? `${failedLoad.code}: ${failedLoad.error}` : undefined;
   const summary = {
     dataset: dataset.name,
     stream: shipment.stream,
@@ -123,6 +150,7 @@ async function runIngest(files: string[], options: IngestOptions): Promise<numbe
     deliverSeconds: (deliveredAt - started) / 1000,
     stageMs: Object.fromEntries(Object.entries(stream.stageMs).map(([stage, ms]) => [stage, Math.round(ms)])),
     warehouseRows: load?.historyRows[dataset.name],
+    ...(loadFailure ? { loadFailed: { table, error: loadFailure } } : {}),
     lake: lake.bucketDir,
   };
   if (options.json) {
@@ -139,14 +167,26 @@ async function runIngest(files: string[], options: IngestOptions): Promise<numbe
         `  delivered   ${summary.delivered} rows in ${summary.parquetFiles} Parquet files over ${summary.partitions} partitions`,
         `  errors      ${errors}${summary.errors && Object.keys(stream.errors).length ? ` (under ${lake.bucketDir}/errors/${dataset.name}/)` : ""}`,
         `  throughput  ${Math.round(summary.lines / Math.max(summary.deliverSeconds, 0.001))} lines/s, ${(summary.bytesRead / 1e6 / Math.max(summary.deliverSeconds, 0.001)).toFixed(1)} MB/s end to end over ${summary.deliverSeconds.toFixed(1)} s`,
-        ...(load
-          ? [`  warehouse   history.${dataset.name}: ${summary.warehouseRows ?? "not loaded"} rows (${load.warehouse})`]
+        ...(load && !loadFailure
+          ? [
+              `  warehouse   ${table}: ${summary.warehouseRows === undefined ? "nothing new to load" : `${summary.warehouseRows} rows`} (${load.warehouse})`,
+            ]
           : []),
       ].join("\n") + "\n",
     );
   }
+  if (loadFailure) {
+    // A failed load is a failure of the command, whatever was delivered: the data is not queryable.
+    process.stderr.write(
+      `error TRIBUTARY_LOCAL_LOAD_FAILED: loading ${table} failed (${loadFailure}); the Parquet files stay in ${lake.bucketDir}/curated/${dataset.name}/ and \`tributary load --local --dir ${lake.dir}\` retries them.\n`,
+    );
+    return EXIT_LOAD_FAILED;
+  }
   return summary.rejectedByShipper > 0 || Object.keys(stream.errors).length > 0 ? 3 : 0;
 }
+
+/** Exit status of `local ingest` when the warehouse load failed (rejected lines are 3). */
+export const EXIT_LOAD_FAILED = 1;
 
 export function register(program: Command): void {
   const local = program
@@ -176,7 +216,7 @@ export function register(program: Command): void {
     .command("ingest")
     .description(
       "Start an endpoint in-process, ship FILEs with the real shipper over HTTP, deliver, load, print a summary.\n" +
-        "Exit status 3 when records were rejected or went to the error output.",
+        "Exit status 3 when records were rejected or went to the error output, 1 when the warehouse load failed.",
     )
     .argument("<files...>", "files of the dataset, in its source format")
     .requiredOption("--dir <dir>", "lake folder")

@@ -16,7 +16,9 @@ import {
   type StatementResult,
 } from "../loader/data-api";
 import { warehousePath } from "../loader/duckdb";
+import { checkClientConfiguration } from "../shipper/firehose";
 import { pulumiCli, type PulumiPort } from "../shipper/stream-name";
+import { splitSqlStatements } from "../warehouse/statements";
 
 /**
  * `tributary query`: run one SQL statement on the stack's Redshift through the Data API (no network
@@ -163,11 +165,33 @@ export function formatResult(result: StatementResult, format: OutputFormat): str
   return `${table.toString()}\n(${result.rows.length} row${result.rows.length === 1 ? "" : "s"})\n`;
 }
 
+/**
+ * Refuses SQL text holding more than one statement. Refused rather than run one by one because the
+ * output is one result set (a table, a JSON array, a CSV file that scripts read): several results
+ * would not fit it, and on Redshift the statements would run as separate Data API calls, so a later
+ * one failing would leave the earlier ones applied. DuckDB alone would run them all and return only
+ * the last result; silently dropping results is what this prevents.
+ */
+export function checkSingleStatement(sql: string): string {
+  const statements = splitSqlStatements(sql);
+  if (statements.length === 0) {
+    throw new TributaryError("TRIBUTARY_QUERY_EMPTY", "The SQL text holds no statement.");
+  }
+  if (statements.length > 1) {
+    const listed = statements.map((st, i) => `  ${i + 1}: ${st.replace(/\s+/g, " ").slice(0, 60)}`).join("\n");
+    throw new TributaryError(
+      "TRIBUTARY_QUERY_MULTIPLE_STATEMENTS",
+      `The SQL text holds ${statements.length} statements; \`tributary query\` runs exactly one and prints its result. Run them one at a time:\n${listed}`,
+    );
+  }
+  return statements[0];
+}
+
 export function register(program: Command): void {
   program
     .command("query")
     .description("Run SQL on the stack's Redshift (Data API) or, with --local, on the offline DuckDB warehouse")
-    .argument("<sql>", "one SQL statement")
+    .argument("<sql>", "one SQL statement (text with several is refused: run them one at a time)")
     .option("--stack <name>", "read the warehouse from this stack's outputs (needs the Pulumi CLI)")
     .option("--workgroup <name>", "Redshift Serverless workgroup")
     .option("--cluster <id>", "provisioned Redshift cluster identifier")
@@ -182,6 +206,7 @@ export function register(program: Command): void {
     .option("--csv", "print rows as CSV")
     .action(async (sql: string, options: QueryOptions) => {
       const format: OutputFormat = options.json ? "json" : options.csv ? "csv" : "table";
+      checkSingleStatement(sql);
       let result: StatementResult;
       if (options.local) {
         if (!options.dir) throw new TributaryError("TRIBUTARY_QUERY_NO_DIR", "--local needs --dir <lake folder>.");
@@ -196,6 +221,13 @@ export function register(program: Command): void {
         }
         const target = resolveQueryTarget(options);
         const client = new RedshiftDataClient(options.region ? { region: options.region } : {});
+        try {
+          // Before any AWS call: without them every call fails with an SDK stack trace.
+          await checkClientConfiguration(client, "or use --local --dir <lake folder> for the offline warehouse");
+        } catch (err) {
+          client.destroy();
+          throw err;
+        }
         const spinner = ora({ text: "submitting", stream: process.stderr }).start();
         try {
           result = await runRedshiftQuery(client, target, sql, {

@@ -12,6 +12,7 @@ import { Shipper } from "../shipper/ship";
 import type { ShipStats } from "../shipper/ship";
 import { resolveStreamName } from "../shipper/stream-name";
 import { formatSummary, summarize } from "../shipper/summary";
+import { startProgressLines } from "./progress";
 
 /** Exit status of a run that delivered everything it could but rejected some lines. */
 export const EXIT_REJECTED_LINES = 3;
@@ -130,12 +131,26 @@ export async function runShip(files: readonly string[], options: ShipCommandOpti
         bar.update(stats.bytesResumed + stats.bytesRead, barValues(stats, Date.now() - started));
       }, 200)
     : undefined;
+  const progress = startProgressLines("ship", () => {
+    const s = shipper.stats;
+    return {
+      dataset: dataset.name,
+      stream,
+      lines: s.lines,
+      bytesRead: s.bytesRead,
+      recordsAcknowledged: s.recordsAcknowledged,
+      retries: s.retries,
+      rejected: s.rejected,
+    };
+  });
   let stats: ShipStats;
   try {
     stats = await shipper.run(paths);
+    progress.stop({ interrupted });
   } finally {
     if (ticker) clearInterval(ticker);
     bar?.stop();
+    progress.cancel();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     client.destroy();

@@ -7,6 +7,7 @@ import { TributaryError } from "../errors";
 import { folderObjectStore, s3ClientFor, s3ObjectStore, uploadAll, uploadItemsFor } from "../shipper/upload";
 import type { ObjectStore } from "../shipper/upload";
 import { formatBytes } from "../shipper/summary";
+import { startProgressLines } from "./progress";
 import { runShip } from "./ship";
 import { OFFLINE_LAKE_BUCKET } from "../spec/names";
 
@@ -93,13 +94,24 @@ export function register(program: Command): void {
           : undefined;
       bar?.start(items.length, 0, { uploaded: 0, skipped: 0 });
       const started = Date.now();
+      let done = { uploaded: 0, skipped: 0 };
+      const progress = startProgressLines("upload", () => ({
+        dataset: dataset.name,
+        objects: items.length,
+        ...done,
+      }));
       let stats;
       try {
         stats = await uploadAll(items, store, {
-          onProgress: (s) => bar?.update(s.uploaded + s.skipped, { uploaded: s.uploaded, skipped: s.skipped }),
+          onProgress: (s) => {
+            done = { uploaded: s.uploaded, skipped: s.skipped };
+            bar?.update(s.uploaded + s.skipped, done);
+          },
         });
+        progress.stop();
       } finally {
         bar?.stop();
+        progress.cancel();
         closeInputs();
         close();
       }

@@ -5,7 +5,14 @@ import { PROFILES } from "../../stacks/profiles";
 import { allDatasets, type Dataset } from "../datasets";
 import { TributaryError } from "../errors";
 import { deliverySpecFor, type DeliverySettings, type DeliverySpec } from "../spec";
-import { DurableSpoolSink, startFirehoseEndpoint, type EndpointCounters, type FirehoseEndpoint } from "./endpoint";
+import {
+  DurableSpoolSink,
+  startFirehoseEndpoint,
+  type EndpointCounters,
+  type FirehoseEndpoint,
+  type SpoolWriteChunk,
+  type StreamSink,
+} from "./endpoint";
 import { lakeObjectWriter } from "./delivery/objects";
 import { DeliveryStream, type LocalBuffering, type StreamCounters } from "./delivery/stream";
 import { createJqEngine, type JqEngine, type JqEngineChoice } from "./jq";
@@ -49,6 +56,88 @@ export interface OfflineLakeOptions {
   readonly loader?: (lakeDir: string) => Promise<unknown>;
   /** Require SigV4 headers like AWS (off lets plain curl in). @default true */
   readonly requireSignature?: boolean;
+  /** Told of every delivery, every failure to store or deliver, and recoveries. @default none */
+  readonly onEvent?: (event: LakeEvent) => void;
+  /** The spool's segment writer (tests inject a full disk). @default the file system */
+  readonly spoolWriteChunk?: SpoolWriteChunk;
+  /** The HTML the endpoint answers `GET /` with (`local start` serves `tributary status`). @default none */
+  readonly statusPage?: () => Promise<string>;
+}
+
+/** What a running lake reports as it happens (`local start` prints one line each). */
+export type LakeEvent =
+  | {
+      readonly type: "delivered";
+      readonly dataset: string;
+      readonly stream: string;
+      /** Rows written to Parquet in this delivery. */
+      readonly rows: number;
+      readonly files: number;
+      /** Records written to the error output in this delivery, by error output type. */
+      readonly errors: Readonly<Record<string, number>>;
+    }
+  | {
+      /** The endpoint could not store a call (answered with a retryable error). */
+      readonly type: "store-failed";
+      readonly stream: string;
+      readonly message: string;
+      /** Calls refused since the last report. */
+      readonly failures: number;
+    }
+  | { readonly type: "store-resumed"; readonly stream: string; readonly failures: number }
+  | { readonly type: "error"; readonly source: "delivery" | "loader"; readonly message: string };
+
+/** While storing keeps failing, a new `store-failed` event at most this often per stream. */
+const STORE_FAILURE_REPORT_MS = 10_000;
+
+/**
+ * A sink that reports failures to store (a full disk, above all) instead of leaving them to the
+ * client's retry loop, once and then every STORE_FAILURE_REPORT_MS, and says when storing resumes.
+ */
+function reportingSink(sink: StreamSink, onEvent: (event: LakeEvent) => void, now = Date.now): StreamSink {
+  const failing = new Map<string, { failures: number; total: number; reportedAt: number }>();
+  return {
+    accept: async (stream, records) => {
+      try {
+        await sink.accept(stream, records);
+      } catch (err) {
+        const state = failing.get(stream) ?? { failures: 0, total: 0, reportedAt: -Infinity };
+        state.failures++;
+        state.total++;
+        failing.set(stream, state);
+        if (now() - state.reportedAt >= STORE_FAILURE_REPORT_MS) {
+          onEvent({ type: "store-failed", stream, message: (err as Error).message, failures: state.failures });
+          state.failures = 0;
+          state.reportedAt = now();
+        }
+        throw err;
+      }
+      const state = failing.get(stream);
+      if (state) {
+        failing.delete(stream);
+        onEvent({ type: "store-resumed", stream, failures: state.total });
+      }
+    },
+  };
+}
+
+/** One line for a lake event, as `local start` prints it. */
+export function formatLakeEvent(event: LakeEvent, at: Date = new Date()): string {
+  const time = at.toISOString().slice(11, 19);
+  switch (event.type) {
+    case "delivered": {
+      const errors = Object.entries(event.errors)
+        .map(([type, n]) => `${n} to errors/${event.dataset}/${type}/`)
+        .join(", ");
+      return `${time} delivered ${event.dataset}: ${event.rows} rows in ${event.files} Parquet file(s)${errors ? `; ${errors}` : ""}`;
+    }
+    case "store-failed":
+      return `${time} NOT STORED ${event.stream}: ${event.failures} call(s) refused: ${event.message}`;
+    case "store-resumed":
+      return `${time} storing ${event.stream} again after ${event.failures} refused call(s); producers resend them`;
+    case "error":
+      return `${time} ${event.source} FAILED: ${event.message}`;
+  }
 }
 
 /** Counters of the whole lake, per stream. */
@@ -108,7 +197,8 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
   await fs.rm(scratchDir, { recursive: true, force: true });
 
   const jq = createJqEngine(options.jq ?? "compiled", datasets);
-  const sink = new DurableSpoolSink({ dir: spoolDir });
+  const onEvent = options.onEvent ?? (() => undefined);
+  const sink = new DurableSpoolSink({ dir: spoolDir, writeChunk: options.spoolWriteChunk });
   const duckdb = await DuckDBInstance.create(":memory:");
   const streams: DeliveryStream[] = [];
   // Both hints scale together; the first spec's hints stand for all (they come from one profile).
@@ -128,18 +218,51 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
   }
 
   let lastError: Error | undefined;
-  const record = (err: unknown) => {
+  const recordError = (source: "delivery" | "loader") => (err: unknown) => {
     lastError = err as Error;
+    onEvent({ type: "error", source, message: (err as Error).message });
+  };
+  // Deliveries are reported as the difference of each stream's counters since the last report.
+  const reported = new Map(streams.map((s) => [s, { ...s.counters, errors: { ...s.counters.errors } }]));
+  const reportDeliveries = () => {
+    for (const stream of streams) {
+      const before = reported.get(stream);
+      const now = stream.counters;
+      if (!before || now.cycles === before.cycles) continue;
+      const errors: Record<string, number> = {};
+      for (const [type, n] of Object.entries(now.errors)) {
+        if (n > (before.errors[type] ?? 0)) errors[type] = n - (before.errors[type] ?? 0);
+      }
+      const rows = now.delivered - before.delivered;
+      const files = now.parquetFiles - before.parquetFiles;
+      if (rows > 0 || files > 0 || Object.keys(errors).length > 0) {
+        onEvent({
+          type: "delivered",
+          dataset: stream.spec.dataset,
+          stream: stream.spec.streamName,
+          rows,
+          files,
+          errors,
+        });
+      }
+      reported.set(stream, { ...now, errors: { ...now.errors } });
+    }
+  };
+  const tickAll = async (force: boolean) => {
+    await Promise.all(streams.map((s) => s.tick(force).catch(recordError("delivery"))));
+    reportDeliveries();
   };
   // What was acknowledged before a crash is delivered before anything new is accepted.
   await Promise.all(streams.map((s) => s.tick(true)));
+  reportDeliveries();
 
   let endpoint: FirehoseEndpoint;
   try {
     endpoint = await startFirehoseEndpoint({
       port: options.port ?? 0,
       region,
-      sink,
+      sink: reportingSink(sink, onEvent),
+      ...(options.statusPage ? { statusPage: options.statusPage } : {}),
       requireSignature: options.requireSignature,
       streams: specs.map((spec) => ({
         name: spec.streamName,
@@ -161,7 +284,7 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
   const ticker = setInterval(() => {
     if (ticking) return;
     ticking = true;
-    void Promise.all(streams.map((s) => s.tick(false).catch(record))).finally(() => {
+    void tickAll(false).finally(() => {
       ticking = false;
     });
   }, options.tickMs ?? 250);
@@ -171,16 +294,17 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
     const loader = options.loader;
     if (!loader) return Promise.resolve(undefined);
     const run = loading.then(() => loader(dir));
-    loading = run.catch(record);
+    loading = run.catch(recordError("loader"));
     return run;
   };
   const loadTimer =
     options.loadIntervalMs && options.loader
-      ? setInterval(() => void load().catch(record), options.loadIntervalMs)
+      ? setInterval(() => void load().catch(() => undefined), options.loadIntervalMs)
       : undefined;
 
   const flush = async () => {
     await Promise.all(streams.map((s) => s.tick(true)));
+    reportDeliveries();
   };
 
   return {

@@ -75,7 +75,10 @@ export function firehoseClientFor(connection: FirehoseConnection): FirehoseClien
  * credentials is a configuration problem to report, not a network fault to retry. (While shipping, a
  * call that gets no answer is retried without end, so that an outage loses nothing.)
  */
-export async function checkClientConfiguration(client: FirehoseClient): Promise<void> {
+export async function checkClientConfiguration(
+  client: { readonly config: { region(): Promise<string>; credentials(): Promise<unknown> } },
+  offlineAlternative = "or pass --endpoint for the offline lake",
+): Promise<void> {
   try {
     await client.config.region();
   } catch {
@@ -89,7 +92,7 @@ export async function checkClientConfiguration(client: FirehoseClient): Promise<
   } catch (err) {
     throw new TributaryError(
       "TRIBUTARY_NO_AWS_CREDENTIALS",
-      `No AWS credentials (${(err as Error).message}): configure them as for the AWS CLI (AWS_PROFILE, ~/.aws/credentials, an instance profile, SSO), or pass --endpoint for the offline lake.`,
+      `No AWS credentials (${(err as Error).message}): configure them as for the AWS CLI (AWS_PROFILE, ~/.aws/credentials, an instance profile, SSO), ${offlineAlternative}.`,
     );
   }
 }

@@ -1,4 +1,5 @@
 import type { TransformSpec } from "../datasets/types";
+import { stdoutMetricsSink, transformResultDocument, type MetricsSink } from "./metrics";
 import { compileTransform, type RecordTransform } from "./records";
 
 /** Firehose's data-transformation event (AWS Firehose developer guide, "Data transformation"). */
@@ -37,6 +38,8 @@ export interface TransformHandlerOptions {
    * offline lake passes its own to put the reason into the error record's errorMessage.
    */
   readonly onRejected?: (rejected: RejectedRecord, event: FirehoseTransformationEvent) => void;
+  /** Receives one EMF document per batch (records per result type). @default none; in Lambda, stdout */
+  readonly metrics?: MetricsSink;
 }
 
 /**
@@ -75,6 +78,7 @@ export function transformFirehoseBatch(
       data: Buffer.from(JSON.stringify(outcome) + "\n", "utf8").toString("base64"),
     };
   });
+  options.metrics?.(transformResultDocument(event.deliveryStreamArn, records, Date.now()));
   return { records };
 }
 
@@ -97,5 +101,6 @@ export function firehoseTransformHandler(
   options: TransformHandlerOptions = {},
 ): (event: FirehoseTransformationEvent) => Promise<FirehoseTransformationResponse> {
   const compiled = compiledTransform(spec);
-  return async (event) => transformFirehoseBatch(compiled, event, options);
+  const withMetrics = { ...options, metrics: options.metrics ?? stdoutMetricsSink };
+  return async (event) => transformFirehoseBatch(compiled, event, withMetrics);
 }

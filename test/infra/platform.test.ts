@@ -1,6 +1,12 @@
 import { strict as assert } from "assert";
 import { allDatasets } from "../../src/datasets";
-import { projectionParameters, queryKeys, renderAgentConfig } from "../../src/spec";
+import {
+  DEFAULT_DELIVERY_SETTINGS,
+  deliverySpecFor,
+  projectionParameters,
+  queryKeys,
+  renderAgentConfig,
+} from "../../src/spec";
 import type { PolicyDocument, PolicyStatement } from "../../infra/iam/policy";
 import { MOCK_ACCOUNT_ID, MOCK_REGION, promiseOf, unsecret, type RecordedResource } from "../support/pulumi-mocks";
 import { basePlatform, parsed, type BuiltPlatform } from "./fixture";
@@ -89,6 +95,8 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       "tributary:delivery:DeliveryStream": 9,
       "tributary:agent:AgentTarget": 1,
       "tributary:alarms:Alarms": 1,
+      "tributary:dashboard:Dashboard": 1,
+      "aws:cloudwatch/dashboard:Dashboard": 1,
       "tributary:network:Network": 1,
       "tributary:warehouse:Warehouse": 1,
       "tributary:loader:Loader": 1,
@@ -102,6 +110,8 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       "aws:s3/bucketPolicy:BucketPolicy": 2,
       "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 2,
       "aws:s3/bucketLogging:BucketLogging": 1,
+      // A request-metrics filter per dataset error prefix: the error-output alarms count objects there.
+      "aws:s3/bucketMetric:BucketMetric": 9,
       "aws:s3/bucketNotification:BucketNotification": 1,
       "aws:glue/catalogDatabase:CatalogDatabase": 1,
       "aws:glue/catalogTable:CatalogTable": 9,
@@ -118,7 +128,9 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       "aws:ssm/parameter:Parameter": 1,
       "aws:sns/topic:Topic": 1,
       "aws:sns/topicPolicy:TopicPolicy": 1,
-      "aws:cloudwatch/metricAlarm:MetricAlarm": 46,
+      // Per stream: freshness, throttling, conversion, partitions, S3 delivery success, error output (9 × 6);
+      // per transform function: errors and rejected records (7 × 2); the loader: 4.
+      "aws:cloudwatch/metricAlarm:MetricAlarm": 72,
       "aws:cloudwatch/eventRule:EventRule": 1,
       "aws:cloudwatch/eventTarget:EventTarget": 1,
       "aws:sqs/queue:Queue": 2,
@@ -654,6 +666,52 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
           okActions: [topicArn],
           tags: { project: "tributary", environment: "test" },
         });
+      }
+    });
+
+    it("lost data alarms per stream: S3 delivery success below 1, records rejected by the transform, records in the error output", function () {
+      const topicArn = `arn:aws:sns:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:tributary-test-alarms`;
+      const bucket = BUCKET;
+      for (const dataset of DATASETS) {
+        const stream = `tributary-test-${dataset.name}`;
+        const success = built.named(`tributary-alarms-${dataset.name}-delivery-success`).inputs;
+        assert.deepEqual(
+          [success.namespace, success.metricName, success.dimensions, success.statistic],
+          ["AWS/Firehose", "DeliveryToS3.Success", { DeliveryStreamName: stream }, "Minimum"],
+        );
+        assert.deepEqual([success.comparisonOperator, success.threshold], ["LessThanThreshold", 1]);
+
+        // The error output: a request-metrics filter on the dataset's error prefix, and an alarm on it.
+        const spec = deliverySpecFor(dataset, DEFAULT_DELIVERY_SETTINGS, { prefix: "tributary-test" });
+        const filter = built.named(`tributary-alarms-${dataset.name}-error-output-metric`).inputs;
+        assert.deepEqual(filter, {
+          bucket,
+          name: `errors-${dataset.name}`,
+          filter: { prefix: `errors/${dataset.name}/` },
+        });
+        assert.ok(spec.errorOutputPrefix.startsWith((filter.filter as { prefix: string }).prefix));
+        const errors = built.named(`tributary-alarms-${dataset.name}-error-output`).inputs;
+        assert.deepEqual(
+          [errors.namespace, errors.metricName, errors.dimensions, errors.statistic, errors.threshold],
+          ["AWS/S3", "PutRequests", { BucketName: bucket, FilterId: `errors-${dataset.name}` }, "Sum", 0],
+        );
+
+        for (const a of [success, errors]) {
+          assert.deepEqual([a.alarmActions, a.okActions, a.treatMissingData], [[topicArn], [topicArn], "notBreaching"]);
+        }
+        if (dataset.transform === undefined) {
+          assert.equal(
+            built.resources.filter((r) => r.name === `tributary-alarms-${dataset.name}-transform-rejected`).length,
+            0,
+          );
+          continue;
+        }
+        const rejected = built.named(`tributary-alarms-${dataset.name}-transform-rejected`).inputs;
+        assert.deepEqual(
+          [rejected.namespace, rejected.metricName, rejected.dimensions, rejected.statistic, rejected.threshold],
+          ["Tributary/Transform", "Records.ProcessingFailed", { DeliveryStreamName: stream }, "Sum", 0],
+        );
+        assert.match(String(rejected.alarmDescription), new RegExp(`errors/${dataset.name}/processing-failed/`));
       }
     });
 

@@ -9,6 +9,7 @@ import {
   type FirehoseTransformationEvent,
   type FirehoseTransformationResponse,
 } from "../../src/transform/handler";
+import { capturingStdout } from "../support/capture-stdout";
 import type { RecordedResource } from "../support/pulumi-mocks";
 import { basePlatform, type BuiltPlatform } from "./fixture";
 import { FIRST_APACHE_LINE, FIRST_APACHE_RECORD } from "../support/apache-sample";
@@ -82,15 +83,18 @@ function firehoseEvent(
   };
 }
 
-/** Runs `body` with console.warn captured, returning what was warned. */
-async function capturingWarnings<T>(body: () => Promise<T>): Promise<{ result: T; warnings: string[] }> {
+/** Runs `body` with console.warn and stdout (the EMF metric lines) captured, returning both. */
+async function capturingWarnings<T>(
+  body: () => Promise<T>,
+): Promise<{ result: T; warnings: string[]; stdout: string[] }> {
   const warnings: string[] = [];
   const original = console.warn;
   console.warn = (...args: unknown[]) => {
     warnings.push(args.map(String).join(" "));
   };
   try {
-    return { result: await body(), warnings };
+    const { result, written } = await capturingStdout(body);
+    return { result, warnings, stdout: written };
   } finally {
     console.warn = original;
   }
@@ -173,6 +177,40 @@ describe("infra: the transform Lambda's serialized code, loaded and invoked", fu
     assert.equal(
       (JSON.parse(warnings[0]) as { reason: string }).reason,
       'field "datetime" does not match the format "dd/MMM/yyyy:HH:mm:ss Z": "yesterday"',
+    );
+  });
+
+  it("publishes records per result type as one CloudWatch EMF line per batch, on stdout (no API call)", async function () {
+    const handler = await loadHandler("weblogs");
+    const event = firehoseEvent("weblogs", [
+      { recordId: "a", data: b64(agentJson("weblogs")) },
+      { recordId: "b", data: b64("not json") },
+      { recordId: "c", data: b64("not json either") },
+    ]);
+    const { stdout: written } = await capturingWarnings(() => handler(event));
+    assert.equal(written.length, 1);
+    assert.ok(written[0].endsWith("\n"));
+    const document = JSON.parse(written[0]) as Record<string, unknown> & { _aws: Record<string, unknown> };
+    assert.equal(typeof document._aws.Timestamp, "number");
+    assert.deepEqual(document._aws.CloudWatchMetrics, [
+      {
+        Namespace: "Tributary/Transform",
+        Dimensions: [["DeliveryStreamName"]],
+        Metrics: [
+          { Name: "Records.Ok", Unit: "Count" },
+          { Name: "Records.Dropped", Unit: "Count" },
+          { Name: "Records.ProcessingFailed", Unit: "Count" },
+        ],
+      },
+    ]);
+    assert.deepEqual(
+      [
+        document.DeliveryStreamName,
+        document["Records.Ok"],
+        document["Records.Dropped"],
+        document["Records.ProcessingFailed"],
+      ],
+      ["tributary-test-weblogs", 1, 0, 2],
     );
   });
 

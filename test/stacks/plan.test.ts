@@ -76,6 +76,31 @@ for (const stack of ["dev", "prod"]) {
       }
     });
 
+    it("a dashboard and the lost-data alarms, per stream, all notifying the stack's topic", () => {
+      const [dashboard] = ofType(resources, "aws:cloudwatch/dashboard:Dashboard");
+      assert.equal(dashboard.inputs.dashboardName, `tributary-${stack}`);
+      const body = JSON.parse(String(dashboard.inputs.dashboardBody)) as { widgets: Array<{ type: string }> };
+      assert.ok(body.widgets.filter((w) => w.type === "metric").length >= 9 * 6);
+      const alarms = ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm");
+      const streams = ofType(resources, "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").map((s) =>
+        String(s.inputs.name),
+      );
+      const on = (metricName: string) =>
+        alarms.filter((a) => a.inputs.metricName === metricName).map((a) => JSON.stringify(a.inputs.dimensions));
+      for (const stream of streams) {
+        assert.ok(on("DeliveryToS3.Success").includes(JSON.stringify({ DeliveryStreamName: stream })), stream);
+        assert.ok(on("DeliveryToS3.DataFreshness").includes(JSON.stringify({ DeliveryStreamName: stream })), stream);
+      }
+      assert.equal(on("PutRequests").length, streams.length);
+      assert.equal(
+        on("Records.ProcessingFailed").length,
+        ofType(resources, "tributary:transform:TransformFunction").length,
+      );
+      assert.equal(on("LoadFailures").length, 1);
+      const topics = new Set(alarms.flatMap((a) => a.inputs.alarmActions as string[]));
+      assert.equal(topics.size, 1);
+    });
+
     it("no IAM allow statement with action * or service:*, and Resource * only for actions that have no resource scope", () => {
       const docs = policies(resources);
       assert.ok(docs.length > 30, `${docs.length} policy documents`);

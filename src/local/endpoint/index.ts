@@ -15,8 +15,10 @@ export {
 } from "./protocol";
 export {
   DurableSpoolSink,
+  SPOOL_NO_SPACE,
   encodeSpoolFrame,
   type DurableSpoolOptions,
+  type SpoolWriteChunk,
   type ReadFramesOptions,
   type ReplayOptions,
   type SpoolBatch,

@@ -14,8 +14,10 @@ import {
   unknownOperationError,
   validationError,
 } from "./errors";
+import { TributaryError } from "../../errors";
 import { RecordIdIssuer } from "./record-ids";
 import type { StreamSink } from "./sink";
+import { SPOOL_NO_SPACE } from "./spool";
 import { LOCAL_ACCOUNT_ID, deliveryStreamArn, validateLocalStreams, type LocalDeliveryStream } from "./streams";
 import { OFFLINE_LAKE_BUCKET } from "../../spec/names";
 
@@ -307,6 +309,10 @@ export class FirehoseProtocol {
     try {
       await this.options.sink.accept(streamName, records);
     } catch (err) {
+      if (err instanceof TributaryError && err.code === SPOOL_NO_SPACE) {
+        // Retryable (as throttling is): producers keep their records and resend once there is room.
+        throw new FirehoseApiError(SERVICE_UNAVAILABLE, 503, `The offline lake is out of disk space: ${err.message}`);
+      }
       throw internalFailureError(`Could not store records for ${streamName}: ${(err as Error).message}`);
     }
     this.counters.acceptedRecords += records.length;

@@ -6,6 +6,8 @@ import { FIREHOSE_LIMITS, FirehoseProtocol, type EndpointCounters, type Firehose
 export interface FirehoseEndpointOptions extends FirehoseProtocolOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one (read it from `port`). @default 0 */
   readonly port?: number;
+  /** The HTML page `GET /` answers with (a browser's view of the lake). @default none: `/` is API only */
+  readonly statusPage?: () => Promise<string>;
 }
 
 /** A running offline endpoint. */
@@ -42,7 +44,12 @@ export async function startFirehoseEndpoint(options: FirehoseEndpointOptions): P
 
   const server = http.createServer((req, res) => {
     inFlight++;
-    void serve(protocol, req, res).finally(() => {
+    const page = options.statusPage;
+    const handled =
+      page && req.method === "GET" && (req.url === "/" || req.url === "/index.html")
+        ? servePage(page, res)
+        : serve(protocol, req, res);
+    void handled.finally(() => {
       inFlight--;
       if (inFlight === 0) idle?.();
     });
@@ -92,6 +99,24 @@ async function serve(protocol: FirehoseProtocol, req: http.IncomingMessage, res:
         });
   res.writeHead(response.status, { ...response.headers, "content-length": Buffer.byteLength(response.body) });
   res.end(response.body);
+}
+
+/** The status page; a failure to build it is a 500 with the reason, never a crash of the endpoint. */
+async function servePage(page: () => Promise<string>, res: http.ServerResponse): Promise<void> {
+  let status = 200;
+  let body: string;
+  try {
+    body = await page();
+  } catch (err) {
+    status = 500;
+    body = `<!doctype html><title>Tributary status</title><p>The status could not be read: ${String((err as Error).message).replace(/[<&]/g, " ")}</p>`;
+  }
+  res.writeHead(status, {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
 }
 
 function tooLarge(req: http.IncomingMessage): { status: number; headers: Record<string, string>; body: string } {

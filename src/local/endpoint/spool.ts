@@ -35,7 +35,25 @@ export interface DurableSpoolOptions {
   readonly maxSegmentBytes?: number;
   /** Clock stamping each frame's arrival time. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Writes bytes to a segment file: the one place a full disk shows up. Tests inject a failing one
+   * to simulate ENOSPC. @default `handle.write(bytes, offset, length)`
+   */
+  readonly writeChunk?: SpoolWriteChunk;
 }
+
+/** One write call to a segment file; resolves with the bytes written, as `FileHandle.write` does. */
+export type SpoolWriteChunk = (
+  handle: fs.FileHandle,
+  bytes: Buffer,
+  offset: number,
+  length: number,
+) => Promise<{ bytesWritten: number }>;
+
+const defaultWriteChunk: SpoolWriteChunk = (handle, bytes, offset, length) => handle.write(bytes, offset, length);
+
+/** The code of the error an append rejects with when the disk is full. */
+export const SPOOL_NO_SPACE = "TRIBUTARY_SPOOL_NO_SPACE";
 
 /** Options of one replay. */
 export interface ReplayOptions {
@@ -166,10 +184,11 @@ class StreamSpool {
   private constructor(
     private readonly dir: string,
     private readonly maxSegmentBytes: number,
+    private readonly writeChunk: SpoolWriteChunk,
   ) {}
 
-  static async open(dir: string, maxSegmentBytes: number): Promise<StreamSpool> {
-    const spool = new StreamSpool(dir, maxSegmentBytes);
+  static async open(dir: string, maxSegmentBytes: number, writeChunk: SpoolWriteChunk): Promise<StreamSpool> {
+    const spool = new StreamSpool(dir, maxSegmentBytes, writeChunk);
     await spool.recover();
     return spool;
   }
@@ -240,14 +259,42 @@ class StreamSpool {
         await this.write(Buffer.concat(batch.map((p) => p.frame)));
         for (const pending of batch) pending.resolve();
       } catch (err) {
-        // After a failed write the file's tail is unknown: refuse further appends rather than risk
-        // acknowledging records behind a corrupt frame. Reopening the spool repairs the tail.
+        // None of the batch was acknowledged. Cut the segment back to its last whole frame so that
+        // later appends (once space is free) follow acknowledged data, not a torn frame.
+        if (await this.cutTornTail()) {
+          for (const pending of batch) pending.reject(this.writeError(err as NodeJS.ErrnoException));
+          continue;
+        }
+        // The tail could not be repaired: refuse further appends rather than risk acknowledging
+        // records behind a corrupt frame. Reopening the spool repairs the tail.
         this.broken = new Error(`spool ${this.dir} failed: ${(err as Error).message}; restart to recover`);
         for (const pending of [...batch, ...this.queue]) pending.reject(this.broken);
         this.queue = [];
       }
     }
     this.writing = false;
+  }
+
+  /** Truncates the active segment to what was acknowledged; false when that fails too. */
+  private async cutTornTail(): Promise<boolean> {
+    const segment = this.segments[this.segments.length - 1];
+    if (!this.active || !segment) return false;
+    try {
+      await this.active.truncate(segment.size);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private writeError(err: NodeJS.ErrnoException): TributaryError {
+    if (err.code === "ENOSPC") {
+      return new TributaryError(
+        SPOOL_NO_SPACE,
+        `no space left on the disk holding the spool ${this.dir} (ENOSPC): the records were not stored. Free space on that disk; retried calls are accepted as soon as there is room.`,
+      );
+    }
+    return new TributaryError("TRIBUTARY_SPOOL_WRITE_FAILED", `writing the spool ${this.dir} failed: ${err.message}`);
   }
 
   private async write(bytes: Buffer): Promise<void> {
@@ -261,7 +308,7 @@ class StreamSpool {
     if (!handle) throw new Error("spool is closed");
     let written = 0;
     while (written < bytes.length) {
-      const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
+      const { bytesWritten } = await this.writeChunk(handle, bytes, written, bytes.length - written);
       written += bytesWritten;
     }
     await handle.datasync();
@@ -394,11 +441,13 @@ export class DurableSpoolSink implements StreamSink {
   private readonly spools = new Map<string, Promise<StreamSpool>>();
   private readonly maxSegmentBytes: number;
   private readonly now: () => number;
+  private readonly writeChunk: SpoolWriteChunk;
   private closed = false;
 
   constructor(private readonly options: DurableSpoolOptions) {
     this.maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
     this.now = options.now ?? Date.now;
+    this.writeChunk = options.writeChunk ?? defaultWriteChunk;
   }
 
   async accept(streamName: string, records: readonly Buffer[]): Promise<void> {
@@ -480,7 +529,7 @@ export class DurableSpoolSink implements StreamSink {
     }
     let spool = this.spools.get(streamName);
     if (!spool) {
-      spool = StreamSpool.open(path.join(this.options.dir, streamName), this.maxSegmentBytes);
+      spool = StreamSpool.open(path.join(this.options.dir, streamName), this.maxSegmentBytes, this.writeChunk);
       this.spools.set(streamName, spool);
       // A failed open is not cached: the next call retries it.
       spool.catch(() => this.spools.delete(streamName));

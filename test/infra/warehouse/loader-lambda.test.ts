@@ -2,6 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { capturingStdout } from "../../support/capture-stdout";
 import { startRedshiftDataStandin, type RedshiftDataStandin } from "../../support/redshift-data-standin";
 import { buildStack, DEV_WAREHOUSE, LAKE, REGION } from "./stack";
 import { startSqsS3Standin, type SqsS3Standin } from "./sqs-s3-standin";
@@ -112,11 +113,60 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
     const lambda = require(path.join(codeDir, "__index.js")) as {
       handler: (event: unknown, context: unknown) => Promise<Record<string, unknown>>;
     };
-    const report = await lambda.handler(SCHEDULED_EVENT, {
-      functionName: "tributary-dev-loader",
-      awsRequestId: "req-1",
-      getRemainingTimeInMillis: () => 240_000,
-    });
+    // stdout captured: the loader's metrics are EMF lines written there.
+    const { result: report, written } = await capturingStdout(() =>
+      lambda.handler(SCHEDULED_EVENT, {
+        functionName: "tributary-dev-loader",
+        awsRequestId: "req-1",
+        getRemainingTimeInMillis: () => 240_000,
+      }),
+    );
+    const emf = written
+      .flatMap((chunk) => chunk.split("\n"))
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: unknown[] } });
+    assert.deepStrictEqual(
+      emf.map((d) => {
+        const { _aws, ...rest } = d;
+        return { directive: _aws.CloudWatchMetrics, ...rest };
+      }),
+      [
+        {
+          directive: [
+            {
+              Namespace: "Tributary/Loader",
+              Dimensions: [["FunctionName"]],
+              Metrics: ["Runs", "DatasetsLoaded", "LoadFailures", "ObjectsLoaded", "ObjectsFailed"].map((Name) => ({
+                Name,
+                Unit: "Count",
+              })),
+            },
+          ],
+          FunctionName: "tributary-dev-loader",
+          Runs: 1,
+          DatasetsLoaded: 1,
+          LoadFailures: 0,
+          ObjectsLoaded: 1,
+          ObjectsFailed: 0,
+        },
+        {
+          directive: [
+            {
+              Namespace: "Tributary/Loader",
+              Dimensions: [["FunctionName", "Dataset"]],
+              Metrics: [
+                { Name: "ObjectsLoaded", Unit: "Count" },
+                { Name: "ObjectsFailed", Unit: "Count" },
+              ],
+            },
+          ],
+          FunctionName: "tributary-dev-loader",
+          Dataset: "weblogs",
+          ObjectsLoaded: 1,
+          ObjectsFailed: 0,
+        },
+      ],
+    );
 
     // The manifest: one entry, with the size Parquet COPY needs.
     assert.strictEqual(sqsS3.objects.size, 1);

@@ -204,7 +204,7 @@ function commonRules(stack: () => BuiltStack) {
     assert.strictEqual(typeof rule.inputs.scheduleExpression, "string");
   });
 
-  it("loader: dead letters, errors and a stale queue alarm to the topic", () => {
+  it("loader: dead letters, errors, failed dataset loads and a stale queue alarm to the topic", () => {
     const alarms = stack().ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
     assert.deepStrictEqual(
       alarms
@@ -226,6 +226,7 @@ function commonRules(stack: () => BuiltStack) {
           [ALARM_TOPIC_ARN],
         ],
         ["AWS/Lambda", "Errors", { FunctionName: "tributary-dev-loader" }, 0, [ALARM_TOPIC_ARN]],
+        ["Tributary/Loader", "LoadFailures", { FunctionName: "tributary-dev-loader" }, 0, [ALARM_TOPIC_ARN]],
       ],
     );
   });
