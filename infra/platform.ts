@@ -10,6 +10,7 @@ import {
   type DeliverySpec,
 } from "../src/spec";
 import { AgentTarget } from "./agent-target";
+import { AnalystAccess } from "./analyst-access";
 import { Alarms } from "./alarms";
 import { Catalog } from "./catalog";
 import { DeliveryStream } from "./delivery-stream";
@@ -18,7 +19,7 @@ import { LakeStorage, type LakeStorageArgs } from "./lake-storage";
 import { Loader } from "./loader";
 import { Network } from "./network";
 import { Warehouse, type WarehouseSettings } from "./warehouse";
-import { firehoseRoleName, logGroupPrefixes, transformFunctionName } from "./names";
+import { ATHENA_RESULTS_PREFIX, firehoseRoleName, logGroupPrefixes, transformFunctionName } from "./names";
 import { platformArgsProblems } from "./platform-validation";
 import { TransformFunction } from "./transform-function";
 
@@ -116,6 +117,7 @@ export class Platform extends pulumi.ComponentResource {
   readonly network: Network;
   readonly warehouse: Warehouse;
   readonly loader: Loader;
+  readonly analysts: AnalystAccess;
 
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
@@ -292,6 +294,30 @@ export class Platform extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    this.analysts = new AnalystAccess(
+      `${name}-analysts`,
+      {
+        namePrefix: prefix,
+        account: this.account,
+        athenaWorkgroupArn: this.catalog.workgroup.arn,
+        glue: {
+          catalogArn: this.catalog.catalogArn,
+          databaseArn: this.catalog.database.arn,
+          databaseName: this.catalog.databaseName,
+        },
+        lake: { bucketArn: this.storage.bucketArn, keyArn },
+        athenaResultsPrefix: ATHENA_RESULTS_PREFIX,
+        warehouse: {
+          kind: this.warehouse.kind,
+          arn: this.warehouse.target.arn,
+          name: this.warehouse.target.name,
+          databaseName: this.warehouse.databaseName,
+          adminSecretArn: this.warehouse.adminSecretArn,
+        },
+        tags,
+      },
+      { parent: this },
+    );
     this.loader = new Loader(
       `${name}-loader`,
       {
@@ -311,6 +337,7 @@ export class Platform extends pulumi.ComponentResource {
           copyRoleArn: this.warehouse.copyRoleArn,
         },
         lake: { bucketName: this.storage.bucketName, bucketArn: this.storage.bucketArn, keyArn },
+        analystIamRoleName: this.analysts.roleName,
         logRetentionDays: args.logRetentionDays,
         // The lake key's policy already lets CloudWatch Logs use it for this stack's log groups.
         logKeyArn: keyArn,

@@ -15,6 +15,9 @@ export interface StackOutputs {
   readonly alarmTopicArn: pulumi.Output<string>;
   /** What `tributary query --stack` and SQL clients need: the Data API target, endpoint and secret. */
   readonly warehouse: pulumi.Output<Record<string, string | number>>;
+  /** The analysts' role and the managed policy a team attaches to its SSO permission set. */
+  readonly analystRoleArn: pulumi.Output<string>;
+  readonly analystPolicyArn: pulumi.Output<string>;
   readonly loaderFunction: pulumi.Output<string>;
   readonly loadQueueUrl: pulumi.Output<string>;
   readonly loadDeadLetterQueueUrl: pulumi.Output<string>;
@@ -70,6 +73,8 @@ export function createStack(config: StackConfig): StackOutputs {
         endpoint,
         port,
       })),
+    analystRoleArn: platform.analysts.roleArn,
+    analystPolicyArn: platform.analysts.policyArn,
     loaderFunction: platform.loader.functionName,
     loadQueueUrl: platform.loader.queueUrl,
     loadDeadLetterQueueUrl: platform.loader.deadLetterQueueUrl,

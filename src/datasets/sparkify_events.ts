@@ -49,6 +49,8 @@ export const sparkify_events: Dataset = {
   ],
   dedupeKey: ["ts", "session_id", "item_in_session"],
   warehouse: { distKey: "user_id", sortKey: ["ts"] },
+  // ts is epoch milliseconds, which the default (a timestamp sort key) cannot recognise.
+  redelivery: { column: "ts", windowDays: 3 },
   // Every event carries all 18 keys; the shortest real line is ~250 bytes.
   minRecordBytes: 240,
 };

@@ -7,6 +7,7 @@ import { TributaryError } from "../errors";
 import { deliverySpecFor, type DeliverySettings, type DeliverySpec } from "../spec";
 import { DurableSpoolSink, startFirehoseEndpoint, type EndpointCounters, type FirehoseEndpoint } from "./endpoint";
 import { lakeObjectWriter } from "./delivery/objects";
+import { announceObjects } from "../loader/announcements";
 import { DeliveryStream, type LocalBuffering, type StreamCounters } from "./delivery/stream";
 import { createJqEngine, type JqEngine, type JqEngineChoice } from "./jq";
 import { CheckpointStore } from "../shipper/checkpoint";
@@ -122,6 +123,7 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
       columns: spec.glue.columns,
       parquet: spec.conversion.parquetSerDe,
       duckdb,
+      announce: (objects) => announceObjects(dir, bucket, objects),
     });
     streams.push(new DeliveryStream({ spec, sink, writer, jq, buffering, region }));
   }

@@ -1,3 +1,5 @@
+import { datasetByName } from "../../datasets";
+import { inRedeliveryWindow } from "../window";
 import type { Model } from "./types";
 
 /**
@@ -9,6 +11,7 @@ import type { Model } from "./types";
 const STAGED_INVOICES = "SELECT s.invoice_no FROM staging.ecommerce_invoices s";
 const STAGED_CUSTOMERS = "SELECT s.customer_id FROM staging.ecommerce_invoices s WHERE s.customer_id IS NOT NULL";
 const STAGED_STOCK_CODES = "SELECT s.stock_code FROM staging.ecommerce_invoices s";
+const INVOICES = datasetByName("ecommerce_invoices");
 
 export const onlineRetailModel: Model = {
   name: "online_retail",
@@ -86,13 +89,13 @@ WHERE i.customer_id IS NOT NULL`,
   ],
   refresh: {
     ecommerce_invoices: [
-      `DELETE FROM analytics.invoices WHERE invoice_no IN (${STAGED_INVOICES})`,
+      `DELETE FROM analytics.invoices WHERE ${inRedeliveryWindow(INVOICES, "invoice_date")} AND invoice_no IN (${STAGED_INVOICES})`,
       `INSERT INTO analytics.invoices (invoice_no, invoice_date, customer_id, country, is_cancellation, line_count, units, net_amount)
 SELECT h.invoice_no, MIN(h.invoice_date), MAX(h.customer_id), MAX(h.country),
   MAX(CASE WHEN h.is_cancellation THEN 1 ELSE 0 END) = 1,
   COUNT(*), SUM(h.quantity), ROUND(SUM(h.quantity * h.unit_price), 2)
 FROM history.ecommerce_invoices h
-WHERE h.invoice_no IN (${STAGED_INVOICES})
+WHERE ${inRedeliveryWindow(INVOICES, "h.invoice_date")} AND h.invoice_no IN (${STAGED_INVOICES})
 GROUP BY h.invoice_no`,
       `DELETE FROM analytics.customers WHERE customer_id IN (${STAGED_CUSTOMERS})`,
       `INSERT INTO analytics.customers (customer_id, country, first_invoice_at, last_invoice_at, invoices, cancellations, gross_amount, cancelled_amount, net_amount)
