@@ -1,5 +1,5 @@
 import { accountRootArn, policyDocument, serviceHost, type AccountContext, type PolicyDocument } from "./policy";
-import { DATA_API_STATEMENT_ACTIONS, DATA_API_SUBMIT_ACTIONS } from "./loader";
+import { dataApiStatements } from "./loader";
 import { SPECTRUM_GLUE_ACTIONS } from "./warehouse";
 
 /** What an analyst may do in Athena, all on the stack's workgroup (including its saved queries). */
@@ -119,19 +119,7 @@ export function analystPolicy(args: AnalystPolicyArgs): PolicyDocument {
   if (args.warehouse) {
     const warehouseArn = args.warehouse.kind === "serverless" ? args.warehouse.workgroupArn : args.warehouse.clusterArn;
     statements.push(
-      {
-        Sid: "SubmitStatementsToThisWarehouse",
-        Effect: "Allow",
-        Action: [...DATA_API_SUBMIT_ACTIONS],
-        Resource: warehouseArn,
-      },
-      {
-        Sid: "FollowOwnStatements",
-        Effect: "Allow",
-        Action: [...DATA_API_STATEMENT_ACTIONS],
-        Resource: "*",
-        Condition: { StringEquals: { "redshift-data:statement-owner-iam-userid": "${aws:userid}" } },
-      },
+      ...dataApiStatements(warehouseArn),
       args.warehouse.kind === "serverless"
         ? {
             Sid: "SignInWithOwnIdentity",
