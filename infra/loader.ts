@@ -53,7 +53,12 @@ export const LOADER_ENV = {
   manifestPrefix: "TRIBUTARY_MANIFEST_PREFIX",
   curatedPrefix: "TRIBUTARY_CURATED_PREFIX",
   maxMessages: "TRIBUTARY_MAX_MESSAGES",
+  /** Optional: the analysts' IAM role, mapped to the `analyst` database role by the DDL. */
+  analystIamRole: "TRIBUTARY_ANALYST_IAM_ROLE",
 } as const;
+
+/** Variables a loader may run without. */
+const OPTIONAL_LOADER_ENV: readonly string[] = [LOADER_ENV.maxMessages, LOADER_ENV.analystIamRole];
 
 /**
  * Pure: the loader core's config from the Lambda's environment and its remaining time. Runs inside
@@ -65,7 +70,7 @@ export function loaderConfigFromEnvironment(
   datasets: readonly WarehouseDataset[],
 ): LoaderConfig {
   const missing = Object.values(LOADER_ENV).filter(
-    (key) => key !== LOADER_ENV.maxMessages && (env[key] === undefined || env[key] === ""),
+    (key) => !OPTIONAL_LOADER_ENV.includes(key) && (env[key] === undefined || env[key] === ""),
   );
   if (missing.length > 0) {
     throw new TributaryError(
@@ -90,6 +95,7 @@ export function loaderConfigFromEnvironment(
     manifestPrefix: read(LOADER_ENV.manifestPrefix),
     curatedPrefix: read(LOADER_ENV.curatedPrefix),
     ...(Number.isInteger(maxMessages) && maxMessages > 0 ? { maxMessages } : {}),
+    ...(env[LOADER_ENV.analystIamRole] ? { analystIamRoleName: env[LOADER_ENV.analystIamRole] } : {}),
     timeBudgetMs: Math.max(0, remainingTimeMs - LOADER_RESERVE_SECONDS * 1000),
   };
 }
@@ -191,6 +197,8 @@ export interface LoaderArgs extends LoaderSettings {
     readonly keyArn: pulumi.Input<string>;
     readonly copyRoleArn: pulumi.Input<string>;
   };
+  /** The analysts' IAM role name: the DDL maps its database user to the `analyst` role. @default none */
+  readonly analystIamRoleName?: pulumi.Input<string>;
   readonly lake: {
     readonly bucketName: pulumi.Input<string>;
     readonly bucketArn: pulumi.Input<string>;
@@ -390,6 +398,7 @@ export class Loader extends pulumi.ComponentResource {
             [LOADER_ENV.manifestPrefix]: MANIFEST_PREFIX,
             [LOADER_ENV.curatedPrefix]: CURATED_PREFIX,
             [LOADER_ENV.maxMessages]: String(maxMessages),
+            ...(args.analystIamRoleName !== undefined ? { [LOADER_ENV.analystIamRole]: args.analystIamRoleName } : {}),
           },
         },
         // Plain data only: the closure serializer copies it into the function's code.

@@ -10,6 +10,7 @@ import {
   type DeliverySpec,
 } from "../src/spec";
 import { AgentTarget } from "./agent-target";
+import { AnalystAccess } from "./analyst-access";
 import { Alarms, errorOutputFilterId } from "./alarms";
 import { Dashboard } from "./dashboard";
 import { Catalog } from "./catalog";
@@ -19,7 +20,7 @@ import { LakeStorage, type LakeStorageArgs } from "./lake-storage";
 import { Loader } from "./loader";
 import { Network } from "./network";
 import { Warehouse, type WarehouseSettings } from "./warehouse";
-import { firehoseRoleName, logGroupPrefixes, transformFunctionName } from "./names";
+import { ATHENA_RESULTS_PREFIX, firehoseRoleName, logGroupPrefixes, transformFunctionName } from "./names";
 import { platformArgsProblems } from "./platform-validation";
 import { TransformFunction } from "./transform-function";
 
@@ -119,6 +120,7 @@ export class Platform extends pulumi.ComponentResource {
   readonly warehouse?: Warehouse;
   readonly loader?: Loader;
   readonly dashboard: Dashboard;
+  readonly analysts: AnalystAccess;
 
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
@@ -272,7 +274,11 @@ export class Platform extends pulumi.ComponentResource {
       const built = this.createWarehouse(name, args, args.warehouse, keyArn, tags);
       this.network = built.network;
       this.warehouse = built.warehouse;
+      this.analysts = built.analysts;
       this.loader = built.loader;
+    } else {
+      // Without a warehouse analysts still read the lake with Athena.
+      this.analysts = this.createAnalysts(name, args, keyArn, tags, undefined);
     }
 
     this.dashboard = new Dashboard(
@@ -334,7 +340,7 @@ export class Platform extends pulumi.ComponentResource {
     settings: NonNullable<PlatformArgs["warehouse"]>,
     keyArn: pulumi.Output<string>,
     tags: Record<string, string>,
-  ): { network: Network; warehouse: Warehouse; loader: Loader } {
+  ): { network: Network; warehouse: Warehouse; analysts: AnalystAccess; loader: Loader } {
     const prefix = args.namePrefix;
     const network = new Network(
       `${name}-network`,
@@ -372,6 +378,7 @@ export class Platform extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const analysts = this.createAnalysts(name, args, keyArn, tags, warehouse);
     const loader = new Loader(
       `${name}-loader`,
       {
@@ -392,6 +399,7 @@ export class Platform extends pulumi.ComponentResource {
           copyRoleArn: warehouse.copyRoleArn,
         },
         lake: { bucketName: this.storage.bucketName, bucketArn: this.storage.bucketArn, keyArn },
+        analystIamRoleName: analysts.roleName,
         logRetentionDays: args.logRetentionDays,
         // The lake key's policy already lets CloudWatch Logs use it for this stack's log groups.
         logKeyArn: keyArn,
@@ -400,6 +408,44 @@ export class Platform extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    return { network, warehouse, loader };
+    return { network, warehouse, analysts, loader };
+  }
+
+  /** The analyst role and policy: Athena and the lake, and the warehouse with their own identity. */
+  private createAnalysts(
+    name: string,
+    args: PlatformArgs,
+    keyArn: pulumi.Output<string>,
+    tags: Record<string, string>,
+    warehouse: Warehouse | undefined,
+  ): AnalystAccess {
+    return new AnalystAccess(
+      `${name}-analysts`,
+      {
+        namePrefix: args.namePrefix,
+        account: this.account,
+        athenaWorkgroupArn: this.catalog.workgroup.arn,
+        glue: {
+          catalogArn: this.catalog.catalogArn,
+          databaseArn: this.catalog.database.arn,
+          databaseName: this.catalog.databaseName,
+        },
+        lake: { bucketArn: this.storage.bucketArn, keyArn },
+        athenaResultsPrefix: ATHENA_RESULTS_PREFIX,
+        ...(warehouse
+          ? {
+              warehouse: {
+                kind: warehouse.kind,
+                arn: warehouse.target.arn,
+                name: warehouse.target.name,
+                databaseName: warehouse.databaseName,
+                adminSecretArn: warehouse.adminSecretArn,
+              },
+            }
+          : {}),
+        tags,
+      },
+      { parent: this },
+    );
   }
 }

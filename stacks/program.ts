@@ -18,6 +18,9 @@ export interface StackOutputs {
   readonly loaderFunction?: pulumi.Output<string>;
   readonly loadQueueUrl?: pulumi.Output<string>;
   readonly loadDeadLetterQueueUrl?: pulumi.Output<string>;
+  /** The analysts' role and the managed policy a team attaches to its SSO permission set. */
+  readonly analystRoleArn: pulumi.Output<string>;
+  readonly analystPolicyArn: pulumi.Output<string>;
 }
 
 /** Builds one environment from its validated config; shared by `pulumi up` and `tributary plan`. */
@@ -65,6 +68,8 @@ export function createStack(config: StackConfig, catalog: readonly Dataset[]): S
     agentConfig: platform.agentConfig,
     agentInstanceProfile: platform.agentInstanceProfile,
     alarmTopicArn: platform.alarmTopicArn,
+    analystRoleArn: platform.analysts.roleArn,
+    analystPolicyArn: platform.analysts.policyArn,
     ...(w && platform.loader
       ? {
           warehouse: pulumi

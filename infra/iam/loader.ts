@@ -1,4 +1,4 @@
-import { policyDocument, serviceHost, type AccountContext, type PolicyDocument } from "./policy";
+import { policyDocument, serviceHost, type AccountContext, type PolicyDocument, type PolicyStatement } from "./policy";
 
 /** The warehouse the loader's Data API statements may run on. */
 export type LoaderWarehouseTarget =
@@ -42,6 +42,25 @@ export const DATA_API_STATEMENT_ACTIONS: readonly string[] = [
 /** What the Data API does with the warehouse key on the caller's behalf (AWS's example key policy). */
 export const DATA_API_KEY_ACTIONS: readonly string[] = ["kms:CreateGrant", "kms:DescribeKey"];
 
+/** Submit statements to one warehouse through the Data API and follow only one's own statements. */
+export function dataApiStatements(warehouseArn: string): PolicyStatement[] {
+  return [
+    {
+      Sid: "SubmitStatementsToThisWarehouse",
+      Effect: "Allow",
+      Action: [...DATA_API_SUBMIT_ACTIONS],
+      Resource: warehouseArn,
+    },
+    {
+      Sid: "FollowOwnStatements",
+      Effect: "Allow",
+      Action: [...DATA_API_STATEMENT_ACTIONS],
+      Resource: "*",
+      Condition: { StringEquals: { "redshift-data:statement-owner-iam-userid": "${aws:userid}" } },
+    },
+  ];
+}
+
 /**
  * The loader Lambda's role: drain its own queue, run statements on this warehouse only (authenticated
  * with the one admin secret), follow its own statements, write manifests, write its own logs.
@@ -57,19 +76,7 @@ export function loaderPolicy(args: LoaderPolicyArgs): PolicyDocument {
       Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
       Resource: args.queueArn,
     },
-    {
-      Sid: "SubmitStatementsToThisWarehouse",
-      Effect: "Allow",
-      Action: [...DATA_API_SUBMIT_ACTIONS],
-      Resource: warehouseArn,
-    },
-    {
-      Sid: "FollowOwnStatements",
-      Effect: "Allow",
-      Action: [...DATA_API_STATEMENT_ACTIONS],
-      Resource: "*",
-      Condition: { StringEquals: { "redshift-data:statement-owner-iam-userid": "${aws:userid}" } },
-    },
+    ...dataApiStatements(warehouseArn),
     {
       Sid: "AuthenticateWithTheAdminSecret",
       Effect: "Allow",

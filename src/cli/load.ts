@@ -39,6 +39,12 @@ export function formatLoadReport(report: LocalLoadReport): string {
     lines.push(`Load ${report.loadId} into ${report.warehouse}`, table.toString());
     lines.push(`${report.alreadyLoaded} object(s) were already loaded and skipped.`);
   }
+  for (const [dataset, count] of Object.entries(report.lateDuplicates)) {
+    lines.push(
+      `${dataset}: ${count} record(s) arrived again later than the dataset's re-delivery window; history keeps one copy ` +
+        `(their keys are in tributary.late_duplicates). If this is routine, widen the dataset's redelivery.windowDays.`,
+    );
+  }
   for (const reason of report.rejected) lines.push(`rejected: ${reason}`);
   return lines.join("\n") + "\n";
 }
@@ -49,15 +55,19 @@ export function register(program: Command): void {
     .description("Load new Parquet objects of the offline lake into its DuckDB warehouse (once)")
     .option("--local", "the offline lake (required: on AWS the loader Lambda runs on its schedule)")
     .option("--dir <dir>", "offline lake folder (holds s3/<bucket>/… and warehouse.duckdb)")
+    .option(
+      "--rescan",
+      "list the whole lake instead of reading the announcements of new objects (for a lake copied in)",
+    )
     .option("--json", "print the report as JSON")
-    .action(async (options: { local?: boolean; dir?: string; json?: boolean }) => {
+    .action(async (options: { local?: boolean; dir?: string; json?: boolean; rescan?: boolean }) => {
       if (!options.local || !options.dir) {
         throw new TributaryError(
           "TRIBUTARY_LOAD_LOCAL_ONLY",
           "Use `tributary load --local --dir <lake folder>`; on AWS the loader Lambda drains its queue on the stack's schedule.",
         );
       }
-      const report = await loadLakeOnce(options.dir);
+      const report = await loadLakeOnce(options.dir, { rescan: options.rescan ?? false });
       process.stdout.write(options.json ? JSON.stringify(report, null, 2) + "\n" : formatLoadReport(report));
       if (report.results.some((r) => !r.ok)) process.exitCode = 1;
     });

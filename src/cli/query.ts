@@ -34,6 +34,8 @@ export interface QueryOptions {
   readonly cluster?: string;
   readonly database?: string;
   readonly secretArn?: string;
+  /** Authenticate with the stack's admin secret instead of the caller's IAM identity. */
+  readonly asAdmin?: boolean;
   readonly dbUser?: string;
   readonly region?: string;
   readonly local?: boolean;
@@ -69,12 +71,20 @@ export function resolveQueryTarget(options: QueryOptions, pulumi: PulumiPort = p
     }
     fromStack = warehouse;
   }
+  if (options.asAdmin && options.secretArn === undefined && !fromStack.secretArn) {
+    throw new TributaryError(
+      "TRIBUTARY_QUERY_NO_ADMIN_SECRET",
+      "--as-admin uses the admin secret from the stack's warehouse output; pass --stack (or --secret-arn).",
+    );
+  }
   const explicit = options.workgroup !== undefined || options.cluster !== undefined;
   return {
     workgroupName: explicit ? options.workgroup : fromStack.workgroupName,
     clusterIdentifier: explicit ? options.cluster : fromStack.clusterIdentifier,
     database: options.database ?? fromStack.database ?? "dev",
-    secretArn: options.secretArn ?? fromStack.secretArn,
+    // The caller's own IAM identity unless the admin secret is asked for: analysts get the read-only
+    // database role their IAM identity maps to, and nobody uses the admin by accident.
+    secretArn: options.secretArn ?? (options.asAdmin ? fromStack.secretArn : undefined),
     dbUser: options.dbUser,
   };
 }
@@ -197,6 +207,7 @@ export function register(program: Command): void {
     .option("--cluster <id>", "provisioned Redshift cluster identifier")
     .option("--database <name>", "database (default: the stack's, else dev)")
     .option("--secret-arn <arn>", "Secrets Manager secret with database credentials")
+    .option("--as-admin", "with --stack: authenticate with the warehouse's admin secret instead of your IAM identity")
     .option("--db-user <name>", "database user for temporary credentials (provisioned clusters)")
     .option("--region <region>", "AWS region (default: from the environment)")
     .option("--timeout <seconds>", "give up waiting after this long", "900")

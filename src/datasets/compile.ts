@@ -350,6 +350,18 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
     });
   }
 
+  if (d.redelivery) {
+    const column = byName.get(d.redelivery.column);
+    if (!column) {
+      at("redelivery.column", `no column "${d.redelivery.column}"${suggestion(d.redelivery.column, columnNames)}.`);
+    } else if (!["timestamp", "date", "bigint"].includes(column.type)) {
+      at(
+        "redelivery.column",
+        `"${column.name}" is ${column.type}; use a timestamp, date or bigint (epoch milliseconds) column.`,
+      );
+    }
+  }
+
   let minRecordBytes = d.source.minRecordBytes;
   if (minRecordBytes === undefined && format.fields) minRecordBytes = minimumBytesOf(format.fields);
   if (minRecordBytes === undefined && !format.agentUnsupported) {
@@ -396,6 +408,7 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
         ...(d.warehouse?.distKey !== undefined ? { distKey: d.warehouse.distKey } : {}),
       },
       ...(minRecordBytes !== undefined ? { minRecordBytes } : {}),
+      ...(d.redelivery !== undefined ? { redelivery: d.redelivery } : {}),
       declaration: d,
       file,
     },

@@ -145,6 +145,12 @@ export interface DatasetDeclaration {
   readonly partitionKeys: readonly PartitionKeyDeclaration[];
   readonly dedupeKey: readonly string[];
   readonly warehouse?: { readonly sortKey?: readonly string[]; readonly distKey?: string };
+  /**
+   * How late a copy of a record can arrive (at-least-once delivery): loads compare a batch only with
+   * history inside its time range widened by this window. @default the leading sort key when it is a
+   * timestamp or date, 3 days; `false` compares with all history (small reference data).
+   */
+  readonly redelivery?: { readonly column: string; readonly windowDays?: number } | false;
   readonly samples?: SamplesDeclaration;
   readonly demo?: {
     /** A built-in generator (src/local/generators); without one the demo repeats the samples. */

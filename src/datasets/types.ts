@@ -101,6 +101,19 @@ export interface WarehouseHints {
   readonly sortKey: readonly string[];
 }
 
+/**
+ * How long after a record first arrives a copy of it may arrive again (at-least-once delivery: agent
+ * restarts, shipper retries, Firehose retries). Loads compare a batch only with the history rows whose
+ * `column` lies within the batch's time range widened by `windowDays`, so the warehouse's sort key
+ * (Redshift) or zone maps (DuckDB) skip the rest of history.
+ */
+export interface RedeliveryWindow {
+  /** The record's time: a `timestamp` or `date` column, or a `bigint` of epoch milliseconds. */
+  readonly column: string;
+  /** @default 3 */
+  readonly windowDays?: number;
+}
+
 export interface Dataset {
   /** snake_case; used in stream names, prefixes, table names. */
   readonly name: string;
@@ -118,6 +131,12 @@ export interface Dataset {
   readonly dedupeKey: readonly string[];
   readonly warehouse: WarehouseHints;
   /**
+   * The re-delivery window. @default `{ column: <leading sort key>, windowDays: 3 }` when the leading
+   * sort key is a timestamp or date column; otherwise none (`false`): every load compares the batch
+   * with all of the dataset's history, which suits small reference data (a category tree, a song list).
+   */
+  readonly redelivery?: RedeliveryWindow | false;
+  /**
    * Lower bound, in bytes with its newline, of one JSON record the agent chain produces. When omitted
    * it is derived from the chain's field names (every field present with value `null`). It sizes the
    * agent's `aggregatedRecordSizeBytes` so a packed record never holds more than 500 sub-records.
@@ -129,7 +148,7 @@ export interface Dataset {
 }
 
 /** What the warehouse needs of a dataset: plain data, serialized into the loader Lambda. */
-export type WarehouseDataset = Pick<Dataset, "name" | "columns" | "dedupeKey" | "warehouse">;
+export type WarehouseDataset = Pick<Dataset, "name" | "columns" | "dedupeKey" | "warehouse" | "redelivery">;
 
 /** The warehouse part of each dataset, as plain data (no functions, no declaration). */
 export function warehouseDatasets(datasets: readonly WarehouseDataset[]): WarehouseDataset[] {
@@ -138,6 +157,7 @@ export function warehouseDatasets(datasets: readonly WarehouseDataset[]): Wareho
     columns: d.columns.map((c) => ({ ...c })),
     dedupeKey: [...d.dedupeKey],
     warehouse: { ...d.warehouse, sortKey: [...d.warehouse.sortKey] },
+    ...(d.redelivery !== undefined ? { redelivery: d.redelivery === false ? false : { ...d.redelivery } } : {}),
   }));
 }
 

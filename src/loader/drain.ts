@@ -5,7 +5,16 @@ import {
   type ReceiveMessageResult,
 } from "@aws-sdk/client-sqs";
 import { TributaryError } from "../errors";
-import { systemClock, type Clock, type PollOptions, type RedshiftDataPort } from "./data-api";
+import {
+  executeStatement,
+  fetchResult,
+  systemClock,
+  waitForStatement,
+  type Clock,
+  type PollOptions,
+  type RedshiftDataPort,
+} from "./data-api";
+import { lateDuplicateCounts, lateDuplicateCountsSql } from "./ledger-sql";
 import { ledgerKey, planLoad, type LakeObject, type LoadPlan } from "./plan";
 import {
   applyRedshiftDdl,
@@ -74,6 +83,11 @@ export interface DrainReport {
   readonly rejected: readonly string[];
   /** Messages SQS refused to delete; they come back and are acknowledged as ledger hits next time. */
   readonly deleteFailures: readonly string[];
+  /**
+   * Per dataset, records whose earlier copy was older than the re-delivery window (history keeps one;
+   * the keys are in tributary.late_duplicates). Routine counts mean the window is too short.
+   */
+  readonly lateDuplicates: Readonly<Record<string, number>>;
 }
 
 interface ReceivedMessage {
@@ -104,14 +118,22 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
   const objects = received.flatMap((m) => m.objects);
   let plan: LoadPlan | undefined;
   let results: DatasetLoadResult[] = [];
+  let lateDuplicates: Record<string, number> = {};
   const done = new Set<string>();
   if (objects.length > 0) {
-    if (config.applyDdl ?? true) await applyRedshiftDdl(ports.redshiftData, config.target, poll, config.datasets);
+    if (config.applyDdl ?? true) {
+      await applyRedshiftDdl(ports.redshiftData, config.target, poll, config.datasets, config.analystIamRoleName);
+    }
     const inLedger = await readLedger(ports.redshiftData, config.target, objects, poll);
     plan = planLoad(objects, inLedger, config.datasets);
     for (const o of plan.alreadyLoaded) done.add(ledgerKey(o));
     results = await runRedshiftLoad(plan, ports, config, poll, new Date(clock.now()));
     for (const r of results) if (r.ok) for (const o of r.objects) done.add(ledgerKey(o));
+    if (results.some((r) => r.ok)) {
+      const id = await executeStatement(ports.redshiftData, config.target, lateDuplicateCountsSql(plan.loadId));
+      await waitForStatement(ports.redshiftData, id, poll);
+      lateDuplicates = lateDuplicateCounts((await fetchResult(ports.redshiftData, id)).rows);
+    }
   }
 
   // A message is acknowledged only when every object it names is in the ledger now.
@@ -133,6 +155,7 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
     invalid,
     rejected: (plan?.rejected ?? []).map((r) => r.reason),
     deleteFailures,
+    lateDuplicates,
   };
   if ((config.throwOnFailure ?? true) && failed.length > 0) {
     throw new LoadFailedError(report);

@@ -1,5 +1,4 @@
-import { createHash } from "crypto";
-import { createReadStream, promises as fs } from "fs";
+import { promises as fs } from "fs";
 import * as path from "path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -7,12 +6,14 @@ import { allDatasets } from "../datasets/catalog";
 import type { WarehouseDataset } from "../datasets/types";
 import { TributaryError } from "../errors";
 import { duckdbType, warehouseDdl } from "../warehouse/ddl";
+import { bindStagedRange, stagedRangeQuery } from "../warehouse/window";
 import { transformStatementsFor } from "../warehouse/models";
 import { sqlIdentifier, sqlString } from "../warehouse/sql";
-import { LEDGER_TABLE, qualifiedName, stagingTable } from "../warehouse/tables";
-import { ledgerInsertStatements } from "./ledger-sql";
+import { qualifiedName, stagingTable } from "../warehouse/tables";
+import { lateDuplicateCounts, lateDuplicateCountsSql, ledgerInsertStatements } from "./ledger-sql";
+import { acknowledgeAnnouncements, fileEtag, readAnnouncements } from "./announcements";
 import { ledgerKey, planLoad, type DatasetLoad, type LakeObject, type LoadPlan } from "./plan";
-import { warehouseDataset, type DatasetLoadResult } from "./redshift";
+import { ledgerLookupStatements, warehouseDataset, type DatasetLoadResult } from "./redshift";
 import { datasetOfKey } from "./s3-events";
 
 /**
@@ -24,6 +25,8 @@ import { datasetOfKey } from "./s3-events";
 
 export const WAREHOUSE_FILE = "warehouse.duckdb";
 
+export { fileEtag } from "./announcements";
+
 /** Where the offline lake keeps s3://bucket/key. */
 export function lakeObjectPath(lakeDir: string, bucket: string, key: string): string {
   return path.join(lakeDir, "s3", bucket, ...key.split("/"));
@@ -31,17 +34,6 @@ export function lakeObjectPath(lakeDir: string, bucket: string, key: string): st
 
 export function warehousePath(lakeDir: string): string {
   return path.join(lakeDir, WAREHOUSE_FILE);
-}
-
-/**
- * The offline ETag is the MD5 of the file, which is what S3 returns for a single-part PUT: a file
- * rewritten in place gets a new ETag and is loaded again, as it would be on AWS; size+mtime would
- * be cheaper but changes when a folder is copied, reloading everything.
- */
-export async function fileEtag(file: string): Promise<string> {
-  const hash = createHash("md5");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 /** Every `D/s3/<bucket>/<curatedPrefix><dataset>/**.parquet`, as lake objects. */
@@ -103,7 +95,7 @@ export function renderDuckdbLoad(
     `DELETE FROM ${staging}`,
     `INSERT INTO ${staging} (${names.join(", ")})\nSELECT ${casts.join(", ")}\nFROM read_parquet([${files.join(", ")}], hive_partitioning = false)`,
     ...ledgerInsertStatements(load, plan.loadId, loadedAt),
-    ...transformStatementsFor(dataset, new Set(datasets.map((d) => d.name))),
+    ...transformStatementsFor(dataset, datasets, { loadId: plan.loadId, loadedAt }),
   ];
 }
 
@@ -114,13 +106,18 @@ export async function applyDuckdbDdl(
   for (const statement of warehouseDdl("duckdb", datasets)) await connection.run(statement);
 }
 
-export async function readDuckdbLedger(connection: DuckDBConnection): Promise<Set<string>> {
-  const reader = await connection.runAndReadAll(`SELECT bucket, key, etag FROM ${qualifiedName(LEDGER_TABLE)}`);
-  return new Set(
-    reader
-      .getRows()
-      .map(([bucket, key, etag]) => ledgerKey({ bucket: String(bucket), key: String(key), etag: String(etag) })),
-  );
+/** The ledgerKey()s of those `objects` the ledger already holds (looked up by key, the ledger's sort key). */
+export async function readDuckdbLedger(
+  connection: DuckDBConnection,
+  objects: readonly LakeObject[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const sql of ledgerLookupStatements(objects)) {
+    const reader = await connection.runAndReadAll(sql);
+    for (const [bucket, key, etag] of reader.getRows())
+      found.add(ledgerKey({ bucket: String(bucket), key: String(key), etag: String(etag) }));
+  }
+  return found;
 }
 
 /** Runs the plan on DuckDB, one transaction per dataset; a failed dataset is rolled back and reported. */
@@ -133,9 +130,21 @@ export async function runDuckdbLoad(
   const results: DatasetLoadResult[] = [];
   for (const load of plan.loads) {
     try {
-      const statements = renderDuckdbLoad(plan, load, lakeDir, loadedAt);
+      const dataset = warehouseDataset(allDatasets(), load.dataset);
+      const [clearStaging, fillStaging, ...rest] = renderDuckdbLoad(plan, load, lakeDir, loadedAt);
       await connection.run("BEGIN TRANSACTION");
       try {
+        await connection.run(clearStaging);
+        await connection.run(fillStaging);
+        const rangeQuery = stagedRangeQuery(dataset);
+        let statements = rest;
+        if (rangeQuery) {
+          const [min, max] = (await connection.runAndReadAll(rangeQuery)).getRows()[0] ?? [null, null];
+          statements = bindStagedRange(dataset, rest, {
+            min: min === null ? null : String(min),
+            max: max === null ? null : String(max),
+          });
+        }
         for (const statement of statements) await connection.run(statement);
         await connection.run("COMMIT");
       } catch (err) {
@@ -159,43 +168,72 @@ export async function runDuckdbLoad(
 export interface LocalLoadReport {
   readonly loadId: string;
   readonly warehouse: string;
+  /** Objects announced since the last run (or, with `rescan`, every object listed in the lake). */
   readonly discovered: number;
   readonly alreadyLoaded: number;
   readonly results: readonly DatasetLoadResult[];
+  /** Objects that cannot be loaded, and announcements that cannot be read (kept for inspection). */
   readonly rejected: readonly string[];
   /** Rows in history.<dataset> after the run, for every dataset that loaded. */
   readonly historyRows: Readonly<Record<string, number>>;
+  /** Per dataset, records re-delivered later than the re-delivery window (see DrainReport.lateDuplicates). */
+  readonly lateDuplicates: Readonly<Record<string, number>>;
+}
+
+export interface LocalLoadOptions {
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /**
+   * List and hash every object of the lake instead of reading the announcements: for a lake folder
+   * filled by other means than the offline endpoint. @default false
+   */
+  readonly rescan?: boolean;
 }
 
 /**
- * One offline loader run: open D/warehouse.duckdb, apply the DDL, list the lake, subtract the ledger,
- * load, close. The database is opened per run (not held) because DuckDB allows one writing process
- * per file, and `tributary query --local` needs to open it between runs.
+ * One offline loader run: open D/warehouse.duckdb, apply the DDL, read the announcements of new objects
+ * (src/loader/announcements.ts; with `rescan`, list the lake), subtract the ledger, load, delete the
+ * announcements now in the ledger, close. With nothing announced it reads one small folder and the
+ * cost does not grow with the lake. The database is opened per run (not held) because DuckDB allows
+ * one writing process per file, and `tributary query --local` needs to open it between runs.
  */
-export async function loadLakeOnce(lakeDir: string, now: () => Date = () => new Date()): Promise<LocalLoadReport> {
+export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = {}): Promise<LocalLoadReport> {
+  const now = options.now ?? (() => new Date());
   const file = warehousePath(lakeDir);
   await fs.mkdir(lakeDir, { recursive: true });
+  const announcements = await readAnnouncements(lakeDir);
+  const objects = options.rescan
+    ? await discoverLakeObjects(lakeDir)
+    : announcements.flatMap((a) => (a.ok ? a.objects : []));
+  const unreadable = announcements.flatMap((a) => (a.ok ? [] : [`announcement ${a.reason}`]));
   const instance = await DuckDBInstance.create(file);
   const connection = await instance.connect();
   try {
     await applyDuckdbDdl(connection);
-    const objects = await discoverLakeObjects(lakeDir);
-    const plan = planLoad(objects, await readDuckdbLedger(connection), allDatasets());
+    const plan = planLoad(objects, await readDuckdbLedger(connection, objects), allDatasets());
     const results = await runDuckdbLoad(connection, plan, lakeDir, now());
+    const done = new Set(plan.alreadyLoaded.map(ledgerKey));
+    for (const r of results) if (r.ok) for (const o of r.objects) done.add(ledgerKey(o));
+    // As the Lambda acknowledges SQS messages: only when every object named is in the ledger.
+    await acknowledgeAnnouncements(
+      announcements.flatMap((a) => (a.ok && a.objects.every((o) => done.has(ledgerKey(o))) ? [a.file] : [])),
+    );
     const historyRows: Record<string, number> = {};
     for (const r of results) {
       if (!r.ok) continue;
       const reader = await connection.runAndReadAll(`SELECT COUNT(*) FROM history.${sqlIdentifier(r.dataset)}`);
       historyRows[r.dataset] = Number(reader.getRows()[0][0]);
     }
+    const late = await connection.runAndReadAll(lateDuplicateCountsSql(plan.loadId));
     return {
       loadId: plan.loadId,
       warehouse: file,
       discovered: objects.length,
       alreadyLoaded: plan.alreadyLoaded.length,
       results,
-      rejected: plan.rejected.map((r) => r.reason),
+      rejected: [...plan.rejected.map((r) => r.reason), ...unreadable],
       historyRows,
+      lateDuplicates: lateDuplicateCounts(late.getRows()),
     };
   } finally {
     connection.closeSync();

@@ -1,4 +1,4 @@
-import { LEDGER_TABLE, qualifiedName } from "../warehouse/tables";
+import { LATE_DUPLICATES_TABLE, LEDGER_TABLE, qualifiedName } from "../warehouse/tables";
 import { sqlString, sqlTimestamp, statementBytes } from "../warehouse/sql";
 import type { DatasetLoad, LakeObject } from "./plan";
 
@@ -58,4 +58,17 @@ function ledgerRow(object: LakeObject, first: boolean): string {
   if (!first) return `  UNION ALL SELECT ${values.join(", ")}`;
   const names = ["bucket", "key", "etag", "size_bytes"];
   return `  SELECT ${values.map((v, i) => `${v} AS ${names[i]}`).join(", ")}`;
+}
+
+/**
+ * Per dataset, how many records the load `loadId` found already in history with a copy older than the
+ * re-delivery window (see historyUpsertStatements); rows are `[dataset, count]`.
+ */
+export function lateDuplicateCountsSql(loadId: string): string {
+  return `SELECT dataset, COUNT(*) FROM ${qualifiedName(LATE_DUPLICATES_TABLE)} WHERE load_id = ${sqlString(loadId, "load id")} GROUP BY dataset ORDER BY dataset`;
+}
+
+/** `[dataset, count]` rows → a record, as both adapters report it. */
+export function lateDuplicateCounts(rows: readonly (readonly unknown[])[]): Record<string, number> {
+  return Object.fromEntries(rows.map(([dataset, count]) => [String(dataset), Number(count)]));
 }

@@ -1,6 +1,7 @@
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { WarehouseDataset } from "../datasets/types";
 import { TributaryError } from "../errors";
+import { analystAccessDdl } from "../warehouse/access";
 import { warehouseDdl } from "../warehouse/ddl";
 import { transformStatementsFor } from "../warehouse/models";
 import { sqlString, statementBytes } from "../warehouse/sql";
@@ -47,6 +48,8 @@ export interface RedshiftLoadConfig {
   readonly manifestPrefix?: string;
   /** @default 90000 (below the Data API's 100 KB) */
   readonly maxStatementBytes?: number;
+  /** The analysts' IAM role, whose database user (`IAMR:<name>`) the DDL grants the analyst role. @default none */
+  readonly analystIamRoleName?: string;
 }
 
 /** A Redshift COPY manifest; Parquet needs `meta.content_length` on every entry. */
@@ -112,7 +115,7 @@ export function renderRedshiftLoad(
     `DELETE FROM ${staging}`,
     `COPY ${staging} FROM ${sqlString(`s3://${config.manifestBucket}/${key}`, "manifest URL")} IAM_ROLE ${role} FORMAT AS PARQUET MANIFEST`,
     ...ledgerInsertStatements(load, plan.loadId, loadedAt, maxBytes),
-    ...transformStatementsFor(dataset, knownDatasets),
+    ...transformStatementsFor(dataset, config.datasets, { loadId: plan.loadId, loadedAt }),
   ];
   checkBatch(load.dataset, sqls);
   return {
@@ -179,19 +182,29 @@ export async function readLedger(
   return found;
 }
 
-/** Applies the idempotent DDL, in batches of at most 40 statements. */
+/** Statement name of the batch that creates the analyst role and its grants (after the tables exist). */
+export const ACCESS_DDL_STATEMENT_NAME = "tributary-access";
+
+/**
+ * Applies the idempotent DDL, in batches of at most 40 statements, then the analyst role and its
+ * grants (src/warehouse/access.ts), mapping `analystIamRoleName`'s database user to it when given.
+ */
 export async function applyRedshiftDdl(
   port: RedshiftDataPort,
   target: RedshiftTarget,
   poll: PollOptions,
   datasets: readonly WarehouseDataset[],
+  analystIamRoleName?: string,
 ): Promise<number> {
   const ddl = warehouseDdl("redshift", datasets);
   for (let i = 0; i < ddl.length; i += DATA_API_MAX_BATCH_STATEMENTS) {
     const id = await batchExecute(port, target, ddl.slice(i, i + DATA_API_MAX_BATCH_STATEMENTS), "tributary-ddl");
     await waitForStatement(port, id, poll);
   }
-  return ddl.length;
+  const access = analystAccessDdl(analystIamRoleName);
+  const id = await batchExecute(port, target, access, ACCESS_DDL_STATEMENT_NAME);
+  await waitForStatement(port, id, poll);
+  return ddl.length + access.length;
 }
 
 export type DatasetLoadResult =

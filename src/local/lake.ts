@@ -14,6 +14,7 @@ import {
   type StreamSink,
 } from "./endpoint";
 import { lakeObjectWriter } from "./delivery/objects";
+import { announceObjects } from "../loader/announcements";
 import { DeliveryStream, type LocalBuffering, type StreamCounters } from "./delivery/stream";
 import { createJqEngine, type JqEngine, type JqEngineChoice } from "./jq";
 import { CheckpointStore } from "../shipper/checkpoint";
@@ -213,6 +214,7 @@ export async function startOfflineLake(options: OfflineLakeOptions): Promise<Off
       columns: spec.glue.columns,
       parquet: spec.conversion.parquetSerDe,
       duckdb,
+      announce: (objects) => announceObjects(dir, bucket, objects),
     });
     streams.push(new DeliveryStream({ spec, sink, writer, jq, buffering, region }));
   }

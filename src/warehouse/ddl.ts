@@ -2,6 +2,7 @@ import type { GlueType, WarehouseDataset as Dataset } from "../datasets/types";
 import { MODELS } from "./models";
 import { sqlIdentifier } from "./sql";
 import {
+  LATE_DUPLICATES_TABLE,
   LEDGER_TABLE,
   SCHEMAS,
   historyTable,
@@ -123,6 +124,7 @@ export function renderCreateView(view: ViewSpec): string {
 export function warehouseDdl(dialect: Dialect, datasets: readonly Dataset[]): string[] {
   const statements = Object.values(SCHEMAS).map((s) => `CREATE SCHEMA IF NOT EXISTS ${sqlIdentifier(s)}`);
   statements.push(renderCreateTable(LEDGER_TABLE, dialect));
+  statements.push(renderCreateTable(LATE_DUPLICATES_TABLE, dialect));
   for (const dataset of datasets) {
     statements.push(renderCreateTable(stagingTable(dataset), dialect));
     statements.push(renderCreateTable(historyTable(dataset), dialect));

@@ -96,6 +96,25 @@ export const LEDGER_TABLE: TableSpec = {
 };
 
 /**
+ * `tributary.late_duplicates`: records a load found already in history although their copy there is
+ * older than the batch's newest record by more than the dataset's re-delivery window. History still
+ * keeps one copy; the rows are the evidence that re-deliveries arrive later than the window assumes
+ * (an agent that lost its checkpoint, a replay), which the loader reports per load.
+ */
+export const LATE_DUPLICATES_TABLE: TableSpec = {
+  schema: SCHEMAS.tributary,
+  name: "late_duplicates",
+  columns: [
+    { name: "load_id", type: "string" },
+    { name: "dataset", type: "string" },
+    { name: "record_key", type: "string" },
+    { name: "record_time", type: "string" },
+    { name: "loaded_at", type: "timestamp" },
+  ],
+  sortKey: ["loaded_at"],
+};
+
+/**
  * An expression (MD5 hex) identifying a record by its dedupe key, null-safe and unambiguous: each
  * value is written as `<length>:<text>` and a null as `-`, so ('a|b', 'c') and ('a', 'b|c') differ
  * and NULL never equals ''. Comparing one non-null hash keeps upserts a plain hash join in Redshift,

@@ -93,6 +93,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       "tributary:catalog:Catalog": 1,
       "tributary:transform:TransformFunction": 7,
       "tributary:delivery:DeliveryStream": 9,
+      "tributary:access:AnalystAccess": 1,
       "tributary:agent:AgentTarget": 1,
       "tributary:alarms:Alarms": 1,
       "tributary:dashboard:Dashboard": 1,
@@ -118,8 +119,10 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       "aws:athena/workgroup:Workgroup": 1,
       "aws:cloudwatch/logGroup:LogGroup": 17,
       "aws:cloudwatch/logStream:LogStream": 9,
-      "aws:iam/role:Role": 19,
+      "aws:iam/role:Role": 20,
       "aws:iam/rolePolicy:RolePolicy": 19,
+      "aws:iam/policy:Policy": 1,
+      "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
       "aws:iam/instanceProfile:InstanceProfile": 1,
       "aws:lambda/function:Function": 8,
       "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 1,
@@ -498,7 +501,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       }
     });
 
-    it("transform roles may only write their own logs, and no managed policy is attached anywhere", function () {
+    it("transform roles may only write their own logs, and no AWS managed policy is attached anywhere", function () {
       for (const dataset of WITH_TRANSFORM) {
         const policy = parsed<PolicyDocument>(built.named(`tributary-${dataset.name}-transform-role-policy`), "policy");
         assert.deepEqual(policy.Statement, [
@@ -510,9 +513,10 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
           },
         ]);
       }
+      // The one attachment is the stack's own analyst policy, on the analyst role (infra/analyst-access.ts).
       assert.deepEqual(
-        built.resources.filter((r) => r.type.includes("PolicyAttachment")),
-        [],
+        built.resources.filter((r) => r.type.includes("PolicyAttachment")).map((r) => r.name),
+        ["tributary-analysts-role-policy"],
       );
       for (const role of built.ofType(T.role)) assert.equal(role.inputs.managedPolicyArns, undefined, role.name);
     });

@@ -5,6 +5,7 @@ import { warehouseDdl } from "../../src/warehouse/ddl";
 import { lakeObjectPath } from "../../src/loader/duckdb";
 import type { Clock, RedshiftDataCommand, RedshiftDataPort } from "../../src/loader/data-api";
 import type { SqsPort, LoaderPorts } from "../../src/loader/drain";
+import { ACCESS_DDL_STATEMENT_NAME } from "../../src/loader/redshift";
 import type { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { allDatasets } from "../../src/datasets";
 
@@ -78,6 +79,8 @@ export class FakeRedshiftData implements RedshiftDataPort {
       case "ExecuteStatement":
         return this.submit([input.Sql as string], false);
       case "BatchExecuteStatement":
+        // Roles, users and stored procedures are Redshift's: the access batch is recorded, not run.
+        if (input.StatementName === ACCESS_DDL_STATEMENT_NAME) return this.submit(input.Sqls as string[], true, false);
         return this.submit(input.Sqls as string[], true);
       case "DescribeStatement": {
         const s = this.statement(input.Id as string);
@@ -109,14 +112,14 @@ export class FakeRedshiftData implements RedshiftDataPort {
     return s;
   }
 
-  private async submit(sqls: string[], transaction: boolean): Promise<{ Id: string }> {
+  private async submit(sqls: string[], transaction: boolean, runnable = true): Promise<{ Id: string }> {
     const id = `stmt-${this.next++}`;
     const statement: Statement = { status: "FINISHED", sqls, columns: [], rows: [] };
     this.statements.set(id, statement);
     const verdict = this.verdict(sqls);
     if (verdict === "hang") statement.status = "STARTED";
     else if (verdict !== "run") Object.assign(statement, { status: verdict.status, error: verdict.error });
-    else if (this.execute && this.db) await this.run(statement, transaction);
+    else if (runnable && this.execute && this.db) await this.run(statement, transaction);
     return { Id: id };
   }
 

@@ -5,6 +5,7 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { datasetByName } from "../../src/datasets";
 import { duckdbType } from "../../src/warehouse/ddl";
 import { lakeObjectPath } from "../../src/loader/duckdb";
+import { announceObjects, fileEtag } from "../../src/loader/announcements";
 
 /** Test helpers: a temporary lake folder and Parquet files written with a dataset's Glue schema. */
 
@@ -26,7 +27,8 @@ export async function openDuckdb(file = ":memory:"): Promise<{ connection: DuckD
 
 /**
  * Writes `records` (keys = column names) to s3://bucket/key in the lake as Parquet whose columns are
- * the dataset's Glue columns in order, as Firehose writes them. Returns the file's path.
+ * the dataset's Glue columns in order, as Firehose writes them, and announces it to the loader as the
+ * offline endpoint does. Returns the file's path.
  */
 export async function writeLakeParquet(
   connection: DuckDBConnection,
@@ -47,5 +49,6 @@ export async function writeLakeParquet(
     `COPY (SELECT ${select} FROM read_json('${json}', format = 'newline_delimited', columns = {${columns}})) TO '${file}' (FORMAT PARQUET)`,
   );
   await fs.rm(json);
+  await announceObjects(lakeDir, bucket, [{ key, size: (await fs.stat(file)).size, etag: await fileEtag(file) }]);
   return file;
 }

@@ -93,7 +93,7 @@ describe("warehouse models on DuckDB over the real sample data", function () {
       );
     }
     writer.close();
-    const report = await loadLakeOnce(lakeDir, () => new Date(ARRIVAL_MS));
+    const report = await loadLakeOnce(lakeDir, { now: () => new Date(ARRIVAL_MS) });
     assert.deepStrictEqual(
       report.results.filter((r) => !r.ok),
       [],
@@ -237,13 +237,15 @@ describe("warehouse models on DuckDB over the real sample data", function () {
     );
   });
 
-  it("a second run loads nothing and changes no count", async () => {
+  it("a second run loads nothing and changes no count; a rescan finds every object in the ledger", async () => {
     const before = await scalar("SELECT COUNT(*) FROM analytics.songplays");
     db.close();
-    const report = await loadLakeOnce(lakeDir, () => new Date(ARRIVAL_MS));
+    const report = await loadLakeOnce(lakeDir, { now: () => new Date(ARRIVAL_MS) });
+    assert.deepStrictEqual([report.discovered, report.results], [0, []]);
+    const rescan = await loadLakeOnce(lakeDir, { now: () => new Date(ARRIVAL_MS), rescan: true });
     db = await openDuckdb(warehousePath(lakeDir));
-    assert.deepStrictEqual(report.results, []);
-    assert.strictEqual(report.alreadyLoaded, 12);
+    assert.deepStrictEqual(rescan.results, []);
+    assert.strictEqual(rescan.alreadyLoaded, 12);
     assert.strictEqual(await scalar("SELECT COUNT(*) FROM analytics.songplays"), before);
     assert.strictEqual(await scalar("SELECT COUNT(*) FROM tributary.load_ledger"), 12);
   });

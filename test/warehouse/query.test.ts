@@ -189,17 +189,17 @@ describe("tributary query: choosing the warehouse", () => {
     });
   });
 
-  it("reads the warehouse output of the stack, explicit flags winning", () => {
+  it("reads the warehouse output of the stack, explicit flags winning; the caller's IAM identity unless --as-admin", () => {
     const outputs = { warehouse: { workgroupName: "tributary-dev", database: "dev", secretArn: "arn:s" } };
     assert.deepStrictEqual(resolveQueryTarget({ stack: "dev" }, pulumi(true, outputs)), {
       workgroupName: "tributary-dev",
       clusterIdentifier: undefined,
       database: "dev",
-      secretArn: "arn:s",
+      secretArn: undefined,
       dbUser: undefined,
     });
     assert.deepStrictEqual(
-      resolveQueryTarget({ stack: "dev", cluster: "c1", database: "analytics" }, pulumi(true, outputs)),
+      resolveQueryTarget({ stack: "dev", cluster: "c1", database: "analytics", asAdmin: true }, pulumi(true, outputs)),
       {
         workgroupName: undefined,
         clusterIdentifier: "c1",
@@ -208,6 +208,9 @@ describe("tributary query: choosing the warehouse", () => {
         dbUser: undefined,
       },
     );
+    assert.throws(() => resolveQueryTarget({ workgroup: "w", asAdmin: true }, pulumi(true, outputs)), {
+      code: "TRIBUTARY_QUERY_NO_ADMIN_SECRET",
+    });
   });
 });
 
@@ -228,7 +231,7 @@ describe("tributary load --local and query --local", () => {
     assert.strictEqual(load.exitCode, 0, load.stderr);
     assert.match(load.stdout, /│ covidx_ct │ 1 +│ loaded │ 1 +│/);
     const again = await runCli(["load", "--local", "--dir", lakeDir], {});
-    assert.strictEqual(again.stdout, "Nothing new: 1 Parquet object(s) in the lake, all already in the ledger.\n");
+    assert.strictEqual(again.stdout, "Nothing new: no object announced since the last load.\n");
     const query = await runCli(
       ["query", "--local", "--dir", lakeDir, "--csv", "SELECT filename, box_height FROM analytics.covidx_ct_slices"],
       {},

@@ -6,6 +6,7 @@ import type { Column } from "../../datasets/types";
 import type { ConversionSpec } from "../../spec";
 import { duckdbType } from "../../warehouse/ddl";
 import type { ConvertedRow } from "./openx";
+import { fileEtag, type AnnouncedObject } from "../../loader/announcements";
 
 /**
  * Writes lake objects into the folder that stands in for the S3 bucket, atomically: each object is
@@ -80,6 +81,11 @@ export interface LakeObjectWriterOptions {
   readonly parquet: ConversionSpec["parquetSerDe"];
   /** Each write opens its own connection. */
   readonly duckdb: DuckDBInstance;
+  /**
+   * Told about every Parquet object once it is in place (the offline S3 event notification, see
+   * src/loader/announcements.ts), so the loader never has to list the lake.
+   */
+  readonly announce?: (objects: readonly AnnouncedObject[]) => Promise<void>;
 }
 
 export function lakeObjectWriter(options: LakeObjectWriterOptions): LakeObjectWriter {
@@ -136,6 +142,7 @@ export function lakeObjectWriter(options: LakeObjectWriterOptions): LakeObjectWr
           connection.closeSync();
         }
         const written: WrittenObject[] = [];
+        const placed: AnnouncedObject[] = [];
         for (const [i, object] of objects.entries()) {
           const folder = path.join(work, `${OBJECT_COLUMN}=${i}`);
           const files = (await fs.readdir(folder)).sort();
@@ -147,13 +154,16 @@ export function lakeObjectWriter(options: LakeObjectWriterOptions): LakeObjectWr
             const target = path.join(options.bucketDir, key);
             await fs.mkdir(path.dirname(target), { recursive: true });
             await fsyncPath(source);
-            bytes += (await fs.stat(source)).size;
+            const size = (await fs.stat(source)).size;
+            bytes += size;
             await moveFile(source, target);
             touched.add(path.dirname(target));
             keys.push(key);
+            if (options.announce) placed.push({ key, size, etag: await fileEtag(target) });
           }
           written.push({ keys, bytes });
         }
+        await options.announce?.(placed);
         return written;
       } finally {
         await fs.rm(input, { recursive: true, force: true });

@@ -1,11 +1,19 @@
 import type { WarehouseDataset as Dataset } from "../../datasets/types";
-import { historyTable, qualifiedName, recordKeyExpression, stagingTable, RECORD_KEY_COLUMN } from "../tables";
-import { sqlIdentifier } from "../sql";
+import {
+  historyTable,
+  LATE_DUPLICATES_TABLE,
+  qualifiedName,
+  recordKeyExpression,
+  stagingTable,
+  RECORD_KEY_COLUMN,
+} from "../tables";
+import { sqlIdentifier, sqlString, sqlTimestamp } from "../sql";
+import { windowBounds } from "../window";
 import { covidxModel } from "./covidx";
 import { onlineRetailModel } from "./online-retail";
 import { retailRocketModel } from "./retailrocket";
 import { sparkifyModel } from "./sparkify";
-import type { Model } from "./types";
+import type { DatasetLookup, Model } from "./types";
 import { weblogsModel } from "./weblogs";
 
 export type { Model } from "./types";
@@ -19,12 +27,24 @@ export const MODELS: readonly Model[] = [
   covidxModel,
 ];
 
+/** Which load the statements belong to: late duplicates are recorded under it. */
+export interface LoadContext {
+  readonly loadId: string;
+  readonly loadedAt: Date;
+}
+
 /**
  * Staging → history: delete the history rows whose dedupe key this load carries, then insert one row
  * per key from staging. Delete-then-insert rather than insert-if-absent so a corrected record that is
  * re-sent replaces the old one; ROW_NUMBER() picks one of several copies deterministically.
+ *
+ * With a re-delivery window (src/warehouse/window.ts) the delete looks only at history rows inside the
+ * batch's time range widened by the window, which the sort key prunes; before it, the copies it is
+ * about to replace that are older than the batch's newest record by more than the window are written
+ * to `tributary.late_duplicates`, so a re-delivery later than the window assumes is counted and
+ * reported, never silently kept or silently merged.
  */
-export function historyUpsertStatements(dataset: Dataset): string[] {
+export function historyUpsertStatements(dataset: Dataset, load: LoadContext): string[] {
   const staging = qualifiedName(stagingTable(dataset));
   const history = qualifiedName(historyTable(dataset));
   const key = recordKeyExpression(dataset, "s");
@@ -32,9 +52,22 @@ export function historyUpsertStatements(dataset: Dataset): string[] {
   const keyColumns = new Set(dataset.dedupeKey);
   const tieBreak = dataset.columns.filter((c) => !keyColumns.has(c.name)).map((c) => `keyed.${c.name}`);
   const orderBy = (tieBreak.length > 0 ? tieBreak : dataset.dedupeKey.map((k) => `keyed.${k}`)).join(", ");
-  return [
-    `DELETE FROM ${history} WHERE ${RECORD_KEY_COLUMN} IN (SELECT ${key} FROM ${staging} s)`,
-    `INSERT INTO ${history} (${columns.join(", ")}, ${RECORD_KEY_COLUMN})
+  const stagedKeys = `${RECORD_KEY_COLUMN} IN (SELECT ${key} FROM ${staging} s)`;
+  const bounds = windowBounds(dataset);
+  const statements: string[] = [];
+  if (bounds) {
+    const time = `h.${sqlIdentifier(bounds.column)}`;
+    statements.push(
+      `INSERT INTO ${qualifiedName(LATE_DUPLICATES_TABLE)} (load_id, dataset, record_key, record_time, loaded_at)
+SELECT ${sqlString(load.loadId, "load id")}, ${sqlString(dataset.name, "dataset")}, h.${RECORD_KEY_COLUMN}, CAST(${time} AS VARCHAR), ${sqlTimestamp(load.loadedAt)}
+FROM ${history} h
+WHERE ${time} >= ${bounds.start} AND ${time} < ${bounds.lateBefore} AND h.${stagedKeys}`,
+      `DELETE FROM ${history} WHERE ${sqlIdentifier(bounds.column)} BETWEEN ${bounds.start} AND ${bounds.end} AND ${stagedKeys}`,
+    );
+  } else {
+    statements.push(`DELETE FROM ${history} WHERE ${stagedKeys}`);
+  }
+  statements.push(`INSERT INTO ${history} (${columns.join(", ")}, ${RECORD_KEY_COLUMN})
 SELECT ${columns.join(", ")}, ${RECORD_KEY_COLUMN}
 FROM (
   SELECT keyed.*, ROW_NUMBER() OVER (PARTITION BY keyed.${RECORD_KEY_COLUMN} ORDER BY ${orderBy}) AS rn
@@ -43,20 +76,26 @@ FROM (
     FROM ${staging} s
   ) keyed
 ) deduplicated
-WHERE rn = 1`,
-  ];
+WHERE rn = 1`);
+  return statements;
 }
 
 /**
  * Everything that runs after a dataset's staging table holds this load's rows: the history upsert,
  * then every model's refresh for that dataset (only models whose datasets are all in `known`).
  */
-export function transformStatementsFor(dataset: Dataset, known: ReadonlySet<string>): string[] {
-  const statements = historyUpsertStatements(dataset);
+export function transformStatementsFor(dataset: Dataset, datasets: readonly Dataset[], load: LoadContext): string[] {
+  const statements = historyUpsertStatements(dataset, load);
+  const known = new Set(datasets.map((d) => d.name));
+  const lookup: DatasetLookup = (name) => {
+    const found = datasets.find((d) => d.name === name);
+    if (!found) throw new Error(`the warehouse has no dataset ${name}`);
+    return found;
+  };
   for (const model of MODELS) {
     if (!model.datasets.every((d) => known.has(d))) continue;
     const refresh = model.refresh[dataset.name] ?? [];
-    statements.push(...(typeof refresh === "function" ? refresh(dataset) : refresh));
+    statements.push(...(typeof refresh === "function" ? refresh(lookup) : refresh));
   }
   return statements;
 }

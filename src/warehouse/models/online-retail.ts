@@ -1,3 +1,4 @@
+import { inRedeliveryWindow } from "../window";
 import type { Model } from "./types";
 
 /**
@@ -85,17 +86,19 @@ WHERE i.customer_id IS NOT NULL`,
     },
   ],
   refresh: {
-    ecommerce_invoices: [
-      `DELETE FROM analytics.invoices WHERE invoice_no IN (${STAGED_INVOICES})`,
-      `INSERT INTO analytics.invoices (invoice_no, invoice_date, customer_id, country, is_cancellation, line_count, units, net_amount)
+    ecommerce_invoices: (lookup) => {
+      const INVOICES = lookup("ecommerce_invoices");
+      return [
+        `DELETE FROM analytics.invoices WHERE ${inRedeliveryWindow(INVOICES, "invoice_date")} AND invoice_no IN (${STAGED_INVOICES})`,
+        `INSERT INTO analytics.invoices (invoice_no, invoice_date, customer_id, country, is_cancellation, line_count, units, net_amount)
 SELECT h.invoice_no, MIN(h.invoice_date), MAX(h.customer_id), MAX(h.country),
   MAX(CASE WHEN h.is_cancellation THEN 1 ELSE 0 END) = 1,
   COUNT(*), SUM(h.quantity), ROUND(SUM(h.quantity * h.unit_price), 2)
 FROM history.ecommerce_invoices h
-WHERE h.invoice_no IN (${STAGED_INVOICES})
+WHERE ${inRedeliveryWindow(INVOICES, "h.invoice_date")} AND h.invoice_no IN (${STAGED_INVOICES})
 GROUP BY h.invoice_no`,
-      `DELETE FROM analytics.customers WHERE customer_id IN (${STAGED_CUSTOMERS})`,
-      `INSERT INTO analytics.customers (customer_id, country, first_invoice_at, last_invoice_at, invoices, cancellations, gross_amount, cancelled_amount, net_amount)
+        `DELETE FROM analytics.customers WHERE customer_id IN (${STAGED_CUSTOMERS})`,
+        `INSERT INTO analytics.customers (customer_id, country, first_invoice_at, last_invoice_at, invoices, cancellations, gross_amount, cancelled_amount, net_amount)
 SELECT i.customer_id, MAX(i.country), MIN(i.invoice_date), MAX(i.invoice_date),
   SUM(CASE WHEN i.is_cancellation THEN 0 ELSE 1 END),
   SUM(CASE WHEN i.is_cancellation THEN 1 ELSE 0 END),
@@ -105,8 +108,8 @@ SELECT i.customer_id, MAX(i.country), MIN(i.invoice_date), MAX(i.invoice_date),
 FROM analytics.invoices i
 WHERE i.customer_id IN (${STAGED_CUSTOMERS})
 GROUP BY i.customer_id`,
-      `DELETE FROM analytics.stock_items WHERE stock_code IN (${STAGED_STOCK_CODES})`,
-      `INSERT INTO analytics.stock_items (stock_code, description, last_unit_price, units_sold, net_amount, first_sold_at, last_sold_at)
+        `DELETE FROM analytics.stock_items WHERE stock_code IN (${STAGED_STOCK_CODES})`,
+        `INSERT INTO analytics.stock_items (stock_code, description, last_unit_price, units_sold, net_amount, first_sold_at, last_sold_at)
 SELECT totals.stock_code, last_sale.description, last_sale.unit_price, totals.units_sold, totals.net_amount,
   totals.first_sold_at, totals.last_sold_at
 FROM (
@@ -126,6 +129,7 @@ LEFT JOIN (
   ) ranked
   WHERE rn = 1
 ) last_sale ON last_sale.stock_code = totals.stock_code`,
-    ],
+      ];
+    },
   },
 };

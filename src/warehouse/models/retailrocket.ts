@@ -1,4 +1,5 @@
 import { recordKeyExpression } from "../tables";
+import { inRedeliveryWindow, onStagedDays } from "../window";
 import type { Model } from "./types";
 
 /**
@@ -36,6 +37,7 @@ GROUP BY CAST(e.event_time AS DATE), e.category_id`;
 }
 
 const STAGED_DAYS = "SELECT CAST(s.event_time AS DATE) FROM staging.retail_events s";
+
 const STAGED_CATEGORY_ITEMS = "SELECT s.item_id FROM staging.retail_item_properties s WHERE s.property = 'categoryid'";
 
 /** Categories and parents change rarely and touch any day: rebuilding the small funnel is simpler than tracking which days. */
@@ -86,12 +88,16 @@ export const retailRocketModel: Model = {
     },
   ],
   refresh: {
-    retail_events: (events) => [
-      `DELETE FROM analytics.retail_item_events WHERE event_key IN (SELECT ${recordKeyExpression(events, "s")} FROM staging.retail_events s)`,
-      insertItemEvents(`e.record_key IN (SELECT ${recordKeyExpression(events, "s")} FROM staging.retail_events s)`),
-      `DELETE FROM analytics.retail_category_funnel_daily WHERE day IN (${STAGED_DAYS})`,
-      insertFunnel(`CAST(e.event_time AS DATE) IN (${STAGED_DAYS})`),
-    ],
+    retail_events: (lookup) => {
+      const EVENTS = lookup("retail_events");
+      const STAGED_EVENT_KEYS = `SELECT ${recordKeyExpression(EVENTS, "s")} FROM staging.retail_events s`;
+      return [
+        `DELETE FROM analytics.retail_item_events WHERE ${inRedeliveryWindow(EVENTS, "event_time")} AND event_key IN (${STAGED_EVENT_KEYS})`,
+        insertItemEvents(`${inRedeliveryWindow(EVENTS, "e.event_time")} AND e.record_key IN (${STAGED_EVENT_KEYS})`),
+        `DELETE FROM analytics.retail_category_funnel_daily WHERE ${onStagedDays(EVENTS, "day")} AND day IN (${STAGED_DAYS})`,
+        insertFunnel(`${onStagedDays(EVENTS, "e.event_time")} AND CAST(e.event_time AS DATE) IN (${STAGED_DAYS})`),
+      ];
+    },
     retail_item_properties: [
       `DELETE FROM analytics.retail_item_events WHERE item_id IN (${STAGED_CATEGORY_ITEMS})`,
       insertItemEvents(`e.item_id IN (${STAGED_CATEGORY_ITEMS})`),

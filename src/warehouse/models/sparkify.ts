@@ -1,3 +1,4 @@
+import { fromRedeliveryWindowStart, inRedeliveryWindow } from "../window";
 import type { Model } from "./types";
 import { epochMillisToTimestamp } from "./sql";
 
@@ -38,6 +39,8 @@ const STAGED_PLAY_IDS = `SELECT ${songplayId("s")} FROM staging.sparkify_events 
 const STAGED_START_TIMES = `SELECT ${epochMillisToTimestamp("s.ts")} FROM staging.sparkify_events s WHERE s.page = 'NextSong'`;
 const STAGED_USERS = `SELECT s.user_id FROM staging.sparkify_events s WHERE s.user_id <> ''`;
 const STAGED_TITLES = `SELECT s.title FROM staging.sparkify_songs s`;
+
+// Event refreshes read only the events within the batch's re-delivery window (history is sorted on ts).
 
 export const sparkifyModel: Model = {
   name: "sparkify",
@@ -121,27 +124,32 @@ export const sparkifyModel: Model = {
   ],
   views: [],
   refresh: {
-    sparkify_events: [
-      `DELETE FROM analytics.songplays WHERE songplay_id IN (${STAGED_PLAY_IDS})`,
-      insertSongplays(`${songplayId("e")} IN (${STAGED_PLAY_IDS})`),
-      `DELETE FROM analytics.users WHERE user_id IN (${STAGED_USERS})`,
-      `INSERT INTO analytics.users (user_id, first_name, last_name, gender, level)
+    sparkify_events: (lookup) => {
+      const EVENTS = lookup("sparkify_events");
+      const EVENT_IN_WINDOW = inRedeliveryWindow(EVENTS, "e.ts");
+      const START_IN_WINDOW = (ref: string) => inRedeliveryWindow(EVENTS, ref, epochMillisToTimestamp);
+      return [
+        `DELETE FROM analytics.songplays WHERE ${START_IN_WINDOW("start_time")} AND songplay_id IN (${STAGED_PLAY_IDS})`,
+        insertSongplays(`${EVENT_IN_WINDOW} AND ${songplayId("e")} IN (${STAGED_PLAY_IDS})`),
+        `DELETE FROM analytics.users WHERE user_id IN (${STAGED_USERS})`,
+        `INSERT INTO analytics.users (user_id, first_name, last_name, gender, level)
 SELECT user_id, first_name, last_name, gender, level
 FROM (
   SELECT e.user_id, e.first_name, e.last_name, e.gender, e.level,
     ROW_NUMBER() OVER (PARTITION BY e.user_id ORDER BY e.ts DESC, e.item_in_session DESC) AS rn
   FROM history.sparkify_events e
-  WHERE e.user_id IN (${STAGED_USERS})
+  WHERE ${fromRedeliveryWindowStart(EVENTS, "e.ts")} AND e.user_id IN (${STAGED_USERS})
 ) latest
 WHERE rn = 1`,
-      `DELETE FROM analytics."time" WHERE start_time IN (${STAGED_START_TIMES})`,
-      `INSERT INTO analytics."time" (start_time, hour, day, week, month, year, weekday)
+        `DELETE FROM analytics."time" WHERE ${START_IN_WINDOW("start_time")} AND start_time IN (${STAGED_START_TIMES})`,
+        `INSERT INTO analytics."time" (start_time, hour, day, week, month, year, weekday)
 SELECT DISTINCT p.start_time, EXTRACT(hour FROM p.start_time), EXTRACT(day FROM p.start_time),
   EXTRACT(week FROM p.start_time), EXTRACT(month FROM p.start_time), EXTRACT(year FROM p.start_time),
   EXTRACT(dow FROM p.start_time)
 FROM analytics.songplays p
-WHERE p.start_time IN (${STAGED_START_TIMES})`,
-    ],
+WHERE ${START_IN_WINDOW("p.start_time")} AND p.start_time IN (${STAGED_START_TIMES})`,
+      ];
+    },
     sparkify_songs: [
       `DELETE FROM analytics.songs WHERE song_id IN (SELECT s.song_id FROM staging.sparkify_songs s)`,
       `INSERT INTO analytics.songs (song_id, title, artist_id, year, duration)

@@ -1,6 +1,9 @@
 import type { WarehouseDataset } from "../../datasets/types";
 import type { TableSpec, ViewSpec } from "../tables";
 
+/** The warehouse's datasets by name (the model's own datasets are always there). */
+export type DatasetLookup = (name: string) => WarehouseDataset;
+
 /**
  * A model: tables and views derived from one or more datasets, and the SQL that refreshes them after
  * a load. All SQL is written once, in the subset Redshift and DuckDB both accept: ROW_NUMBER() in
@@ -18,5 +21,5 @@ export interface Model {
    * keyed by dataset name. They may read `staging.<that dataset>` (the rows of this load only) to
    * limit the work to what the load touched, and any history or analytics table.
    */
-  readonly refresh: Readonly<Record<string, readonly string[] | ((dataset: WarehouseDataset) => readonly string[])>>;
+  readonly refresh: Readonly<Record<string, readonly string[] | ((dataset: DatasetLookup) => readonly string[])>>;
 }

@@ -1,3 +1,4 @@
+import { onStagedDays } from "../window";
 import type { Model } from "./types";
 
 /** Apache access logs: a requests fact (a view over the deduplicated history) and a daily status/path summary. */
@@ -37,13 +38,16 @@ FROM history.weblogs h`,
     },
   ],
   refresh: {
-    weblogs: [
-      `DELETE FROM analytics.daily_request_summary WHERE day IN (${STAGED_DAYS})`,
-      `INSERT INTO analytics.daily_request_summary (day, status, path, requests, bytes, clients)
+    weblogs: (lookup) => {
+      const WEBLOGS = lookup("weblogs");
+      return [
+        `DELETE FROM analytics.daily_request_summary WHERE ${onStagedDays(WEBLOGS, "day")} AND day IN (${STAGED_DAYS})`,
+        `INSERT INTO analytics.daily_request_summary (day, status, path, requests, bytes, clients)
 SELECT CAST(h.event_time AS DATE), h.status, h.path, COUNT(*), SUM(h.bytes), COUNT(DISTINCT h.client_host)
 FROM history.weblogs h
-WHERE CAST(h.event_time AS DATE) IN (${STAGED_DAYS})
+WHERE ${onStagedDays(WEBLOGS, "h.event_time")} AND CAST(h.event_time AS DATE) IN (${STAGED_DAYS})
 GROUP BY CAST(h.event_time AS DATE), h.status, h.path`,
-    ],
+      ];
+    },
   },
 };

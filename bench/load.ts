@@ -1,0 +1,163 @@
+/**
+ * Benchmark of the offline loader (`loadLakeOnce`: the same statements the Redshift loader runs, on
+ * DuckDB): does the cost of loading a batch grow with history? For each history size it fills a fresh
+ * lake with that many rows (Parquet files of 250,000 rows, loaded once with --rescan), then times
+ *   - the load of one new batch of `--batch` rows (history upsert + the dataset's model refreshes),
+ *   - a run with nothing new (reads the announcements folder),
+ *   - a --rescan run with nothing new (lists and hashes the whole lake: the old way, for comparison).
+ * Rows are synthetic but shaped like the dataset: one row per second, the window column increasing,
+ * other values cycling through 1,000 distinct values. Prints a Markdown table and the ratio of each
+ * batch load to the one at the smallest history (target: ≤ 1.5 at 10M rows).
+ *
+ *   npx ts-node --transpile-only bench/load.ts [--history 100000,1000000,3000000,10000000]
+ *     [--batch 20000] [--dataset NAME] [--runs 3]
+ */
+import { mkdtempSync, mkdirSync, rmSync, statSync } from "fs";
+import { loadavg, tmpdir } from "os";
+import { dirname, join } from "path";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { allDatasets, datasetByName, type Dataset } from "../src/datasets";
+import { announceObjects, fileEtag } from "../src/loader/announcements";
+import { lakeObjectPath, loadLakeOnce } from "../src/loader/duckdb";
+import { duckdbType } from "../src/warehouse/ddl";
+import { redeliveryWindowOf } from "../src/warehouse/window";
+
+const DATASETS = allDatasets();
+
+const BUCKET = "lake";
+const FILE_ROWS = 250_000;
+const BASE_MS = Date.UTC(2024, 0, 1);
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+}
+
+const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
+
+/** The first dataset whose window column is part of its dedupe key (so every synthetic row is distinct). */
+function defaultDataset(): Dataset {
+  const found = DATASETS.find((d) => {
+    const w = redeliveryWindowOf(d);
+    return w !== undefined && d.dedupeKey.includes(w.column);
+  });
+  if (!found) throw new Error("no dataset with a re-delivery window on a dedupe key column");
+  return found;
+}
+
+/** SELECT of rows `from`..`to` (one per second from BASE_MS) with the dataset's Glue columns. */
+function syntheticRows(dataset: Dataset, from: number, to: number): string {
+  const window = redeliveryWindowOf(dataset);
+  const micros = `(${BASE_MS}::BIGINT + i * 1000) * 1000`;
+  const columns = dataset.columns.map((c) => {
+    const type = duckdbType(c.type);
+    let value: string;
+    if (c.type === "timestamp") value = `make_timestamp(${micros})`;
+    else if (c.type === "date") value = `CAST(make_timestamp(${micros}) AS DATE)`;
+    else if (c.type === "bigint") value = c.name === window?.column ? `${BASE_MS}::BIGINT + i * 1000` : "i";
+    else if (c.type === "string") value = `'v' || CAST(i % 1000 AS VARCHAR)`;
+    else if (c.type === "boolean") value = "false";
+    else value = "i % 1000";
+    return `CAST(${value} AS ${type}) AS ${c.name}`;
+  });
+  return `SELECT ${columns.join(", ")} FROM range(${from}, ${to}) r(i)`;
+}
+
+async function writeObject(
+  connection: DuckDBConnection,
+  lakeDir: string,
+  dataset: Dataset,
+  key: string,
+  from: number,
+  to: number,
+): Promise<void> {
+  const file = lakeObjectPath(lakeDir, BUCKET, key);
+  mkdirSync(dirname(file), { recursive: true });
+  await connection.run(`COPY (${syntheticRows(dataset, from, to)}) TO '${file}' (FORMAT PARQUET)`);
+  await announceObjects(lakeDir, BUCKET, [{ key, size: statSync(file).size, etag: await fileEtag(file) }]);
+}
+
+interface Row {
+  readonly history: number;
+  readonly batch: number[];
+  readonly nothingNew: number[];
+  rescan: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main(): Promise<void> {
+  const sizes = flag("--history", "100000,1000000,3000000,10000000").split(",").map(Number);
+  const batch = Number(flag("--batch", "20000"));
+  const runs = Number(flag("--runs", "3"));
+  const datasetName = flag("--dataset", "");
+  const dataset = datasetName ? datasetByName(datasetName) : defaultDataset();
+  const prefix = `curated/${dataset.name}/bench`;
+  console.log(
+    `dataset ${dataset.name}, batch ${batch} rows, ${runs} run(s) per size, load average ${loadavg()[0].toFixed(2)}`,
+  );
+  const rows: Row[] = [];
+  const writer = await DuckDBInstance.create(":memory:");
+  const connection = await writer.connect();
+  try {
+    for (const history of sizes) {
+      const lakeDir = mkdtempSync(join(tmpdir(), "tributary-bench-load-"));
+      try {
+        for (let from = 0, n = 0; from < history; from += FILE_ROWS, n++) {
+          await writeObject(
+            connection,
+            lakeDir,
+            dataset,
+            `${prefix}/h-${n}.parquet`,
+            from,
+            Math.min(history, from + FILE_ROWS),
+          );
+        }
+        const setup = process.hrtime.bigint();
+        const initial = await loadLakeOnce(lakeDir);
+        if (initial.results.some((r) => !r.ok)) throw new Error(JSON.stringify(initial.results));
+        console.log(`  history ${history}: initial load ${seconds(setup).toFixed(1)} s`);
+        const row: Row = { history, batch: [], nothingNew: [], rescan: 0 };
+        // Each run appends a new batch after the previous one, as successive loads do.
+        for (let run = 0, next = history; run < runs; run++, next += batch) {
+          await writeObject(connection, lakeDir, dataset, `${prefix}/b-${run}.parquet`, next, next + batch);
+          let t = process.hrtime.bigint();
+          const report = await loadLakeOnce(lakeDir);
+          row.batch.push(seconds(t));
+          if (report.results.length !== 1 || !report.results[0].ok) throw new Error(JSON.stringify(report.results));
+          t = process.hrtime.bigint();
+          const idle = await loadLakeOnce(lakeDir);
+          row.nothingNew.push(seconds(t));
+          if (idle.results.length !== 0) throw new Error("the nothing-new run loaded something");
+        }
+        const t = process.hrtime.bigint();
+        await loadLakeOnce(lakeDir, { rescan: true });
+        row.rescan = seconds(t);
+        rows.push(row);
+        console.log(
+          `  batch ${row.batch.map((s) => s.toFixed(2)).join(" / ")} s; nothing new ${row.nothingNew.map((s) => s.toFixed(2)).join(" / ")} s; rescan ${row.rescan.toFixed(2)} s`,
+        );
+      } finally {
+        rmSync(lakeDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    connection.closeSync();
+    writer.closeSync();
+  }
+  const base = median(rows[0].batch);
+  console.log(
+    `\n| history rows before the batch | load of the ${batch} batch (median) | vs. smallest | nothing new (median) | nothing new, --rescan |`,
+  );
+  console.log("|---|---|---|---|---|");
+  for (const r of rows) {
+    console.log(
+      `| ${r.history.toLocaleString("en-US")} | ${median(r.batch).toFixed(2)} s | ${(median(r.batch) / base).toFixed(2)}× | ${median(r.nothingNew).toFixed(3)} s | ${r.rescan.toFixed(2)} s |`,
+    );
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
