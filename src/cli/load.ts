@@ -16,7 +16,9 @@ function lakeCuratedGlob(warehouseFile: string): string {
 
 export function formatLoadReport(report: LocalLoadReport): string {
   const lines: string[] = [];
-  if (report.discovered === 0) {
+  if (report.discovered === 0 && report.ledgerObjects > 0) {
+    lines.push("Nothing new: no object announced since the last load.");
+  } else if (report.discovered === 0) {
     lines.push(
       `The lake is empty: no Parquet object under ${lakeCuratedGlob(report.warehouse)} yet, so nothing was loaded. ` +
         "Ship data first (`tributary local start`, `tributary local ingest` or `tributary demo`).",

@@ -9,7 +9,7 @@ import { duckdbType, warehouseDdl } from "../warehouse/ddl";
 import { bindStagedRange, stagedRangeQuery } from "../warehouse/window";
 import { transformStatementsFor } from "../warehouse/models";
 import { sqlIdentifier, sqlString } from "../warehouse/sql";
-import { qualifiedName, stagingTable } from "../warehouse/tables";
+import { LEDGER_TABLE, qualifiedName, stagingTable } from "../warehouse/tables";
 import { lateDuplicateCounts, lateDuplicateCountsSql, ledgerInsertStatements } from "./ledger-sql";
 import { acknowledgeAnnouncements, fileEtag, readAnnouncements } from "./announcements";
 import { ledgerKey, planLoad, type DatasetLoad, type LakeObject, type LoadPlan } from "./plan";
@@ -178,6 +178,8 @@ export interface LocalLoadReport {
   readonly historyRows: Readonly<Record<string, number>>;
   /** Per dataset, records re-delivered later than the re-delivery window (see DrainReport.lateDuplicates). */
   readonly lateDuplicates: Readonly<Record<string, number>>;
+  /** Objects in the ledger after the run: 0 means nothing was ever loaded (an empty lake, for a message). */
+  readonly ledgerObjects: number;
 }
 
 export interface LocalLoadOptions {
@@ -225,6 +227,7 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
       historyRows[r.dataset] = Number(reader.getRows()[0][0]);
     }
     const late = await connection.runAndReadAll(lateDuplicateCountsSql(plan.loadId));
+    const ledger = await connection.runAndReadAll(`SELECT COUNT(*) FROM ${qualifiedName(LEDGER_TABLE)}`);
     return {
       loadId: plan.loadId,
       warehouse: file,
@@ -234,6 +237,7 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
       rejected: [...plan.rejected.map((r) => r.reason), ...unreadable],
       historyRows,
       lateDuplicates: lateDuplicateCounts(late.getRows()),
+      ledgerObjects: Number(ledger.getRows()[0][0]),
     };
   } finally {
     connection.closeSync();

@@ -12,6 +12,7 @@ import { OFFLINE_LAKE_BUCKET } from "../../src/spec/names";
 import { splitSqlStatements } from "../../src/warehouse/statements";
 import { FirehoseStandIn } from "../support/firehose-standin";
 import { envWithoutAws, progressLines, runCli } from "./run-cli";
+import { announceObjects } from "../../src/loader/announcements";
 
 const DATASETS = allDatasets();
 
@@ -36,6 +37,10 @@ describe("commands that never fail quietly", function () {
       const bad = path.join(lake, "s3", OFFLINE_LAKE_BUCKET, "curated", dataset.name, "broken.parquet");
       await fs.mkdir(path.dirname(bad), { recursive: true });
       await fs.writeFile(bad, "not parquet");
+      // Announced as the endpoint announces every object it writes, so the loader picks it up.
+      await announceObjects(lake, OFFLINE_LAKE_BUCKET, [
+        { key: `curated/${dataset.name}/broken.parquet`, size: 11, etag: "0123456789abcdef0123456789abcdef" },
+      ]);
       const run = await runCli(["local", "ingest", "--dir", lake, "--dataset", dataset.name, ...generated.files]);
       assert.equal(run.code, 1, run.stderr);
       assert.match(
