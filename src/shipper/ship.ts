@@ -1,8 +1,8 @@
 import { open, stat } from "fs/promises";
 import type { FileHandle } from "fs/promises";
 import { basename } from "path";
-import type { Dataset } from "../datasets/types";
 import { agentChainFor, fileVariantFor, lineProcessorFor } from "../agent/processing";
+import type { LineSpec } from "../agent/processing";
 import { TributaryError } from "../errors";
 import { CheckpointStore, FINGERPRINT_BYTES, checkpointApplies, identityOf } from "./checkpoint";
 import type { FileIdentity } from "./checkpoint";
@@ -11,7 +11,7 @@ import { billedBytes, normalizeLimits } from "./packer";
 import type { PackedCall, PackedRecord, PackingLimits } from "./packer";
 import { PackingThread } from "./packing-thread";
 import type { RejectSink } from "./rejects";
-import { BatchSender } from "./sender";
+import { BatchSender, SendAborted } from "./sender";
 import type { RecordBatchPort } from "./sender";
 
 /**
@@ -22,8 +22,15 @@ import type { RecordBatchPort } from "./sender";
  * to stop reading because too much is in flight.
  */
 
+/**
+ * What the shipper needs of a dataset: its name and how its lines become JSON (the agent's
+ * processing chain, header lines, file variants). A catalog `Dataset` is one; so is the JSON the
+ * standalone shipper reads (`tributary ship-spec`), which is exactly this shape.
+ */
+export type ShipperDataset = LineSpec;
+
 export interface ShipOptions {
-  readonly dataset: Dataset;
+  readonly dataset: ShipperDataset;
   readonly streamName: string;
   /** Keep reading at end of file and follow rotation (rename+create, copytruncate). @default false */
   readonly follow?: boolean;
@@ -50,6 +57,15 @@ export interface ShipOptions {
   readonly limits?: Partial<PackingLimits>;
   /** Read size. @default 1 MiB */
   readonly readChunkBytes?: number;
+  /** How long one call may keep failing before the run gives up (TRIBUTARY_SHIP_RETRIES_EXHAUSTED). @default 600_000 */
+  readonly maxRetryTimeMs?: number;
+  /** Where calls go, named in messages ("endpoint http://…", "AWS us-east-1"). */
+  readonly destination?: string;
+  /**
+   * After `stop`, calls in flight get this long to be acknowledged; then they are cancelled and the run
+   * ends (what they carried is sent again by the next run, from the checkpoints). @default 3_000
+   */
+  readonly stopTimeoutMs?: number;
 }
 
 export interface ShipPorts {
@@ -82,8 +98,77 @@ export interface ShipStats {
   /** What Firehose bills for those records: each rounded up to 5 KB. */
   billedBytes: number;
   rotations: number;
+  /** Files that could not be shipped (missing, unreadable, not a regular file), each with a stable code. */
+  failedFiles: FileFailure[];
+  /** The last error a call was retried for, so a run that keeps retrying says why. */
+  lastError: string | undefined;
 }
 
+/** A file that could not be read: its path, a stable code (TRIBUTARY_SHIP_*) and what to do. */
+export interface FileFailure {
+  readonly file: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Codes of problems with one input file: reported, and the other files are still shipped. */
+export const FILE_PROBLEM_CODES: ReadonlySet<string> = new Set([
+  "TRIBUTARY_SHIP_FILE_NOT_FOUND",
+  "TRIBUTARY_SHIP_FILE_UNREADABLE",
+  "TRIBUTARY_SHIP_NOT_A_FILE",
+  "TRIBUTARY_SHIP_FILE_NAME",
+  "TRIBUTARY_SHIP_READ_FAILED",
+]);
+
+/** A problem with one input file (one of FILE_PROBLEM_CODES), naming the file. */
+export class FileProblem extends TributaryError {
+  constructor(
+    code: string,
+    readonly file: string,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+function isFileProblem(err: unknown): err is FileProblem {
+  return err instanceof FileProblem;
+}
+
+function kindOf(info: import("fs").Stats): string {
+  if (info.isDirectory()) return "directory";
+  if (info.isFIFO()) return "named pipe";
+  if (info.isSocket()) return "socket";
+  if (info.isCharacterDevice() || info.isBlockDevice()) return "device";
+  return "special file";
+}
+
+/** An fs error while opening or reading `path`, as a file problem naming it and what to do. */
+function fileProblem(path: string, err: unknown): FileProblem {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") {
+    return new FileProblem("TRIBUTARY_SHIP_FILE_NOT_FOUND", path, `File ${path} does not exist; check the path.`);
+  }
+  if (code === "EACCES" || code === "EPERM") {
+    return new FileProblem(
+      "TRIBUTARY_SHIP_FILE_UNREADABLE",
+      path,
+      `File ${path} cannot be read by this user (${code}); grant read permission (e.g. add the user to the file's group) or run as a user who can read it.`,
+    );
+  }
+  if (code === "EISDIR") {
+    return new FileProblem(
+      "TRIBUTARY_SHIP_NOT_A_FILE",
+      path,
+      `${path} is a directory; pass the files in it (e.g. ${path}/*).`,
+    );
+  }
+  return new FileProblem(
+    "TRIBUTARY_SHIP_READ_FAILED",
+    path,
+    `Reading ${path} failed (${code ?? (err as Error).message}); what was read before is shipped and checkpointed.`,
+  );
+}
 interface SourceState {
   readonly id: number;
   readonly path: string;
@@ -129,6 +214,8 @@ export class Shipper {
     payloadBytes: 0,
     billedBytes: 0,
     rotations: 0,
+    failedFiles: [],
+    lastError: undefined,
   };
   private readonly limits: PackingLimits;
   private readonly packing: PackingThread;
@@ -142,6 +229,7 @@ export class Shipper {
   private readonly maxInFlightBytes: number;
   private readonly pollIntervalMs: number;
   private readonly readChunkBytes: number;
+  private stopTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: ShipOptions,
@@ -155,9 +243,12 @@ export class Shipper {
       retryBaseMs: options.retryBaseMs,
       retryMaxMs: options.retryMaxMs,
       random: options.random,
+      maxRetryTimeMs: options.maxRetryTimeMs,
+      destination: options.destination,
       onAcknowledged: (records) => this.acknowledge(records),
-      onRetry: (entries) => {
+      onRetry: (entries, reason) => {
         this.stats.retries += entries;
+        this.stats.lastError = reason;
       },
       onCall: () => {
         this.stats.calls++;
@@ -173,11 +264,21 @@ export class Shipper {
 
   /**
    * Asks the run to finish: reading stops at the next chunk, what was read is packed and sent, and
-   * checkpoints are written once it is acknowledged. `run` then resolves as usual.
+   * checkpoints are written once it is acknowledged. Calls still unanswered after `stopTimeoutMs` are
+   * cancelled (whatever the transport is doing: a stalled call, a retry backoff), so a stop is prompt.
+   * `run` then resolves as usual.
    */
   stop(): void {
+    if (this.stopping) return;
     this.stopping = true;
     this.wakeStop();
+    this.stopTimer = setTimeout(() => this.sender.abort(), this.options.stopTimeoutMs ?? 3_000);
+    this.stopTimer.unref();
+  }
+
+  /** Records a file that could not be shipped; the run goes on with the others. */
+  private fileFailed(err: FileProblem): void {
+    this.stats.failedFiles.push({ file: err.file, code: err.code, message: err.message });
   }
 
   /** Ships `paths` until they end (or, with `follow`, until `stop`), and resolves with the counters. */
@@ -205,6 +306,7 @@ export class Shipper {
         const readers = await Promise.allSettled(
           paths.map((path) =>
             this.shipPath(path).catch((err: unknown) => {
+              if (isFileProblem(err)) return this.fileFailed(err);
               this.stop();
               throw err;
             }),
@@ -218,6 +320,10 @@ export class Shipper {
           try {
             await this.shipPath(path);
           } catch (reason) {
+            if (isFileProblem(reason)) {
+              this.fileFailed(reason);
+              continue;
+            }
             failure = { reason };
             break;
           }
@@ -226,10 +332,16 @@ export class Shipper {
       // Whatever was read goes out (also after a failure or a stop), then waits for acknowledgement.
       this.packing.flush();
       await this.packing.sync();
-      await this.sender.drain();
-      if (failure) throw failure.reason;
+      try {
+        await this.sender.drain();
+      } catch (err) {
+        // Cancelled by a stop that waited long enough: the checkpoints hold what was acknowledged.
+        if (!(err instanceof SendAborted)) throw err;
+      }
+      if (failure && !(failure.reason instanceof SendAborted)) throw failure.reason;
     } finally {
       if (ager) clearInterval(ager);
+      if (this.stopTimer) clearTimeout(this.stopTimer);
       await this.packing.close();
       this.ports.rejects.flush();
     }
@@ -345,7 +457,7 @@ export class Shipper {
       // Compiled here only to fail early, with the file's name, when no file variant matches it.
       lineProcessorFor(dataset, basename(path));
     } catch (err) {
-      throw new TributaryError("TRIBUTARY_SHIP_FILE_NAME", (err as Error).message);
+      throw new FileProblem("TRIBUTARY_SHIP_FILE_NAME", path, (err as Error).message);
     }
     const source: SourceState = {
       id: this.nextSourceId++,
@@ -389,17 +501,27 @@ export class Shipper {
     }
   }
 
+  /**
+   * Opens `path` for reading. Only a regular file is opened (opening a named pipe would block, a
+   * directory fails later on read). Following, a missing file is waited for (being rotated, or not
+   * created yet); otherwise it is a file problem like the others.
+   */
   private async openPath(path: string): Promise<FileHandle | undefined> {
     for (;;) {
       try {
+        const info = await stat(path);
+        if (!info.isFile()) {
+          throw new FileProblem(
+            "TRIBUTARY_SHIP_NOT_A_FILE",
+            path,
+            `${path} is a ${kindOf(info)}, not a regular file; pass log files${info.isDirectory() ? ` (e.g. ${path}/*)` : ""}.`,
+          );
+        }
         return await open(path, "r");
       } catch (err) {
-        if (!isMissing(err)) throw err;
-        if (!this.options.follow) {
-          throw new TributaryError("TRIBUTARY_SHIP_FILE_NOT_FOUND", `File ${path} does not exist; check the path.`);
-        }
+        if (err instanceof FileProblem) throw err;
+        if (!isMissing(err) || !this.options.follow) throw fileProblem(path, err);
       }
-      // Following a file that is not there yet (or is being rotated): wait for it to appear.
       if (this.stopping) return undefined;
       await Promise.race([sleep(this.pollIntervalMs), this.stopped]);
     }
@@ -416,7 +538,12 @@ export class Shipper {
       await this.packing.ready();
       // A fresh buffer per read: its memory is handed over to the worker, not copied.
       const buffer = Buffer.allocUnsafeSlow(this.readChunkBytes);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, buffer.length, position));
+      } catch (err) {
+        throw fileProblem(source.path, err);
+      }
       if (bytesRead === 0) return position;
       this.packing.push(source.id, buffer.subarray(0, bytesRead));
       position += bytesRead;
