@@ -24,6 +24,16 @@ export interface Checkpoint {
   /** Lines before `offset`, so rejected-line numbers stay those of the file after a restart. */
   readonly lines: number;
   readonly updatedAt: string;
+  /**
+   * Byte ranges [start, end) after `offset` already acknowledged: calls that were answered while an
+   * earlier one was still in flight. A restart does not send them again, so a crash re-sends only what
+   * was in flight (at most `concurrency` calls), not everything after the oldest call in flight.
+   */
+  readonly acknowledged?: ReadonlyArray<readonly [number, number]>;
+  /** Rejected lines starting before this offset are in the errors file already. @default 0 */
+  readonly rejectsThrough?: number;
+  /** Size of the errors file when this was written: rejects recorded later are looked up after it. */
+  readonly rejectsFileBytes?: number;
 }
 
 /** Bytes fingerprinted: enough to tell two log files apart, little enough to read on every open. */

@@ -85,6 +85,8 @@ export interface ShipStats {
   lines: number;
   headerLinesSkipped: number;
   blankLines: number;
+  /** Lines not sent again because a checkpoint recorded them acknowledged (after a crash). */
+  linesAlreadyShipped: number;
   rejected: number;
   /** Lines in acknowledged records. */
   linesAcknowledged: number;
@@ -181,6 +183,18 @@ interface SourceState {
   readonly inFlight: Mark[];
   inFlightHead: number;
   savedOffset: number;
+  /** "dev-ino", written with each rejected line. */
+  readonly fileId: string;
+  /** Rejected lines before this offset are recorded (durably, or buffered to be); later ones are new. */
+  rejectsThrough: number;
+  /** Offsets recorded by a run that crashed after writing them but before its checkpoint said so. */
+  readonly recordedRejects: ReadonlySet<number>;
+  /** `rejectsThrough` as of the last flush of the errors file: what a checkpoint may claim. */
+  durableRejectsThrough: number;
+  /** Ranges an earlier run's checkpoint recorded acknowledged, kept until reading passes them. */
+  inherited: ReadonlyArray<readonly [number, number]>;
+  /** A record past the resume point was acknowledged since the last checkpoint write. */
+  rangesChanged: boolean;
   /** Replaced by a new source for the same inode (copytruncate): its checkpoint file is no longer its own. */
   retired: boolean;
 }
@@ -188,6 +202,7 @@ interface SourceState {
 interface Mark {
   readonly source: SourceState;
   readonly startOffset: number;
+  readonly endOffset: number;
   readonly linesBefore: number;
   acknowledged: boolean;
 }
@@ -206,6 +221,7 @@ export class Shipper {
     lines: 0,
     headerLinesSkipped: 0,
     blankLines: 0,
+    linesAlreadyShipped: 0,
     rejected: 0,
     linesAcknowledged: 0,
     recordsAcknowledged: 0,
@@ -230,6 +246,9 @@ export class Shipper {
   private readonly pollIntervalMs: number;
   private readonly readChunkBytes: number;
   private stopTimer: NodeJS.Timeout | undefined;
+  /** Sources with rejected lines buffered but not yet in the errors file, and how many lines. */
+  private readonly unflushedRejectSources = new Set<SourceState>();
+  private unflushedRejects = 0;
 
   constructor(
     private readonly options: ShipOptions,
@@ -343,7 +362,7 @@ export class Shipper {
       if (ager) clearInterval(ager);
       if (this.stopTimer) clearTimeout(this.stopTimer);
       await this.packing.close();
-      this.ports.rejects.flush();
+      this.flushRejects();
     }
     for (const source of this.sources.values()) this.saveCheckpoint(source);
     return this.stats;
@@ -355,11 +374,25 @@ export class Shipper {
     stats.lines += progress.lines;
     stats.blankLines += progress.blankLines;
     stats.headerLinesSkipped += progress.headerLinesSkipped;
+    stats.linesAlreadyShipped += progress.linesAlreadyShipped;
     for (const rejected of progress.rejects) {
       const source = this.sources.get(rejected.source) as SourceState;
       stats.rejected++;
-      this.ports.rejects.add({ file: source.path, line: rejected.line, reason: rejected.reason, text: rejected.text });
+      // Read again after a restart: recorded once (measured before: up to twice after a crash).
+      if (rejected.offset < source.rejectsThrough || source.recordedRejects.has(rejected.offset)) continue;
+      this.ports.rejects.add({
+        file: source.path,
+        line: rejected.line,
+        reason: rejected.reason,
+        text: rejected.text,
+        offset: rejected.offset,
+        fileId: source.fileId,
+      });
+      source.rejectsThrough = rejected.offset + 1;
+      this.unflushedRejectSources.add(source);
+      this.unflushedRejects++;
     }
+    if (this.unflushedRejects >= 1000) this.flushRejects();
     for (const call of progress.calls) this.submit(call);
     for (const frontier of progress.frontiers) {
       const source = this.sources.get(frontier.source) as SourceState;
@@ -383,6 +416,7 @@ export class Shipper {
         const mark: Mark = {
           source,
           startOffset: origin.startOffset,
+          endOffset: origin.endOffset,
           linesBefore: origin.linesBefore,
           acknowledged: false,
         };
@@ -403,6 +437,7 @@ export class Shipper {
       this.stats.billedBytes += billedBytes(record.data.length, this.limits.billingUnitBytes);
       for (const mark of this.marks.get(record) ?? []) {
         mark.acknowledged = true;
+        mark.source.rangesChanged = true;
         moved.add(mark.source);
       }
     }
@@ -423,20 +458,63 @@ export class Shipper {
     return source.frontier;
   }
 
+  /**
+   * Appends the buffered rejected lines, then checkpoints each file they came from, so the
+   * checkpoints say they are recorded (a restart reading them again does not record them twice).
+   */
+  private flushRejects(): void {
+    if (this.unflushedRejectSources.size === 0) return;
+    this.ports.rejects.flush();
+    const sources = [...this.unflushedRejectSources];
+    this.unflushedRejectSources.clear();
+    this.unflushedRejects = 0;
+    for (const source of sources) {
+      source.durableRejectsThrough = source.rejectsThrough;
+      this.writeCheckpoint(source, this.resumePoint(source));
+    }
+  }
+
   private saveCheckpoint(source: SourceState): void {
     if (source.retired) return;
     const point = this.resumePoint(source);
-    if (point.offset === source.savedOffset) return;
+    if (point.offset === source.savedOffset && !source.rangesChanged) return;
     // Rejected lines before this point must be on disk before the checkpoint moves past them.
-    this.ports.rejects.flush();
+    if (this.unflushedRejectSources.size > 0) this.flushRejects();
+    this.writeCheckpoint(source, point);
+  }
+
+  private writeCheckpoint(source: SourceState, point: { offset: number; lines: number }): void {
+    if (source.retired) return;
     this.ports.checkpoints.save({
       path: source.path,
       identity: source.identity,
       offset: point.offset,
       lines: point.lines,
       updatedAt: new Date().toISOString(),
+      acknowledged: this.acknowledgedAfter(source, point.offset),
+      rejectsThrough: source.durableRejectsThrough,
+      rejectsFileBytes: this.ports.rejects.size?.(),
     });
     source.savedOffset = point.offset;
+    source.rangesChanged = false;
+  }
+
+  /** Acknowledged byte ranges after `offset`: inherited ones not yet passed, then this run's, merged. */
+  private acknowledgedAfter(source: SourceState, offset: number): Array<[number, number]> | undefined {
+    const ranges: Array<[number, number]> = [];
+    const add = (start: number, end: number) => {
+      if (end <= offset) return;
+      const last = ranges[ranges.length - 1];
+      if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+      else ranges.push([Math.max(start, offset), end]);
+    };
+    const fresh: Array<readonly [number, number]> = [];
+    for (let i = source.inFlightHead; i < source.inFlight.length; i++) {
+      const mark = source.inFlight[i];
+      if (mark.acknowledged) fresh.push([mark.startOffset, mark.endOffset]);
+    }
+    for (const [start, end] of [...source.inherited, ...fresh].sort((a, b) => a[0] - b[0])) add(start, end);
+    return ranges.length > 0 ? ranges : undefined;
   }
 
   private async openSource(handle: FileHandle, path: string, rotated: boolean, buffer: Buffer): Promise<SourceState> {
@@ -444,9 +522,18 @@ export class Shipper {
     const checkpoint = this.ports.checkpoints.load(identity);
     let offset = 0;
     let lines = 0;
+    const fileId = `${identity.dev}-${identity.ino}`;
+    let rejectsThrough = 0;
+    let inherited: ReadonlyArray<readonly [number, number]> = [];
+    let recordedRejects: ReadonlySet<number> = new Set();
     if (checkpoint && (await checkpointApplies(checkpoint, handle))) {
       offset = checkpoint.offset;
       lines = checkpoint.lines;
+      rejectsThrough = checkpoint.rejectsThrough ?? 0;
+      inherited = checkpoint.acknowledged ?? [];
+      if (checkpoint.rejectsFileBytes !== undefined && this.ports.rejects.recordedSince) {
+        recordedRejects = this.ports.rejects.recordedSince(checkpoint.rejectsFileBytes, fileId);
+      }
     } else if (this.options.follow && !this.options.fromStart && !rotated) {
       const end = await this.countLines(handle, buffer);
       offset = end.offset;
@@ -469,6 +556,12 @@ export class Shipper {
       inFlightHead: 0,
       savedOffset: offset,
       retired: false,
+      fileId,
+      rejectsThrough,
+      durableRejectsThrough: rejectsThrough,
+      recordedRejects,
+      inherited,
+      rangesChanged: false,
     };
     this.sources.set(source.id, source);
     this.packing.open({
@@ -477,6 +570,7 @@ export class Shipper {
       startOffset: offset,
       linesBefore: lines,
       headerLines: offset === 0 ? (dataset.source.skipHeaderLines ?? 0) : 0,
+      acknowledged: inherited,
       datasetName: dataset.name,
     });
     this.stats.files++;

@@ -87,12 +87,15 @@ describe("shipper: delivery through an unreliable stream", function () {
     assert.equal(csvRun.stats.linesAcknowledged, 2);
     assert.equal(csvRun.rejected.length, 1);
     assert.deepEqual(
-      { ...csvRun.rejected[0], reason: csvRun.rejected[0].reason.slice(0, 14) },
+      { ...csvRun.rejected[0], reason: csvRun.rejected[0].reason.slice(0, 14), fileId: "" },
       {
         file: csv,
         line: 3,
         reason: "malformed CSV:",
         text: broken,
+        // Where the line starts: after the header and the first row, each with its CRLF.
+        offset: readFileSync(csv, "utf8").indexOf(broken),
+        fileId: "",
       },
     );
     assert.equal(jsonRun.stats.linesAcknowledged, 2);
@@ -134,6 +137,27 @@ describe("shipper: delivery through an unreliable stream", function () {
     const lines = standIn.lines();
     assert.equal(lines.length, 1202);
     assert.equal(new Set(lines).size, 1202);
+  });
+
+  it("invalid UTF-8 is a rejected line with its number, not bytes silently replaced", async () => {
+    standIn = await FirehoseStandIn.start();
+    const file = join(work.path, "events.json");
+    writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('{"ts":1,"page":"Café"}\n{"ts":2,"page":"'),
+        Buffer.from([0xc3, 0x28, 0xff]),
+        Buffer.from('"}\n{"ts":3}\n'),
+      ]),
+    );
+    const { stats, rejected } = await shipTo(standIn, work.path, "sparkify_events", [file]);
+    assert.deepEqual(standIn.lines(), ['{"ts":1,"page":"Café"}', '{"ts":3}']);
+    assert.equal(stats.rejected, 1);
+    assert.deepEqual(
+      rejected.map((r) => [r.file, r.line, r.text]),
+      [[file, 2, '{"ts":2,"page":"\ufffd(\ufffd"}']],
+    );
+    assert.match(rejected[0].reason, /^invalid UTF-8/);
   });
 
   it("a missing file, a directory and a named pipe are reported by name with a stable code; the other files are shipped", async () => {
