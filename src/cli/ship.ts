@@ -34,6 +34,7 @@ export interface ShipCommandOptions {
   readonly maxRetryTime?: string;
   readonly requestTimeout?: string;
   readonly progressInterval?: string;
+  readonly rotatedFileQuietTime?: string;
 }
 
 export const DEFAULT_CHECKPOINT_DIR = join(homedir(), ".tributary", "checkpoints");
@@ -178,6 +179,7 @@ export async function runShipFor(
       concurrency: positiveInteger("--concurrency", options.concurrency, 4),
       maxRetryTimeMs,
       destination: destination.description,
+      rotatedFileQuietMs: parseDuration("--rotated-file-quiet-time", options.rotatedFileQuietTime, 10_000),
     },
     { firehose: firehosePort(client), checkpoints: store, rejects: new RejectFile(errorsFile) },
   );
@@ -210,15 +212,20 @@ export async function runShipFor(
   }
   const bar = showBar ? progressBar(options.follow ?? false, totalBytes) : undefined;
   // Outside a terminal (systemd, a pipe) a line every few seconds: a run that retries is never silent.
+  let notesPrinted = 0;
+  const printNotes = () => {
+    for (const note of shipper.stats.notes.slice(notesPrinted)) process.stderr.write(`note: ${note}\n`);
+    notesPrinted = shipper.stats.notes.length;
+  };
   const ticker = bar
     ? setInterval(() => {
         const stats = shipper.stats;
         bar.update(stats.bytesResumed + stats.bytesRead, barValues(stats, Date.now() - started));
       }, 200)
-    : setInterval(
-        () => process.stderr.write(`${progressLine(shipper.stats, Date.now() - started, options.json ?? false)}\n`),
-        progressMs,
-      );
+    : setInterval(() => {
+        printNotes();
+        process.stderr.write(`${progressLine(shipper.stats, Date.now() - started, options.json ?? false)}\n`);
+      }, progressMs);
   let stats: ShipStats;
   let gaveUp: TributaryError | undefined;
   try {
@@ -230,6 +237,7 @@ export async function runShipFor(
   } finally {
     clearInterval(ticker);
     bar?.stop();
+    printNotes();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     client.destroy();
@@ -290,6 +298,11 @@ export function register(program: Command): void {
       "--request-timeout <duration>",
       "cut off and retry a PutRecordBatch attempt not answered within this",
       "60s",
+    )
+    .option(
+      "--rotated-file-quiet-time <duration>",
+      "with --follow, keep reading a file renamed by rotation until it has had no new lines for this long",
+      "10s",
     )
     .option("--progress-interval <duration>", "outside a terminal, print a progress line this often", "5s")
     .action(async (files: string[], options: ShipCommandOptions) => {

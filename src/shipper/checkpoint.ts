@@ -1,5 +1,5 @@
 import { createHash } from "crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from "fs";
 import type { FileHandle } from "fs/promises";
 import { join } from "path";
 import { TributaryError } from "../errors";
@@ -94,6 +94,24 @@ export class CheckpointStore {
       // Cannot happen with rename-based writes, but a hand-edited file must not stop shipping.
       return undefined;
     }
+  }
+
+  /** Every checkpoint in the directory (a few per followed file: one per rotated generation). */
+  list(): Checkpoint[] {
+    const out: Checkpoint[] = [];
+    let names: string[];
+    try {
+      names = readdirSync(this.directory);
+    } catch {
+      return out;
+    }
+    for (const name of names) {
+      const match = /^(\d+)-(\d+)\.json$/.exec(name);
+      if (!match) continue;
+      const checkpoint = this.load({ dev: Number(match[1]), ino: Number(match[2]) });
+      if (checkpoint) out.push(checkpoint);
+    }
+    return out;
   }
 
   /**

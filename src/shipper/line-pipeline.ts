@@ -46,6 +46,9 @@ export interface SourceFrontier {
   readonly source: number;
   readonly offset: number;
   readonly lines: number;
+  /** After the last complete line split so far (lines still in the packer included). */
+  readonly readOffset: number;
+  readonly readLines: number;
 }
 
 /** Everything that happened since the last `takeProgress`, in the order it must be applied. */
@@ -120,10 +123,13 @@ export class LinePipeline {
     this.touched.add(source);
   }
 
-  /** The file was truncated in place (copytruncate): a line it cut short is rejected, the source is done. */
-  truncate(source: number): void {
+  /**
+   * The file was truncated in place (copytruncate), the source is done. A line it cut short is
+   * rejected, unless `continued`: the rotated copy is read on from where this source stopped.
+   */
+  truncate(source: number, continued = false): void {
     const state = this.stateOf(source);
-    if (state.splitter.pendingBytes > 0) {
+    if (state.splitter.pendingBytes > 0 && !continued) {
       this.rejects.push({
         source,
         line: state.splitter.linesConsumed + 1,
@@ -154,10 +160,11 @@ export class LinePipeline {
       const state = this.sources.get(source);
       if (!state) continue;
       const pending = this.packer.firstPending(source);
+      const read = { readOffset: state.splitter.consumedOffset, readLines: state.splitter.linesConsumed };
       frontiers.push(
         pending
-          ? { source, offset: pending.startOffset, lines: pending.linesBefore }
-          : { source, offset: state.splitter.consumedOffset, lines: state.splitter.linesConsumed },
+          ? { source, offset: pending.startOffset, lines: pending.linesBefore, ...read }
+          : { source, offset: read.readOffset, lines: read.readLines, ...read },
       );
     }
     const progress: PipelineProgress = {

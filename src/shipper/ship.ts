@@ -1,6 +1,6 @@
-import { open, stat } from "fs/promises";
+import { open, readdir, stat } from "fs/promises";
 import type { FileHandle } from "fs/promises";
-import { basename } from "path";
+import { basename, dirname, join } from "path";
 import { agentChainFor, fileVariantFor, lineProcessorFor } from "../agent/processing";
 import type { LineSpec } from "../agent/processing";
 import { TributaryError } from "../errors";
@@ -44,7 +44,13 @@ export interface ShipOptions {
   readonly maxInFlightBytes?: number;
   /** Calls sent at the same time. @default 4 */
   readonly concurrency?: number;
-  /** How often a followed file is checked for growth and rotation. @default 250 */
+  /**
+   * With `follow`, a file renamed away by rotation is still read until it has had no new bytes for this
+   * long: a daemon writes to it until it reopens its log (logrotate `create` + a postrotate reload).
+   * @default 10_000
+   */
+  readonly rotatedFileQuietMs?: number;
+  /** How often a followed file is checked for growth and rotation (agent: minTimeBetweenFilePollsMillis). @default 250 */
   readonly pollIntervalMs?: number;
   /** In follow mode, lines waiting this long without more arriving are sent anyway. @default 2000 */
   readonly maxBufferAgeMs?: number;
@@ -100,6 +106,8 @@ export interface ShipStats {
   /** What Firehose bills for those records: each rounded up to 5 KB. */
   billedBytes: number;
   rotations: number;
+  /** Things a user should know that are not errors (e.g. compressed rotated files not read). */
+  notes: string[];
   /** Files that could not be shipped (missing, unreadable, not a regular file), each with a stable code. */
   failedFiles: FileFailure[];
   /** The last error a call was retried for, so a run that keeps retrying says why. */
@@ -179,6 +187,8 @@ interface SourceState {
   readonly startOffset: number;
   /** Where the checkpoint may go once every record handed out so far is acknowledged (from the packer). */
   frontier: { offset: number; lines: number };
+  /** After the last complete line the packing worker split (as of its last update). */
+  read: { offset: number; lines: number };
   /** Records holding lines of this source, in the order they were handed out. */
   readonly inFlight: Mark[];
   inFlightHead: number;
@@ -197,6 +207,20 @@ interface SourceState {
   rangesChanged: boolean;
   /** Replaced by a new source for the same inode (copytruncate): its checkpoint file is no longer its own. */
   retired: boolean;
+}
+
+/** A file renamed away by rotation, still read until it has been quiet for `rotatedFileQuietMs`. */
+interface Draining {
+  readonly handle: FileHandle;
+  readonly source: SourceState;
+  position: number;
+  quietSince: number;
+}
+
+const COMPRESSED = /\.(?:gz|bz2|xz|zst|lz4|lzma|z|zip)$/i;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 interface Mark {
@@ -230,6 +254,7 @@ export class Shipper {
     payloadBytes: 0,
     billedBytes: 0,
     rotations: 0,
+    notes: [],
     failedFiles: [],
     lastError: undefined,
   };
@@ -397,6 +422,7 @@ export class Shipper {
     for (const frontier of progress.frontiers) {
       const source = this.sources.get(frontier.source) as SourceState;
       source.frontier = { offset: frontier.offset, lines: frontier.lines };
+      source.read = { offset: frontier.readOffset, lines: frontier.readLines };
       // With records in flight the checkpoint moves on their acknowledgement; without, lines that were
       // skipped or rejected (or a file that ended) move it now.
       if (this.allAcknowledged(source)) this.saveCheckpoint(source);
@@ -539,6 +565,25 @@ export class Shipper {
       offset = end.offset;
       lines = end.lines;
     }
+    const source = this.addSource(path, identity, { offset, lines, rejectsThrough, inherited, recordedRejects });
+    this.stats.bytesResumed += offset;
+    return source;
+  }
+
+  /** Registers a source and opens it in the packing worker, reading from `start`. */
+  private addSource(
+    path: string,
+    identity: FileIdentity,
+    start: {
+      offset: number;
+      lines: number;
+      rejectsThrough: number;
+      inherited: ReadonlyArray<readonly [number, number]>;
+      recordedRejects: ReadonlySet<number>;
+    },
+  ): SourceState {
+    const { offset, lines, rejectsThrough, inherited, recordedRejects } = start;
+    const fileId = `${identity.dev}-${identity.ino}`;
     const { dataset } = this.options;
     try {
       // Compiled here only to fail early, with the file's name, when no file variant matches it.
@@ -552,6 +597,7 @@ export class Shipper {
       identity,
       startOffset: offset,
       frontier: { offset, lines },
+      read: { offset, lines },
       inFlight: [],
       inFlightHead: 0,
       savedOffset: offset,
@@ -574,7 +620,6 @@ export class Shipper {
       datasetName: dataset.name,
     });
     this.stats.files++;
-    this.stats.bytesResumed += offset;
     return source;
   }
 
@@ -647,12 +692,19 @@ export class Shipper {
   }
 
   private async shipPath(path: string): Promise<void> {
-    let handle = await this.openPath(path);
-    if (!handle) return;
+    const draining: Draining[] = [];
+    let handle: FileHandle | undefined;
     // Reused for counting lines when following from the end; reads for shipping get fresh buffers.
     const buffer = Buffer.allocUnsafe(this.readChunkBytes);
     try {
-      let source = await this.openSource(handle, path, false, buffer);
+      // Following: files renamed while we were stopped still hold lines we never shipped.
+      const history = this.options.follow ? await this.resumeRotated(path, draining) : false;
+      await this.pollDraining(draining);
+      handle = await this.openPath(path);
+      if (!handle) return;
+      // A file at the path we shipped before, without a checkpoint, was created by a rotation while we
+      // were stopped: all of it is new (measured before: its lines were skipped from its end).
+      let source = await this.openSource(handle, path, history, buffer);
       let position = source.startOffset;
       for (;;) {
         position = await this.readToEnd(handle, source, position);
@@ -665,19 +717,19 @@ export class Shipper {
         if (this.packing.error !== undefined) throw this.packing.error;
         await Promise.race([sleep(this.pollIntervalMs), this.stopped]);
         if (this.stopping) return;
+        await this.pollDraining(draining);
+        if (this.stopping) return;
         // Checked before reading on: a file truncated and regrown past our offset must not be read
         // from the middle of its new content.
         const next = await this.checkRotation(handle, path, source, position);
         if (next === "same") continue;
         this.stats.rotations++;
         if (next === "truncated") {
-          this.packing.truncate(source.id);
-          source.retired = true;
+          await this.continueInCopy(path, source, draining);
         } else {
-          // Renamed away: its writer may have added a last line after our read; take it, then move on.
+          // Renamed away: its writer may still add lines until it reopens the path; keep reading it.
           position = await this.readToEnd(handle, source, position);
-          this.packing.end(source.id);
-          await handle.close();
+          draining.push({ handle, source, position, quietSince: Date.now() });
           handle = await this.openPath(path);
           if (!handle) return;
         }
@@ -686,7 +738,123 @@ export class Shipper {
       }
     } finally {
       await handle?.close().catch(() => undefined);
+      for (const d of draining) await d.handle.close().catch(() => undefined);
     }
+  }
+
+  /** Reads renamed files on; one quiet for `rotatedFileQuietMs` is finished and closed. */
+  private async pollDraining(draining: Draining[]): Promise<void> {
+    const quietMs = this.options.rotatedFileQuietMs ?? 10_000;
+    for (const d of [...draining]) {
+      const before = d.position;
+      d.position = await this.readToEnd(d.handle, d.source, d.position);
+      if (this.stopping) return;
+      const now = Date.now();
+      if (d.position !== before) d.quietSince = now;
+      else if (now - d.quietSince >= quietMs || !this.options.follow) {
+        this.packing.end(d.source.id);
+        draining.splice(draining.indexOf(d), 1);
+        await d.handle.close();
+      }
+    }
+  }
+
+  /** Rotated names of `path` in its folder: access_log.1, access_log-20240101, access_log.2.gz … */
+  private async rotatedNames(path: string): Promise<string[]> {
+    const base = basename(path);
+    const pattern = new RegExp(`^${escapeRegExp(base)}[.-].+$`);
+    const names = await readdir(dirname(path)).catch(() => [] as string[]);
+    return names.filter((name) => pattern.test(name)).map((name) => join(dirname(path), name));
+  }
+
+  /**
+   * On start: the rotated files of `path` that a checkpoint says were being shipped, matched by
+   * identity (device + inode + first bytes), are read on from their checkpoints. Returns whether this
+   * path was shipped before (then a file at it without a checkpoint is read from its start).
+   */
+  private async resumeRotated(path: string, draining: Draining[]): Promise<boolean> {
+    let history = this.ports.checkpoints.list().some((c) => c.path === path);
+    const compressed: string[] = [];
+    let current: { dev: number; ino: number } | undefined;
+    try {
+      current = await stat(path);
+    } catch {
+      // Not there (yet): every rotated name is a candidate.
+    }
+    for (const candidate of await this.rotatedNames(path)) {
+      if (COMPRESSED.test(candidate)) {
+        compressed.push(basename(candidate));
+        continue;
+      }
+      let info;
+      try {
+        info = await stat(candidate);
+      } catch {
+        continue;
+      }
+      if (!info.isFile() || (current && info.ino === current.ino && info.dev === current.dev)) continue;
+      const checkpoint = this.ports.checkpoints.load(info);
+      if (!checkpoint || checkpoint.path !== path) continue;
+      history = true;
+      const handle = await open(candidate, "r");
+      if (!(await checkpointApplies(checkpoint, handle)) || checkpoint.offset >= info.size) {
+        await handle.close();
+        continue;
+      }
+      const source = await this.openSource(handle, path, true, Buffer.allocUnsafe(0));
+      draining.push({ handle, source, position: source.startOffset, quietSince: Date.now() });
+      this.stats.notes.push(`${candidate}: rotated from ${path} while stopped; shipping it from its checkpoint`);
+    }
+    if (compressed.length > 0) {
+      this.stats.notes.push(
+        `${dirname(path)}: compressed rotated files of ${basename(path)} are not read (${compressed.join(", ")}); ` +
+          "what they hold was shipped before compression unless the shipper was stopped longer than the rotation delay (use delaycompress)",
+      );
+    }
+    return history;
+  }
+
+  /**
+   * copytruncate: the file was copied to a rotated name, then truncated. Lines written between our
+   * last read and the copy are only in the copy: when a rotated file starts with the same bytes, it
+   * is read on from where we stopped. Lines written between the copy and the truncation are in neither
+   * file (the inherent window of copytruncate).
+   */
+  private async continueInCopy(path: string, source: SourceState, draining: Draining[]): Promise<void> {
+    await this.packing.sync();
+    const from = source.read;
+    let copy: FileHandle | undefined;
+    for (const candidate of await this.rotatedNames(path)) {
+      if (COMPRESSED.test(candidate)) continue;
+      let handle: FileHandle | undefined;
+      try {
+        handle = await open(candidate, "r");
+        const info = await handle.stat();
+        const probe = { path, identity: { ...source.identity, dev: info.dev, ino: info.ino }, offset: from.offset };
+        if (
+          info.ino !== source.identity.ino &&
+          (await checkpointApplies({ ...probe, lines: 0, updatedAt: "" }, handle))
+        ) {
+          copy = handle;
+          break;
+        }
+      } catch {
+        // Gone meanwhile: not the copy.
+      }
+      await handle?.close();
+    }
+    this.packing.truncate(source.id, copy !== undefined);
+    source.retired = true;
+    if (!copy) return;
+    const identity = await identityOf(copy);
+    const copySource = this.addSource(path, identity, {
+      offset: from.offset,
+      lines: from.lines,
+      rejectsThrough: 0,
+      inherited: [],
+      recordedRejects: new Set(),
+    });
+    draining.push({ handle: copy, source: copySource, position: from.offset, quietSince: 0 });
   }
 
   /**
