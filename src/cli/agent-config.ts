@@ -1,7 +1,7 @@
-import * as path from "path";
 import type { Command } from "commander";
+import { projectDir } from "./project-dir";
 
-const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+const PROJECT_DIR = projectDir();
 
 export function register(program: Command): void {
   program
