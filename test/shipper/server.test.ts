@@ -78,6 +78,21 @@ function eventsFile(path: string, count: number, from = 0): string[] {
   return lines;
 }
 
+/** `ship` of sparkify_events to "events-stream" at `endpoint`, checkpoints under `workDir`/cp. */
+function eventsArgs(endpoint: string, workDir: string, ...more: string[]): string[] {
+  return [
+    "--dataset",
+    "sparkify_events",
+    "--stream",
+    "events-stream",
+    "--endpoint",
+    endpoint,
+    "--checkpoint-dir",
+    join(workDir, "cp"),
+    ...more,
+  ];
+}
+
 function countDuplicates(lines: readonly string[]): number {
   return lines.length - new Set(lines).size;
 }
@@ -124,14 +139,7 @@ describe("tributary ship on a server: nothing hangs, nothing is silent", functio
     const file = join(work.path, "events.json");
     eventsFile(file, 10);
     const run = startShip([
-      "--dataset",
-      "sparkify_events",
-      "--stream",
-      "events-stream",
-      "--endpoint",
-      endpoint,
-      "--checkpoint-dir",
-      join(work.path, "cp"),
+      ...eventsArgs(endpoint, work.path),
       "--max-retry-time",
       "3s",
       "--progress-interval",
@@ -166,14 +174,7 @@ describe("tributary ship on a server: nothing hangs, nothing is silent", functio
     const file = join(work.path, "events.json");
     const written = eventsFile(file, 500);
     const args = [
-      "--dataset",
-      "sparkify_events",
-      "--stream",
-      "events-stream",
-      "--endpoint",
-      standIn.endpoint,
-      "--checkpoint-dir",
-      join(work.path, "cp"),
+      ...eventsArgs(standIn.endpoint, work.path),
       "--follow",
       "--from-start",
       "--progress-interval",
@@ -219,19 +220,7 @@ describe("tributary ship on a server: one shipper per checkpoint directory, chec
     standIns.push(standIn);
     const file = join(work.path, "events.json");
     const written = eventsFile(file, 1_000);
-    const args = [
-      "--dataset",
-      "sparkify_events",
-      "--stream",
-      "events-stream",
-      "--endpoint",
-      standIn.endpoint,
-      "--checkpoint-dir",
-      join(work.path, "cp"),
-      "--from-start",
-      "--progress-interval",
-      "200ms",
-    ];
+    const args = [...eventsArgs(standIn.endpoint, work.path), "--from-start", "--progress-interval", "200ms"];
     const first = startShip([...args, "--follow", file]);
     children.push(first.child);
     await first.waitForStderr("progress");
