@@ -622,7 +622,7 @@ describe("infra: Platform with secure defaults (every dataset of the catalog)", 
       assert.equal(parameter.type, "String");
       assert.equal(unsecret(parameter.value), text);
       assert.ok(Buffer.byteLength(text) <= 8192, String(Buffer.byteLength(text)));
-      assert.doesNotMatch(text, /\n  /, "no indentation: an SSM parameter holds at most 8 KiB");
+      assert.doesNotMatch(text, /\n {2}/, "no indentation: an SSM parameter holds at most 8 KiB");
       assert.equal(parameter.tier, Buffer.byteLength(text) > 4096 ? "Advanced" : "Standard");
     });
   });
