@@ -2,6 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { datasetByName } from "../../../src/datasets";
 import { startRedshiftDataStandin, type RedshiftDataStandin } from "../../support/redshift-data-standin";
 import { buildStack, DEV_WAREHOUSE, LAKE, REGION } from "./stack";
 import { startSqsS3Standin, type SqsS3Standin } from "./sqs-s3-standin";
@@ -140,7 +141,11 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
     assert.deepStrictEqual(
       sqls.filter((sql) => sql.startsWith("COPY ")),
       [
-        `COPY staging.weblogs FROM 's3://${LAKE.bucketName}/${manifestKey}' IAM_ROLE '${copyRoleArn}' FORMAT AS PARQUET MANIFEST`,
+        `COPY staging.weblogs (${datasetByName("weblogs")
+          .columns.map((c) => c.name)
+          .join(
+            ", ",
+          )}) FROM 's3://${LAKE.bucketName}/${manifestKey}' IAM_ROLE '${copyRoleArn}' FORMAT AS PARQUET MANIFEST`,
       ],
     );
     assert.ok(
