@@ -3,7 +3,7 @@ import { allDatasets } from "../../src/datasets";
 import { projectionParameters, queryKeys, renderAgentConfig } from "../../src/spec";
 import type { PolicyDocument, PolicyStatement } from "../../infra/iam/policy";
 import { MOCK_ACCOUNT_ID, MOCK_REGION, promiseOf, unsecret, type RecordedResource } from "../support/pulumi-mocks";
-import { basePlatform, parsed, type BuiltPlatform } from "./fixture";
+import { BASE_ARGS, basePlatform, parsed, type BuiltPlatform } from "./fixture";
 
 const DATASETS = allDatasets();
 
@@ -234,6 +234,13 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
           expiration: { days: 14 },
         },
         { id: "expire-load-manifests", status: "Enabled", filter: { prefix: "manifests/" }, expiration: { days: 7 } },
+        // The source-record backup of each stream (default expiry: 30 days).
+        ...BASE_ARGS.datasets.map((d) => ({
+          id: `expire-source-backup-${d.name}`,
+          status: "Enabled",
+          filter: { prefix: `raw/${d.name}/firehose` },
+          expiration: { days: 30 },
+        })),
         {
           id: "expire-noncurrent-versions",
           status: "Enabled",
@@ -440,6 +447,8 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       assert.deepEqual(bySid.WriteOwnPrefixes.Resource, [
         `${BUCKET_ARN}/curated/weblogs/*`,
         `${BUCKET_ARN}/errors/weblogs/*`,
+        `${BUCKET_ARN}/raw/weblogs/firehose/*`,
+        `${BUCKET_ARN}/raw/weblogs/firehose-errors/*`,
       ]);
       assert.deepEqual(bySid.LocateAndListTheLakeBucket.Resource, BUCKET_ARN);
       assert.deepEqual(bySid.EncryptObjectsThroughS3.Resource, LAKE_KEY_ARN);
