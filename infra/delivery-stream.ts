@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { firehoseProcessors, type DeliverySpec } from "../src/spec";
+import { sourceBackupErrorPrefix, sourceBackupPrefix } from "../src/spec/names";
 import { firehoseDeliveryPolicy, firehoseTrustPolicy, staticPrefix } from "./iam/firehose";
 import type { AccountContext } from "./iam/policy";
 
@@ -99,7 +100,12 @@ export class DeliveryStream extends pulumi.ComponentResource {
               firehoseDeliveryPolicy({
                 region: a.region,
                 bucketArn,
-                objectPrefixes: [staticPrefix(spec.prefix), staticPrefix(spec.errorOutputPrefix)],
+                objectPrefixes: [
+                  staticPrefix(spec.prefix),
+                  staticPrefix(spec.errorOutputPrefix),
+                  staticPrefix(backupPrefix),
+                  staticPrefix(backupErrorPrefix),
+                ],
                 keyArn,
                 glueArns: [catalogArn, databaseArn, tableArn],
                 logStreamArn: `${logGroupArn}:log-stream:${DELIVERY_LOG_STREAM}`,
@@ -111,6 +117,8 @@ export class DeliveryStream extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    const backupPrefix = sourceBackupPrefix({ name: spec.dataset });
+    const backupErrorPrefix = sourceBackupErrorPrefix({ name: spec.dataset });
     const qualifiedArn: pulumi.Output<string | undefined> = args.transform
       ? pulumi.output(args.transform.qualifiedArn)
       : pulumi.output(undefined);
@@ -131,6 +139,25 @@ export class DeliveryStream extends pulumi.ComponentResource {
           bufferingSize: spec.buffering.sizeMiB,
           bufferingInterval: spec.buffering.intervalSeconds,
           compressionFormat: spec.compressionFormat,
+          // Source-record backup: every record as received (before the transform), GZIP and encrypted
+          // with the lake key, so a transform bug can be repaired by replaying raw/<dataset>/firehose/.
+          // Enabling it later is an in-place update; AWS does not allow turning it off again.
+          s3BackupMode: "Enabled",
+          s3BackupConfiguration: {
+            roleArn: this.role.arn,
+            bucketArn: args.bucketArn,
+            kmsKeyArn: args.keyArn,
+            prefix: backupPrefix,
+            errorOutputPrefix: backupErrorPrefix,
+            compressionFormat: "GZIP",
+            bufferingSize: spec.buffering.sizeMiB,
+            bufferingInterval: spec.buffering.intervalSeconds,
+            cloudwatchLoggingOptions: {
+              enabled: true,
+              logGroupName: this.logGroup.name,
+              logStreamName: logStream.name,
+            },
+          },
           cloudwatchLoggingOptions: {
             enabled: true,
             logGroupName: this.logGroup.name,

@@ -34,6 +34,10 @@ export interface LakeStorageArgs {
   readonly athenaResultExpirationDays: number;
   /** When set, objects under `raw/` move to STANDARD_IA after this many days (at least 30). */
   readonly rawTransitionToIaDays?: number;
+  /** Datasets whose streams back up source records under raw/<dataset>/firehose/. @default none */
+  readonly sourceBackupDatasets?: readonly string[];
+  /** Days after which a stream's source-record backup expires. @default 30 */
+  readonly sourceBackupExpirationDays?: number;
   /** KMS waiting period before the key is deleted, 7–30 days. */
   readonly keyDeletionWindowDays: number;
   /**
@@ -189,6 +193,13 @@ export class LakeStorage extends pulumi.ComponentResource {
                 },
               ]
             : []),
+          // S3 lifecycle filters take a fixed prefix, so one rule per dataset's backup folder.
+          ...(args.sourceBackupDatasets ?? []).map((dataset) => ({
+            id: `expire-source-backup-${dataset}`,
+            status: "Enabled",
+            filter: { prefix: `raw/${dataset}/firehose` },
+            expiration: { days: args.sourceBackupExpirationDays ?? 30 },
+          })),
           ...commonLifecycleRules(args),
         ],
       },

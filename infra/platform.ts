@@ -41,6 +41,7 @@ export interface PlatformArgs {
     | "accessLogExpirationDays"
     | "athenaResultExpirationDays"
     | "rawTransitionToIaDays"
+    | "sourceBackupExpirationDays"
   >;
   /** Retention of every log group (Firehose delivery errors, transform functions). */
   readonly logRetentionDays: number;
@@ -164,6 +165,7 @@ export class Platform extends pulumi.ComponentResource {
         namePrefix: prefix,
         account: this.account,
         ...args.storage,
+        sourceBackupDatasets: args.datasets.map((d) => d.name),
         keyDeletionWindowDays: args.kms.deletionWindowDays,
         encryptedLogGroupPrefixes: logGroupPrefixes(prefix),
         tags,

@@ -10,6 +10,14 @@ import { inferDeclaration } from "../datasets/init";
 import { TributaryError } from "../errors";
 import { createJqEngine, type JqEngineChoice } from "../local/jq";
 import type { SourceFormatName } from "../datasets/declaration";
+import {
+  compareWithLock,
+  nextSchemaLock,
+  readSchemaLock,
+  schemaLockPath,
+  writeSchemaLock,
+} from "../datasets/schema-lock";
+import type { Dataset } from "../datasets/types";
 
 /**
  * `tributary dataset init|check`: declare a dataset from a sample file, and check declarations by
@@ -108,36 +116,73 @@ export function register(program: Command): void {
         .default("auto"),
     )
     .option("--json", "print the result as JSON")
-    .action(async (name: string | undefined, options: { dir: string; jq: JqEngineChoice; json?: boolean }) => {
-      const load = loadCatalog(options.dir);
-      const target = name === undefined || name === "all" ? undefined : name;
-      const known = load.datasets.map((d) => d.name);
-      const problems = load.problems.filter(
-        (p) => target === undefined || p.includes(`${target}.yaml`) || !/\.ya?ml[:]/.test(p),
-      );
-      if (target !== undefined && !known.includes(target) && problems.length === 0) {
-        throw new TributaryError(
-          "TRIBUTARY_UNKNOWN_DATASET",
-          `No dataset "${target}" in ${load.dir}; known: ${known.join(", ")}.`,
+    .option(
+      "--update-lock",
+      "when nothing is wrong, record the declared columns as a new version in <name>.schema.lock.json (commit it)",
+    )
+    .action(
+      async (
+        name: string | undefined,
+        options: { dir: string; jq: JqEngineChoice; json?: boolean; updateLock?: boolean },
+      ) => {
+        const load = loadCatalog(options.dir);
+        const target = name === undefined || name === "all" ? undefined : name;
+        const known = load.datasets.map((d) => d.name);
+        const problems = load.problems.filter(
+          (p) => target === undefined || p.includes(`${target}.yaml`) || !/\.ya?ml[:]/.test(p),
         );
-      }
-      const jq = createJqEngine(options.jq);
-      const checks: DatasetCheck[] = [];
-      for (const d of load.datasets.filter((x) => target === undefined || x.name === target)) {
-        const check = await checkDataset(d, jq);
-        checks.push(check);
-        problems.push(...check.problems);
-      }
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify({ problems, checks }, null, 2)}\n`);
-      } else {
-        for (const check of checks) printCheck(check, (l) => process.stdout.write(`${l}\n`));
-        process.stdout.write(
-          problems.length === 0
-            ? `\nOK: ${checks.length} dataset(s) checked, no problem.\n`
-            : `\n${problems.length} problem(s):\n  - ${problems.join("\n  - ")}\n`,
-        );
-      }
-      if (problems.length > 0) process.exitCode = 1;
-    });
+        if (target !== undefined && !known.includes(target) && problems.length === 0) {
+          throw new TributaryError(
+            "TRIBUTARY_UNKNOWN_DATASET",
+            `No dataset "${target}" in ${load.dir}; known: ${known.join(", ")}.`,
+          );
+        }
+        const jq = createJqEngine(options.jq);
+        const checks: DatasetCheck[] = [];
+        for (const d of load.datasets.filter((x) => target === undefined || x.name === target)) {
+          const check = await checkDataset(d, jq);
+          checks.push(check);
+          problems.push(...check.problems);
+        }
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify({ problems, checks }, null, 2)}\n`);
+        } else {
+          for (const check of checks) printCheck(check, (l) => process.stdout.write(`${l}\n`));
+          process.stdout.write(
+            problems.length === 0
+              ? `\nOK: ${checks.length} dataset(s) checked, no problem.\n`
+              : `\n${problems.length} problem(s):\n  - ${problems.join("\n  - ")}\n`,
+          );
+        }
+        if (problems.length > 0) {
+          process.exitCode = 1;
+          return;
+        }
+        if (!options.json)
+          for (const check of checks)
+            reportLock(
+              load.datasets.find((d) => d.name === check.dataset)!,
+              options.updateLock === true,
+            );
+      },
+    );
+}
+
+/** Says whether the declaration moved past its schema lock, and writes the new version when asked. */
+function reportLock(dataset: Dataset, update: boolean): void {
+  const file = schemaLockPath(dataset.file, dataset.name);
+  const lock = readSchemaLock(file);
+  const next = nextSchemaLock(dataset.name, dataset.columns, lock);
+  if (next === lock) return;
+  const version = next.versions[next.versions.length - 1].version;
+  const changes = compareWithLock(dataset.name, dataset.columns, lock).evolved;
+  const what = lock ? `schema version ${version} (${changes.join(", ")})` : `schema version ${version} (first lock)`;
+  if (update) {
+    writeSchemaLock(file, next);
+    process.stdout.write(`Wrote ${relative(process.cwd(), file)}: ${what}.\n`);
+  } else {
+    process.stdout.write(
+      `${dataset.name}: ${what} is not in ${relative(process.cwd(), file)} yet; run \`tributary dataset check ${dataset.name} --update-lock\` and commit it.\n`,
+    );
+  }
 }

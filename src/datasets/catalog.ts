@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve } from "path";
 import { LineCounter, parseDocument } from "yaml";
 import { TributaryError } from "../errors";
 import { compileDataset, suggestion } from "./compile";
+import { compareWithLock, nextSchemaLock, readSchemaLock, schemaLockPath } from "./schema-lock";
 import type { DatasetDeclaration } from "./declaration";
 import schema from "./dataset.schema.json";
 import type { Dataset } from "./types";
@@ -134,7 +135,21 @@ export function loadCatalog(dir = datasetsDir()): CatalogLoad {
     if (!read.declaration) continue;
     const compiled = compileDataset(read.declaration, label(f));
     problems.push(...compiled.problems);
-    if (compiled.dataset) datasets.push({ ...compiled.dataset, file: join(root, f) });
+    if (!compiled.dataset) continue;
+    // The schema lock: an incompatible change is a catalog problem, so plan, check and load refuse it.
+    const lockFile = schemaLockPath(join(root, f), compiled.dataset.name);
+    try {
+      const lock = readSchemaLock(lockFile);
+      problems.push(
+        ...compareWithLock(compiled.dataset.name, compiled.dataset.columns, lock).incompatible.map(
+          (p) => `${label(f)}: ${p}`,
+        ),
+      );
+      const schemaVersions = nextSchemaLock(compiled.dataset.name, compiled.dataset.columns, lock).versions;
+      datasets.push({ ...compiled.dataset, file: join(root, f), schemaVersions });
+    } catch (err) {
+      problems.push(`${label(f)}: ${(err as Error).message}`);
+    }
   }
   const names = new Map<string, number>();
   for (const d of datasets) names.set(d.name, (names.get(d.name) ?? 0) + 1);

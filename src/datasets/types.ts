@@ -4,6 +4,7 @@
  * derived from this by pure functions; nothing downstream re-states a column, a key or a query.
  */
 
+import type { SchemaVersion } from "./schema-lock";
 import type { DatasetDeclaration, SourceFormatName } from "./declaration";
 
 /** Glue / Hive column types the Parquet serializer and both warehouses understand. */
@@ -145,10 +146,18 @@ export interface Dataset {
   /** The declaration this was compiled from, and its file. */
   readonly declaration: DatasetDeclaration;
   readonly file: string;
+  /**
+   * Every schema version: the lock's (`<name>.schema.lock.json`) plus the declared columns as the next
+   * one when they differ. The loader names the version each Parquet file was written with.
+   */
+  readonly schemaVersions?: readonly SchemaVersion[];
 }
 
 /** What the warehouse needs of a dataset: plain data, serialized into the loader Lambda. */
-export type WarehouseDataset = Pick<Dataset, "name" | "columns" | "dedupeKey" | "warehouse" | "redelivery">;
+export type WarehouseDataset = Pick<
+  Dataset,
+  "name" | "columns" | "dedupeKey" | "warehouse" | "redelivery" | "schemaVersions"
+>;
 
 /** The warehouse part of each dataset, as plain data (no functions, no declaration). */
 export function warehouseDatasets(datasets: readonly WarehouseDataset[]): WarehouseDataset[] {
@@ -158,6 +167,14 @@ export function warehouseDatasets(datasets: readonly WarehouseDataset[]): Wareho
     dedupeKey: [...d.dedupeKey],
     warehouse: { ...d.warehouse, sortKey: [...d.warehouse.sortKey] },
     ...(d.redelivery !== undefined ? { redelivery: d.redelivery === false ? false : { ...d.redelivery } } : {}),
+    ...(d.schemaVersions
+      ? {
+          schemaVersions: d.schemaVersions.map((v) => ({
+            version: v.version,
+            columns: v.columns.map((c) => ({ ...c })),
+          })),
+        }
+      : {}),
   }));
 }
 

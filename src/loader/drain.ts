@@ -14,11 +14,15 @@ import {
   type PollOptions,
   type RedshiftDataPort,
 } from "./data-api";
+import { evolutionFor } from "../warehouse/evolution";
 import { lateDuplicateCounts, lateDuplicateCountsSql } from "./ledger-sql";
-import { ledgerKey, planLoad, type LakeObject, type LoadPlan } from "./plan";
+import { withFileSchemas } from "./parquet-columns";
+import { ledgerKey, planLoad, type DatasetLoad, type LakeObject, type LoadPlan } from "./plan";
 import {
   applyRedshiftDdl,
   readLedger,
+  readRedshiftColumns,
+  warehouseDataset,
   runRedshiftLoad,
   type DatasetLoadResult,
   type RedshiftLoadConfig,
@@ -49,6 +53,8 @@ export interface LoaderPorts {
   readonly s3Put: S3PutPort;
   readonly redshiftData: RedshiftDataPort;
   readonly clock?: Clock;
+  /** Reads an object's Parquet column names from its footer; without it every file is taken to have the declared columns. */
+  readonly parquetColumns?: (object: LakeObject) => Promise<string[]>;
 }
 
 export interface LoaderConfig extends RedshiftLoadConfig {
@@ -127,7 +133,22 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
     const inLedger = await readLedger(ports.redshiftData, config.target, objects, poll);
     plan = planLoad(objects, inLedger, config.datasets);
     for (const o of plan.alreadyLoaded) done.add(ledgerKey(o));
-    results = await runRedshiftLoad(plan, ports, config, poll, new Date(clock.now()));
+    // Each file's columns (from its footer) pick its COPY column list and its ledger schema version;
+    // the warehouse's columns (information_schema) give each dataset's ALTER TABLE statements.
+    const loads: DatasetLoad[] = [];
+    const evolution: Record<string, string[]> = {};
+    const columns = await readRedshiftColumns(ports.redshiftData, config.target, poll);
+    // A model table two datasets share is altered by the first of them only.
+    const planned = new Set<string>();
+    for (const load of plan.loads) {
+      const dataset = warehouseDataset(config.datasets, load.dataset);
+      loads.push(ports.parquetColumns ? await withFileSchemas(load, dataset, ports.parquetColumns) : load);
+      evolution[load.dataset] = evolutionFor("redshift", dataset, config.datasets, columns).filter(
+        (sql) => !planned.has(sql) && planned.add(sql),
+      );
+    }
+    plan = { ...plan, loads };
+    results = await runRedshiftLoad(plan, ports, config, poll, new Date(clock.now()), evolution);
     for (const r of results) if (r.ok) for (const o of r.objects) done.add(ledgerKey(o));
     if (results.some((r) => r.ok)) {
       const id = await executeStatement(ports.redshiftData, config.target, lateDuplicateCountsSql(plan.loadId));

@@ -7,11 +7,19 @@ import type { WarehouseDataset } from "../datasets/types";
 import { TributaryError } from "../errors";
 import { duckdbType, warehouseDdl } from "../warehouse/ddl";
 import { bindStagedRange, stagedRangeQuery } from "../warehouse/window";
+import {
+  evolutionFor,
+  ledgerEvolution,
+  warehouseColumnsFromRows,
+  warehouseColumnsSql,
+  type WarehouseColumn,
+} from "../warehouse/evolution";
 import { transformStatementsFor } from "../warehouse/models";
 import { sqlIdentifier, sqlString } from "../warehouse/sql";
-import { LEDGER_TABLE, qualifiedName, stagingTable } from "../warehouse/tables";
+import { LEDGER_TABLE, SCHEMAS, qualifiedName, stagingTable } from "../warehouse/tables";
 import { lateDuplicateCounts, lateDuplicateCountsSql, ledgerInsertStatements } from "./ledger-sql";
 import { acknowledgeAnnouncements, fileEtag, readAnnouncements } from "./announcements";
+import { fileColumns, withFileSchemas } from "./parquet-columns";
 import { ledgerKey, planLoad, type DatasetLoad, type LakeObject, type LoadPlan } from "./plan";
 import { ledgerLookupStatements, warehouseDataset, type DatasetLoadResult } from "./redshift";
 import { datasetOfKey } from "./s3-events";
@@ -82,18 +90,25 @@ export function renderDuckdbLoad(
   lakeDir: string,
   loadedAt: Date,
   datasets: readonly WarehouseDataset[] = allDatasets(),
+  /** Schema evolution for this dataset's tables (evolution.ts), run first in the same transaction. */
+  evolution: readonly string[] = [],
 ): string[] {
   const dataset = warehouseDataset(datasets, load.dataset);
   const staging = qualifiedName(stagingTable(dataset));
   const files = load.objects.map((o) => sqlString(lakeObjectPath(lakeDir, o.bucket, o.key), "lake file path"));
   const names = dataset.columns.map((c) => sqlIdentifier(c.name));
-  // By name, not by position (unlike Redshift's COPY): DuckDB can, and a Parquet file whose schema
-  // drifted then fails loudly instead of loading a column into its neighbour. Hive partitioning is
-  // off because partition values are already columns of the records (as COPY sees them).
-  const casts = dataset.columns.map((c) => `CAST(${sqlIdentifier(c.name)} AS ${duckdbType(c.type)})`);
+  // By name, not by position: union_by_name reads files written before and after a column was added
+  // together (null where a file lacks the column); a column no file of this batch has yet is selected
+  // as a typed null. Objects whose columns were not read are taken to have every declared column.
+  // Hive partitioning is off because partition values are already columns of the records.
+  const inFiles = new Set(load.objects.flatMap((o) => o.columns ?? dataset.columns.map((c) => c.name)));
+  const casts = dataset.columns.map(
+    (c) => `CAST(${inFiles.has(c.name) ? sqlIdentifier(c.name) : "NULL"} AS ${duckdbType(c.type)})`,
+  );
   return [
+    ...evolution,
     `DELETE FROM ${staging}`,
-    `INSERT INTO ${staging} (${names.join(", ")})\nSELECT ${casts.join(", ")}\nFROM read_parquet([${files.join(", ")}], hive_partitioning = false)`,
+    `INSERT INTO ${staging} (${names.join(", ")})\nSELECT ${casts.join(", ")}\nFROM read_parquet([${files.join(", ")}], hive_partitioning = false, union_by_name = true)`,
     ...ledgerInsertStatements(load, plan.loadId, loadedAt),
     ...transformStatementsFor(dataset, datasets, { loadId: plan.loadId, loadedAt }),
   ];
@@ -104,6 +119,14 @@ export async function applyDuckdbDdl(
   datasets: readonly WarehouseDataset[] = allDatasets(),
 ): Promise<void> {
   for (const statement of warehouseDdl("duckdb", datasets)) await connection.run(statement);
+  for (const statement of ledgerEvolution("duckdb", await readDuckdbColumns(connection)))
+    await connection.run(statement);
+}
+
+/** The warehouse's own columns (information_schema), which schema evolution compares with the declaration. */
+export async function readDuckdbColumns(connection: DuckDBConnection): Promise<WarehouseColumn[]> {
+  const reader = await connection.runAndReadAll(warehouseColumnsSql(Object.values(SCHEMAS)));
+  return warehouseColumnsFromRows(reader.getRows());
 }
 
 /** The ledgerKey()s of those `objects` the ledger already holds (looked up by key, the ledger's sort key). */
@@ -126,14 +149,21 @@ export async function runDuckdbLoad(
   plan: LoadPlan,
   lakeDir: string,
   loadedAt: Date,
+  datasets: readonly WarehouseDataset[] = allDatasets(),
 ): Promise<DatasetLoadResult[]> {
   const results: DatasetLoadResult[] = [];
-  for (const load of plan.loads) {
+  for (const planned of plan.loads) {
+    let load = planned;
     try {
-      const dataset = warehouseDataset(allDatasets(), load.dataset);
-      const [clearStaging, fillStaging, ...rest] = renderDuckdbLoad(plan, load, lakeDir, loadedAt);
+      const dataset = warehouseDataset(datasets, planned.dataset);
+      load = await withFileSchemas(planned, dataset, (o) => fileColumns(lakeObjectPath(lakeDir, o.bucket, o.key)));
+      const evolution = evolutionFor("duckdb", dataset, datasets, await readDuckdbColumns(connection));
+      const rendered = renderDuckdbLoad(plan, load, lakeDir, loadedAt, datasets, evolution);
+      // Evolution first, then staging; the rest is bound to the staged time range (window.ts).
+      const [clearStaging, fillStaging, ...rest] = rendered.slice(evolution.length);
       await connection.run("BEGIN TRANSACTION");
       try {
+        for (const statement of evolution) await connection.run(statement);
         await connection.run(clearStaging);
         await connection.run(fillStaging);
         const rangeQuery = stagedRangeQuery(dataset);

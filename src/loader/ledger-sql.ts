@@ -22,8 +22,8 @@ export function ledgerInsertStatements(
 ): string[] {
   const ledger = qualifiedName(LEDGER_TABLE);
   const head =
-    `INSERT INTO ${ledger} (bucket, key, etag, size_bytes, dataset, loaded_at, load_id)\n` +
-    `SELECT o.bucket, o.key, o.etag, o.size_bytes, ${sqlString(load.dataset, "dataset")}, ${sqlTimestamp(loadedAt)}, ${sqlString(loadId, "load id")}\nFROM (\n`;
+    `INSERT INTO ${ledger} (bucket, key, etag, size_bytes, schema_version, dataset, loaded_at, load_id)\n` +
+    `SELECT o.bucket, o.key, o.etag, o.size_bytes, o.schema_version, ${sqlString(load.dataset, "dataset")}, ${sqlTimestamp(loadedAt)}, ${sqlString(loadId, "load id")}\nFROM (\n`;
   const tail = `\n) o\nWHERE NOT EXISTS (\n  SELECT 1 FROM ${ledger} l WHERE l.bucket = o.bucket AND l.key = o.key AND l.etag = o.etag\n)`;
   const budget = maxStatementBytes - statementBytes(head) - statementBytes(tail);
   const statements: string[] = [];
@@ -54,9 +54,10 @@ function ledgerRow(object: LakeObject, first: boolean): string {
     sqlString(object.key, "S3 key"),
     sqlString(object.etag, "ETag"),
     `CAST(${object.size} AS BIGINT)`,
+    `CAST(${object.schemaVersion === undefined ? "NULL" : Math.trunc(object.schemaVersion)} AS INTEGER)`,
   ];
   if (!first) return `  UNION ALL SELECT ${values.join(", ")}`;
-  const names = ["bucket", "key", "etag", "size_bytes"];
+  const names = ["bucket", "key", "etag", "size_bytes", "schema_version"];
   return `  SELECT ${values.map((v, i) => `${v} AS ${names[i]}`).join(", ")}`;
 }
 

@@ -15,6 +15,10 @@ export interface LakeObject {
   readonly etag: string;
   readonly size: number;
   readonly dataset: string;
+  /** The file's top-level columns in file order, once read from its footer (see parquet-columns.ts). */
+  readonly columns?: readonly string[];
+  /** The dataset schema version those columns are (the ledger records it); undefined when none matches. */
+  readonly schemaVersion?: number;
 }
 
 /** All the objects of one dataset that a run loads together: one COPY (or one INSERT … read_parquet). */

@@ -4,8 +4,14 @@ import { TributaryError } from "../errors";
 import { analystAccessDdl } from "../warehouse/access";
 import { warehouseDdl } from "../warehouse/ddl";
 import { transformStatementsFor } from "../warehouse/models";
-import { sqlString, statementBytes } from "../warehouse/sql";
-import { LEDGER_TABLE, qualifiedName, stagingTable } from "../warehouse/tables";
+import {
+  ledgerEvolution,
+  warehouseColumnsFromRows,
+  warehouseColumnsSql,
+  type WarehouseColumn,
+} from "../warehouse/evolution";
+import { sqlIdentifier, sqlString, statementBytes } from "../warehouse/sql";
+import { LEDGER_TABLE, SCHEMAS, qualifiedName, stagingTable } from "../warehouse/tables";
 import {
   batchExecute,
   cancelStatement,
@@ -73,15 +79,45 @@ export function renderManifest(load: DatasetLoad): CopyManifest {
   };
 }
 
+export interface RenderedManifest {
+  readonly bucket: string;
+  readonly key: string;
+  readonly body: string;
+}
+
 export interface RenderedRedshiftLoad {
   readonly dataset: string;
-  readonly manifest: { readonly bucket: string; readonly key: string; readonly body: string };
+  /** The first manifest (the only one unless the batch holds files of several schema versions). */
+  readonly manifest: RenderedManifest;
+  /** One manifest per distinct file column list, each loaded by its own COPY. */
+  readonly manifests: readonly RenderedManifest[];
   /** The statements of the one transaction, in order. */
   readonly sqls: readonly string[];
 }
 
-export function manifestKey(config: RedshiftLoadConfig, loadId: string, dataset: string): string {
-  return `${config.manifestPrefix ?? "manifests/"}${loadId}/${dataset}.manifest`;
+export function manifestKey(config: RedshiftLoadConfig, loadId: string, dataset: string, part = 0): string {
+  return `${config.manifestPrefix ?? "manifests/"}${loadId}/${dataset}${part === 0 ? "" : `-${part}`}.manifest`;
+}
+
+/**
+ * The objects grouped by their file column list, first-seen order. COPY … FORMAT AS PARQUET matches
+ * columns by position and needs the file's column count to equal the list's, so files written before
+ * and after a column was added are copied separately, each naming its own columns (the table's other
+ * columns load null). Objects whose columns were not read are taken to have every declared column.
+ */
+export function copyGroups(
+  load: DatasetLoad,
+  dataset: WarehouseDataset,
+): { columns: readonly string[]; objects: LakeObject[] }[] {
+  const groups = new Map<string, { columns: readonly string[]; objects: LakeObject[] }>();
+  for (const object of load.objects) {
+    const columns = object.columns ?? dataset.columns.map((c) => c.name);
+    const key = columns.join("\u0000");
+    const group = groups.get(key) ?? { columns, objects: [] };
+    group.objects.push(object);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
 }
 
 /** The dataset a load names, from the warehouse's list. */
@@ -102,24 +138,40 @@ export function renderRedshiftLoad(
   load: DatasetLoad,
   config: RedshiftLoadConfig,
   loadedAt: Date,
+  /** Schema evolution for this dataset's tables (evolution.ts), first in the same transaction. */
+  evolution: readonly string[] = [],
 ): RenderedRedshiftLoad {
   const dataset = warehouseDataset(config.datasets, load.dataset);
   const staging = qualifiedName(stagingTable(dataset));
-  const key = manifestKey(config, plan.loadId, load.dataset);
+  const manifests = copyGroups(load, dataset).map((group, part) => ({
+    columns: group.columns,
+    manifest: {
+      bucket: config.manifestBucket,
+      key: manifestKey(config, plan.loadId, load.dataset, part),
+      body: JSON.stringify(renderManifest({ ...load, objects: group.objects })),
+    },
+  }));
   const role = config.copyRoleArn === "default" ? "default" : sqlString(config.copyRoleArn, "COPY role ARN");
   const maxBytes = config.maxStatementBytes ?? DEFAULT_MAX_STATEMENT_BYTES;
   const sqls = [
+    // ALTER TABLE ADD COLUMN runs inside a transaction block in Redshift (only external tables and
+    // ALTER COLUMN TYPE may not), so a failed load rolls the new column back too.
+    ...evolution,
     // DELETE, not TRUNCATE: TRUNCATE commits the open transaction in Redshift, which would make a
     // failed COPY leave staging empty and split the load into two transactions.
     `DELETE FROM ${staging}`,
-    `COPY ${staging} FROM ${sqlString(`s3://${config.manifestBucket}/${key}`, "manifest URL")} IAM_ROLE ${role} FORMAT AS PARQUET MANIFEST`,
+    ...manifests.map(
+      (m) =>
+        `COPY ${staging} (${m.columns.map(sqlIdentifier).join(", ")}) FROM ${sqlString(`s3://${m.manifest.bucket}/${m.manifest.key}`, "manifest URL")} IAM_ROLE ${role} FORMAT AS PARQUET MANIFEST`,
+    ),
     ...ledgerInsertStatements(load, plan.loadId, loadedAt, maxBytes),
     ...transformStatementsFor(dataset, config.datasets, { loadId: plan.loadId, loadedAt }),
   ];
   checkBatch(load.dataset, sqls);
   return {
     dataset: load.dataset,
-    manifest: { bucket: config.manifestBucket, key, body: JSON.stringify(renderManifest(load)) },
+    manifest: manifests[0].manifest,
+    manifests: manifests.map((m) => m.manifest),
     sqls,
   };
 }
@@ -200,10 +252,26 @@ export async function applyRedshiftDdl(
     const id = await batchExecute(port, target, ddl.slice(i, i + DATA_API_MAX_BATCH_STATEMENTS), "tributary-ddl");
     await waitForStatement(port, id, poll);
   }
+  const ledger = ledgerEvolution("redshift", await readRedshiftColumns(port, target, poll));
+  if (ledger.length > 0) {
+    const id = await batchExecute(port, target, ledger, "tributary-ddl-evolve");
+    await waitForStatement(port, id, poll);
+  }
   const access = analystAccessDdl(analystIamRoleName);
   const id = await batchExecute(port, target, access, ACCESS_DDL_STATEMENT_NAME);
   await waitForStatement(port, id, poll);
-  return ddl.length + access.length;
+  return ddl.length + ledger.length + access.length;
+}
+
+/** The warehouse's own columns (information_schema), which schema evolution compares with the declaration. */
+export async function readRedshiftColumns(
+  port: RedshiftDataPort,
+  target: RedshiftTarget,
+  poll: PollOptions,
+): Promise<WarehouseColumn[]> {
+  const id = await executeStatement(port, target, warehouseColumnsSql(Object.values(SCHEMAS)));
+  await waitForStatement(port, id, poll);
+  return warehouseColumnsFromRows((await fetchResult(port, id)).rows);
 }
 
 export type DatasetLoadResult =
@@ -239,20 +307,24 @@ export async function runRedshiftLoad(
   config: RedshiftLoadConfig,
   poll: PollOptions,
   loadedAt: Date,
+  /** dataset → its schema evolution statements (see drain.ts). */
+  evolution?: Readonly<Record<string, readonly string[]>>,
 ): Promise<DatasetLoadResult[]> {
   const results: DatasetLoadResult[] = [];
   for (const load of plan.loads) {
     let statementId: string | undefined;
     try {
-      const rendered = renderRedshiftLoad(plan, load, config, loadedAt);
-      await ports.s3Put.send(
-        new PutObjectCommand({
-          Bucket: rendered.manifest.bucket,
-          Key: rendered.manifest.key,
-          Body: rendered.manifest.body,
-          ContentType: "application/json",
-        }),
-      );
+      const rendered = renderRedshiftLoad(plan, load, config, loadedAt, evolution?.[load.dataset] ?? []);
+      for (const manifest of rendered.manifests) {
+        await ports.s3Put.send(
+          new PutObjectCommand({
+            Bucket: manifest.bucket,
+            Key: manifest.key,
+            Body: manifest.body,
+            ContentType: "application/json",
+          }),
+        );
+      }
       statementId = await batchExecute(
         ports.redshiftData,
         config.target,

@@ -21,5 +21,16 @@ export const curatedPrefix = (dataset: Pick<Dataset, "name">): string => `curate
 export const errorsPrefix = (dataset: Pick<Dataset, "name">): string => `errors/${dataset.name}/`;
 export const rawPrefix = (dataset: Pick<Dataset, "name">): string => `raw/${dataset.name}/`;
 
+/**
+ * Where a stream backs up the source records it received, before any transform (Firehose S3 backup),
+ * one folder per arrival day. A replay of raw/<dataset>/ must skip it (it is the stream's own output).
+ */
+export const sourceBackupPrefix = (dataset: Pick<Dataset, "name">): string =>
+  `${rawPrefix(dataset)}firehose/!{timestamp:yyyy/MM/dd}/`;
+
+/** Where Firehose writes backup objects it could not deliver; must name the error-output type. */
+export const sourceBackupErrorPrefix = (dataset: Pick<Dataset, "name">): string =>
+  `${rawPrefix(dataset)}firehose-errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/`;
+
 /** The bucket folder of an offline lake (`<dir>/s3/<bucket>/…`); every offline command uses it. */
 export const OFFLINE_LAKE_BUCKET = "tributary-local-lake";

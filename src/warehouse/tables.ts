@@ -90,6 +90,8 @@ export const LEDGER_TABLE: TableSpec = {
     { name: "dataset", type: "string" },
     { name: "loaded_at", type: "timestamp" },
     { name: "load_id", type: "string" },
+    // The dataset schema version the object's Parquet file was written with (added by evolution).
+    { name: "schema_version", type: "int" },
   ],
   sortKey: ["bucket", "key"],
   primaryKey: ["bucket", "key", "etag"],

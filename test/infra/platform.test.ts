@@ -9,7 +9,7 @@ import {
 } from "../../src/spec";
 import type { PolicyDocument, PolicyStatement } from "../../infra/iam/policy";
 import { MOCK_ACCOUNT_ID, MOCK_REGION, promiseOf, unsecret, type RecordedResource } from "../support/pulumi-mocks";
-import { basePlatform, parsed, type BuiltPlatform } from "./fixture";
+import { BASE_ARGS, basePlatform, parsed, type BuiltPlatform } from "./fixture";
 
 const DATASETS = allDatasets();
 
@@ -253,6 +253,13 @@ describe("infra: Platform with secure defaults (every dataset of the catalog)", 
           expiration: { days: 14 },
         },
         { id: "expire-load-manifests", status: "Enabled", filter: { prefix: "manifests/" }, expiration: { days: 7 } },
+        // The source-record backup of each stream (default expiry: 30 days).
+        ...BASE_ARGS.datasets.map((d) => ({
+          id: `expire-source-backup-${d.name}`,
+          status: "Enabled",
+          filter: { prefix: `raw/${d.name}/firehose` },
+          expiration: { days: 30 },
+        })),
         {
           id: "expire-noncurrent-versions",
           status: "Enabled",
@@ -459,6 +466,8 @@ describe("infra: Platform with secure defaults (every dataset of the catalog)", 
       assert.deepEqual(bySid.WriteOwnPrefixes.Resource, [
         `${BUCKET_ARN}/curated/weblogs/*`,
         `${BUCKET_ARN}/errors/weblogs/*`,
+        `${BUCKET_ARN}/raw/weblogs/firehose/*`,
+        `${BUCKET_ARN}/raw/weblogs/firehose-errors/*`,
       ]);
       assert.deepEqual(bySid.LocateAndListTheLakeBucket.Resource, BUCKET_ARN);
       assert.deepEqual(bySid.EncryptObjectsThroughS3.Resource, LAKE_KEY_ARN);

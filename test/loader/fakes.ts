@@ -146,17 +146,18 @@ export class FakeRedshiftData implements RedshiftDataPort {
     }
   }
 
-  /** COPY t FROM 's3://…manifest' … MANIFEST → INSERT INTO t SELECT * FROM read_parquet([files]) (positional, like COPY). */
+  /** COPY t (cols) FROM 's3://…manifest' … MANIFEST → INSERT INTO t (cols) SELECT * FROM read_parquet([files]) (positional, like COPY). */
   private translate(sql: string): string {
-    const copy = /^COPY (\S+) FROM '(s3:\/\/[^']+)' IAM_ROLE \S+ FORMAT AS PARQUET MANIFEST$/.exec(sql);
+    const copy = /^COPY (\S+) \(([^)]*)\) FROM '(s3:\/\/[^']+)' IAM_ROLE \S+ FORMAT AS PARQUET MANIFEST$/.exec(sql);
     if (!copy) return sql;
-    const manifest = this.s3.objects.get(copy[2]);
-    if (!manifest) throw new Error(`S3ServiceException: the manifest ${copy[2]} does not exist`);
+    const manifest = this.s3.objects.get(copy[3]);
+    if (!manifest) throw new Error(`S3ServiceException: the manifest ${copy[3]} does not exist`);
     const files = (JSON.parse(manifest) as { entries: { url: string }[] }).entries.map((e) => {
       const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(e.url) as RegExpExecArray;
       return `'${lakeObjectPath(this.lakeDir, m[1], m[2])}'`;
     });
-    return `INSERT INTO ${copy[1]} SELECT * FROM read_parquet([${files.join(", ")}], hive_partitioning = false)`;
+    // Positional within the named column list, as Redshift's COPY is.
+    return `INSERT INTO ${copy[1]} (${copy[2]}) SELECT * FROM read_parquet([${files.join(", ")}], hive_partitioning = false)`;
   }
 }
 

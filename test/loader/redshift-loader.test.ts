@@ -142,12 +142,17 @@ describe("loader: Redshift rendering", () => {
     });
     assert.deepStrictEqual(rendered.sqls.slice(0, 3), [
       "DELETE FROM staging.retail_category_tree",
-      `COPY staging.retail_category_tree FROM 's3://${BUCKET}/manifests/${plan.loadId}/retail_category_tree.manifest' IAM_ROLE 'arn:aws:iam::111122223333:role/tributary-dev-copy' FORMAT AS PARQUET MANIFEST`,
-      "INSERT INTO tributary.load_ledger (bucket, key, etag, size_bytes, dataset, loaded_at, load_id)\n" +
-        `SELECT o.bucket, o.key, o.etag, o.size_bytes, 'retail_category_tree', TIMESTAMP '2024-05-01 12:00:00', '${plan.loadId}'\n` +
+      `COPY staging.retail_category_tree (${allDatasets()
+        .find((d) => d.name === "retail_category_tree")!
+        .columns.map((c) => c.name)
+        .join(
+          ", ",
+        )}) FROM 's3://${BUCKET}/manifests/${plan.loadId}/retail_category_tree.manifest' IAM_ROLE 'arn:aws:iam::111122223333:role/tributary-dev-copy' FORMAT AS PARQUET MANIFEST`,
+      "INSERT INTO tributary.load_ledger (bucket, key, etag, size_bytes, schema_version, dataset, loaded_at, load_id)\n" +
+        `SELECT o.bucket, o.key, o.etag, o.size_bytes, o.schema_version, 'retail_category_tree', TIMESTAMP '2024-05-01 12:00:00', '${plan.loadId}'\n` +
         "FROM (\n" +
-        `  SELECT '${BUCKET}' AS bucket, 'curated/retail_category_tree/node_kind=child/f1.parquet' AS key, 'e1' AS etag, CAST(1234 AS BIGINT) AS size_bytes\n` +
-        `  UNION ALL SELECT '${BUCKET}', 'curated/retail_category_tree/node_kind=root/f2.parquet', 'e2', CAST(99 AS BIGINT)\n` +
+        `  SELECT '${BUCKET}' AS bucket, 'curated/retail_category_tree/node_kind=child/f1.parquet' AS key, 'e1' AS etag, CAST(1234 AS BIGINT) AS size_bytes, CAST(NULL AS INTEGER) AS schema_version\n` +
+        `  UNION ALL SELECT '${BUCKET}', 'curated/retail_category_tree/node_kind=root/f2.parquet', 'e2', CAST(99 AS BIGINT), CAST(NULL AS INTEGER)\n` +
         ") o\n" +
         "WHERE NOT EXISTS (\n" +
         "  SELECT 1 FROM tributary.load_ledger l WHERE l.bucket = o.bucket AND l.key = o.key AND l.etag = o.etag\n" +

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { capturingStdout } from "../../support/capture-stdout";
+import { datasetByName } from "../../../src/datasets";
 import { startRedshiftDataStandin, type RedshiftDataStandin } from "../../support/redshift-data-standin";
 import { buildStack, DEV_WAREHOUSE, LAKE, REGION } from "./stack";
 import { startSqsS3Standin, type SqsS3Standin } from "./sqs-s3-standin";
@@ -190,7 +191,11 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
     assert.deepStrictEqual(
       sqls.filter((sql) => sql.startsWith("COPY ")),
       [
-        `COPY staging.weblogs FROM 's3://${LAKE.bucketName}/${manifestKey}' IAM_ROLE '${copyRoleArn}' FORMAT AS PARQUET MANIFEST`,
+        `COPY staging.weblogs (${datasetByName("weblogs")
+          .columns.map((c) => c.name)
+          .join(
+            ", ",
+          )}) FROM 's3://${LAKE.bucketName}/${manifestKey}' IAM_ROLE '${copyRoleArn}' FORMAT AS PARQUET MANIFEST`,
       ],
     );
     assert.ok(
