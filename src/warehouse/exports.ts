@@ -1,4 +1,6 @@
+import type { Column } from "../datasets/types";
 import { TributaryError } from "../errors";
+import { PARQUET_GLUE_FORMATS } from "../spec/delivery";
 import type { DatasetLookup, ExportPartition, Model, TableExport } from "./models/types";
 import { sqlIdentifier, sqlString, sqlTimestamp } from "./sql";
 import { SCHEMAS, qualifiedName, type TableColumn, type TableSpec } from "./tables";
@@ -257,4 +259,42 @@ export function exportResultOf(pending: PendingExport, error?: unknown): ExportR
   const base = { model: pending.target.model, table: pending.target.table.name };
   if (error !== undefined) return { ok: false, ...base, error: (error as Error).message };
   return { ok: true, ...base, partitions: pending.partitionPaths?.length ?? "all" };
+}
+
+/** The Glue table of an exported model table: same name, Parquet, partition projection when partitioned. */
+export interface ExportGlueTable {
+  readonly name: string;
+  readonly description: string;
+  readonly location: string;
+  readonly columns: readonly Pick<Column, "name" | "type">[];
+  readonly partitionKeys: ReadonlyArray<{ readonly name: string; readonly type: string; readonly comment: string }>;
+  readonly parameters: Readonly<Record<string, string>>;
+  readonly formats: typeof PARQUET_GLUE_FORMATS;
+}
+
+export function exportGlueTable(target: ExportTarget, bucket: string): ExportGlueTable {
+  const location = `s3://${bucket}/${target.prefix}`;
+  const parameters: Record<string, string> = { classification: "parquet", EXTERNAL: "TRUE" };
+  if (target.partitions.length > 0) {
+    parameters["projection.enabled"] = "true";
+    parameters["storage.location.template"] =
+      location + target.partitions.map((p) => `${p.name}=\${${p.name}}/`).join("");
+    for (const p of target.partitions) {
+      parameters[`projection.${p.name}.type`] = "integer";
+      parameters[`projection.${p.name}.range`] = `${p.range[0]},${p.range[1]}`;
+    }
+  }
+  return {
+    name: target.table.name,
+    description: `${target.model} model: analytics.${target.table.name}, unloaded by the loader after each refresh`,
+    location,
+    columns: target.columns.map((c) => ({ name: c.name, type: c.type })),
+    partitionKeys: target.partitions.map((p) => ({
+      name: p.name,
+      type: p.type,
+      comment: `partition: ${p.expression}`,
+    })),
+    parameters,
+    formats: PARQUET_GLUE_FORMATS,
+  };
 }

@@ -31,7 +31,7 @@ export interface Model {
 /** A Hive partition of an exported table: `<name>=<value>/` folders, a Glue partition key with projection. */
 export interface ExportPartition {
   readonly name: string;
-  readonly type: "int" | "bigint" | "string";
+  readonly type: "int" | "bigint";
   /** Its value, an SQL expression over the table's columns under alias `t` (Redshift and DuckDB alike). */
   readonly expression: string;
   /** Athena partition projection: the integer range Athena enumerates, e.g. `[2000, 2099]`. */
