@@ -221,7 +221,14 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
     await applyDuckdbDdl(connection);
     const plan = planLoad(objects, await readDuckdbLedger(connection, objects), allDatasets());
     const results = await runDuckdbLoad(connection, plan, lakeDir, now());
-    const bucket = options.bucket ?? objects[0]?.bucket ?? OFFLINE_LAKE_BUCKET;
+    // With nothing new (a run that only retries exports) the lake's bucket is the one loads came from.
+    const lastBucket = async () =>
+      (
+        await connection.runAndReadAll(
+          `SELECT bucket FROM ${qualifiedName(LEDGER_TABLE)} ORDER BY loaded_at DESC LIMIT 1`,
+        )
+      ).getRows()[0]?.[0];
+    const bucket = options.bucket ?? objects[0]?.bucket ?? String((await lastBucket()) ?? OFFLINE_LAKE_BUCKET);
     const exports = await runDuckdbExports(connection, lakeDir, bucket, allDatasets(), plan.loadId);
     const done = new Set(plan.alreadyLoaded.map(ledgerKey));
     for (const r of results) if (r.ok) for (const o of r.objects) done.add(ledgerKey(o));

@@ -154,7 +154,13 @@ describe("loader: Redshift rendering", () => {
         ")",
     ]);
     assert.match(rendered.sqls[3], /^DELETE FROM history\.retail_category_tree WHERE record_key IN \(SELECT MD5\(/);
-    assert.match(rendered.sqls[rendered.sqls.length - 1], /^INSERT INTO analytics\.retail_category_funnel_daily/);
+    assert.match(rendered.sqls[rendered.sqls.length - 2], /^INSERT INTO analytics\.retail_category_funnel_daily/);
+    // In the same transaction: the funnel (exported whole, it has no partitions) is due in the lake.
+    assert.equal(
+      rendered.sqls[rendered.sqls.length - 1],
+      "INSERT INTO tributary.pending_exports (model, table_name, partition_path, load_id, recorded_at)\n" +
+        `VALUES ('retailrocket', 'retail_category_funnel_daily', '', '${plan.loadId}', TIMESTAMP '2024-05-01 12:00:00')`,
+    );
   });
 
   it("uses the namespace default role when asked", () => {
