@@ -128,7 +128,7 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
   let plan: LoadPlan | undefined;
   let results: DatasetLoadResult[] = [];
   let lateDuplicates: Record<string, number> = {};
-  let exports: ExportResult[] = [];
+  let lakeExports: ExportResult[] = [];
   const done = new Set<string>();
   if (objects.length > 0) {
     if (config.applyDdl ?? true) {
@@ -146,7 +146,7 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
     }
     // After the commits, never inside a load's transaction; also retries what an earlier run left pending.
     if (config.lakeKeyArn !== undefined) {
-      exports = await runRedshiftExports(
+      lakeExports = await runRedshiftExports(
         ports.redshiftData,
         { ...config, bucket: config.manifestBucket, lakeKeyArn: config.lakeKeyArn },
         poll,
@@ -174,9 +174,9 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
     rejected: (plan?.rejected ?? []).map((r) => r.reason),
     deleteFailures,
     lateDuplicates,
-    exports,
+    exports: lakeExports,
   };
-  if ((config.throwOnFailure ?? true) && (failed.length > 0 || exports.some((e) => !e.ok))) {
+  if ((config.throwOnFailure ?? true) && (failed.length > 0 || lakeExports.some((e) => !e.ok))) {
     throw new LoadFailedError(report);
   }
   return report;

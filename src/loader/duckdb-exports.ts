@@ -97,10 +97,10 @@ export async function runDuckdbExports(
     [unknown, unknown, unknown, unknown]
   >;
   if (rows.length === 0) return [];
-  const { exports, orphans } = groupPendingExports(rows, exportTargetsOf(modelsFor(datasets)));
+  const { due, orphans } = groupPendingExports(rows, exportTargetsOf(modelsFor(datasets)));
   for (const orphan of orphans) await connection.run(settlePendingSql(orphan.model, orphan.table, orphan.loadIds));
   const results: ExportResult[] = [];
-  for (const pending of exports) {
+  for (const pending of due) {
     try {
       await writeDuckdbExport(connection, pending, lakeDir, bucket, runId);
       await connection.run(settlePendingSql(pending.target.model, pending.target.table.name, pending.loadIds));

@@ -229,7 +229,7 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
         )
       ).getRows()[0]?.[0];
     const bucket = options.bucket ?? objects[0]?.bucket ?? String((await lastBucket()) ?? OFFLINE_LAKE_BUCKET);
-    const exports = await runDuckdbExports(connection, lakeDir, bucket, allDatasets(), plan.loadId);
+    const lakeExports = await runDuckdbExports(connection, lakeDir, bucket, allDatasets(), plan.loadId);
     const done = new Set(plan.alreadyLoaded.map(ledgerKey));
     for (const r of results) if (r.ok) for (const o of r.objects) done.add(ledgerKey(o));
     // As the Lambda acknowledges SQS messages: only when every object named is in the ledger.
@@ -254,7 +254,7 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
       historyRows,
       lateDuplicates: lateDuplicateCounts(late.getRows()),
       ledgerObjects: Number(ledger.getRows()[0][0]),
-      exports,
+      exports: lakeExports,
     };
   } finally {
     connection.closeSync();

@@ -56,10 +56,10 @@ export async function runRedshiftExports(
     [unknown, unknown, unknown, unknown]
   >;
   if (rows.length === 0) return [];
-  const { exports, orphans } = groupPendingExports(rows, exportTargetsOf(modelsFor(config.datasets)));
+  const { due, orphans } = groupPendingExports(rows, exportTargetsOf(modelsFor(config.datasets)));
   for (const orphan of orphans) await run(settlePendingSql(orphan.model, orphan.table, orphan.loadIds));
   const results: ExportResult[] = [];
-  for (const pending of exports) {
+  for (const pending of due) {
     try {
       await run(
         redshiftUnloadSql(pending, {

@@ -173,7 +173,7 @@ export const PENDING_EXPORTS_SQL = `SELECT DISTINCT model, table_name, partition
 export function groupPendingExports(
   rows: ReadonlyArray<readonly [unknown, unknown, unknown, unknown]>,
   targets: readonly ExportTarget[],
-): { exports: PendingExport[]; orphans: Array<{ model: string; table: string; loadIds: string[] }> } {
+): { due: PendingExport[]; orphans: Array<{ model: string; table: string; loadIds: string[] }> } {
   const byTable = new Map<string, { model: string; table: string; paths: Set<string>; loadIds: Set<string> }>();
   for (const [model, table, path, loadId] of rows) {
     const key = `${String(model)}.${String(table)}`;
@@ -187,7 +187,7 @@ export function groupPendingExports(
     entry.loadIds.add(String(loadId));
     byTable.set(key, entry);
   }
-  const exports: PendingExport[] = [];
+  const due: PendingExport[] = [];
   const orphans: Array<{ model: string; table: string; loadIds: string[] }> = [];
   for (const entry of byTable.values()) {
     const target = targets.find((t) => t.model === entry.model && t.table.name === entry.table);
@@ -197,9 +197,9 @@ export function groupPendingExports(
       continue;
     }
     const whole = target.partitions.length === 0 || entry.paths.has(ALL_PARTITIONS) || entry.paths.has("");
-    exports.push({ target, loadIds, ...(whole ? {} : { partitionPaths: [...entry.paths].sort() }) });
+    due.push({ target, loadIds, ...(whole ? {} : { partitionPaths: [...entry.paths].sort() }) });
   }
-  return { exports, orphans };
+  return { due, orphans };
 }
 
 /** The rows written to the lake: the file columns, then the partition values named as the partitions. */
