@@ -14,9 +14,9 @@
  *   npx ts-node --transpile-only bench/ship.ts [--mb 200] [--concurrency 4] [--standin child|inprocess|both]
  *   npx ts-node --transpile-only bench/ship.ts --mb 1000 --standin child --no-ceiling   # peak RSS on 1 GB
  */
-import { fork } from "child_process";
+import { fork, spawnSync } from "child_process";
 import type { ChildProcess } from "child_process";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from "fs";
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "fs";
 import { once } from "events";
 import { cpus, loadavg, tmpdir } from "os";
 import { join, resolve } from "path";
@@ -309,7 +309,39 @@ function report(result: Placement, unpacked: { payload: number; billed: number }
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 }
 
+/**
+ * Startup of the command a server runs: wall time and peak RSS of `tributary ship --help` (loads the
+ * ship command and its dependencies, reads nothing), from the compiled build when it is current (as
+ * bin/tributary.js decides) or through ts-node otherwise; the line says which.
+ */
+function measureStartup(): void {
+  const bin = resolve(__dirname, "../bin/tributary.js");
+  const report = "process.on('exit',()=>process.stderr.write('maxrss '+process.resourceUsage().maxRSS+'\\n'))";
+  const runs: Array<{ ms: number; kib: number }> = [];
+  for (let i = 0; i < 5; i++) {
+    const started = process.hrtime.bigint();
+    const out = spawnSync(
+      process.execPath,
+      ["--eval", `${report};process.argv.splice(1,1);require(${JSON.stringify(bin)})`, "_", "ship", "--help"],
+      {
+        encoding: "utf8",
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+      },
+    );
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    runs.push({ ms, kib: Number(/maxrss (\d+)/.exec(out.stderr)?.[1] ?? NaN) });
+  }
+  runs.sort((a, b) => a.ms - b.ms);
+  const median = runs[Math.floor(runs.length / 2)];
+  const compiled = existsSync(resolve(__dirname, "../dist/BUILD_STAMP"));
+  console.log(
+    `startup: \`tributary ship --help\` median of 5: ${(median.ms / 1000).toFixed(2)} s, peak RSS ${(median.kib / 1024).toFixed(0)} MiB ` +
+      `(${compiled ? "compiled dist/ if current, see bin/tributary.js" : "ts-node: run `npm run build` for the compiled CLI"})`,
+  );
+}
+
 async function main(): Promise<void> {
+  measureStartup();
   try {
     statSync(SOURCE);
   } catch {

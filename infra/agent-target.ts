@@ -20,7 +20,9 @@ export function parameterTierFor(text: string): ParameterTier | undefined {
 
 /** agent.json as stored and exported: two-space JSON, as people read it on their servers. */
 export function agentConfigText(options: Parameters<typeof renderAgentConfig>[0]): string {
-  return `${JSON.stringify(renderAgentConfig(options), null, 2)}\n`;
+  // Compact: an SSM parameter holds at most 8 KiB, and indentation alone is a quarter of the text
+  // (`tributary agent-config` prints it indented for people).
+  return `${JSON.stringify(renderAgentConfig(options))}\n`;
 }
 
 export const agentConfigParameterName = (namePrefix: string): string => `/tributary/${namePrefix}/agent.json`;

@@ -121,7 +121,22 @@ export function loadStackConfig(
   }
 
   const overrides = get("overrides");
-  if (overrides !== undefined) profile = applyOverrides(profile, overrides, "tributary:overrides", problems) as Profile;
+  if (overrides !== undefined) {
+    profile = applyOverrides(profile, overrides, "tributary:overrides", problems) as Profile;
+    // Settings with a closed set of values: a wrong one is named here, once, with its key.
+    const choices: Array<[string, unknown, readonly string[]]> = [
+      ["delivery.agent.initialPosition", profile.delivery.agent.initialPosition, ["START_OF_FILE", "END_OF_FILE"]],
+      ["delivery.parquetCompression", profile.delivery.parquetCompression, ["SNAPPY", "GZIP", "UNCOMPRESSED"]],
+      ["warehouse.kind", profile.warehouse.kind, ["serverless", "provisioned"]],
+    ];
+    for (const [key, value, allowed] of choices) {
+      if (!allowed.includes(value as string)) {
+        problems.push(
+          `tributary:overrides.${key} is ${JSON.stringify(value)}; use one of ${allowed.join(", ")}${suggestion(String(value), allowed)}.`,
+        );
+      }
+    }
+  }
 
   const region = raw["aws:region"];
   if (!region)

@@ -1,6 +1,15 @@
 import { parse as parseCsv } from "csv-parse/sync";
-import type { AgentProcessingOption, Dataset, FileVariant } from "../datasets/types";
+import type { AgentProcessingOption, Dataset, FileVariant, SourceFormat } from "../datasets/types";
 import { TributaryError } from "../errors";
+
+/**
+ * The part of a dataset that turns its lines into records: all a shipper needs, and plain JSON (the
+ * standalone shipper reads it from a file). A catalog `Dataset` is one.
+ */
+export interface LineSpec {
+  readonly name: string;
+  readonly source: Pick<SourceFormat, "agentProcessing" | "skipHeaderLines" | "fileVariants">;
+}
 
 /**
  * The Kinesis Agent's `dataProcessingOptions`, implemented line for line so that our shipper sends
@@ -300,12 +309,12 @@ export function compileAgentChain(options: readonly AgentProcessingOption[]): Li
 }
 
 /** The file variant (COVIDx: split from the file name) a file belongs to, if the dataset has variants. */
-export function fileVariantFor(dataset: Dataset, baseName: string): FileVariant | undefined {
+export function fileVariantFor(dataset: LineSpec, baseName: string): FileVariant | undefined {
   return dataset.source.fileVariants?.find((v) => new RegExp(v.baseNamePattern).test(baseName));
 }
 
 /** The full agent chain for one flow: the dataset's options, then ADDMETADATA for a file variant. */
-export function agentChainFor(dataset: Dataset, variant?: FileVariant): AgentProcessingOption[] {
+export function agentChainFor(dataset: LineSpec, variant?: FileVariant): AgentProcessingOption[] {
   const chain: AgentProcessingOption[] = [...dataset.source.agentProcessing];
   if (variant) chain.push({ optionName: "ADDMETADATA", metadata: variant.metadata });
   return chain;
@@ -315,7 +324,7 @@ export function agentChainFor(dataset: Dataset, variant?: FileVariant): AgentPro
  * The processor our shipper uses for one file of a dataset. A dataset with file variants needs the
  * file's base name; one that matches no variant is an error naming the expected names.
  */
-export function lineProcessorFor(dataset: Dataset, baseName: string): LineProcessor {
+export function lineProcessorFor(dataset: LineSpec, baseName: string): LineProcessor {
   const variants = dataset.source.fileVariants;
   if (variants && variants.length > 0) {
     const variant = fileVariantFor(dataset, baseName);

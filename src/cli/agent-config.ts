@@ -1,8 +1,8 @@
-import * as path from "path";
 import type { Command } from "commander";
 import { allDatasets } from "../datasets";
+import { projectDir } from "./project-dir";
 
-const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+const PROJECT_DIR = projectDir();
 
 export function register(program: Command): void {
   program

@@ -1,12 +1,12 @@
-import * as path from "path";
 import type { Command } from "commander";
 import type { PlannedResource } from "../../stacks/plan";
 import { allDatasets } from "../datasets";
 import { TributaryError } from "../errors";
 import { createJqEngine } from "../local/jq";
 import { partitionQuery } from "../spec/delivery";
+import { projectDir } from "./project-dir";
 
-const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+const PROJECT_DIR = projectDir();
 
 /** A readable tree: components with their children, then counts by type. */
 export function renderPlanTree(stack: string, resources: readonly PlannedResource[]): string {

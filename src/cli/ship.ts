@@ -1,4 +1,4 @@
-import { statSync } from "fs";
+import { existsSync, readdirSync, statSync } from "fs";
 import { homedir } from "os";
 import { join, resolve } from "path";
 import { Command, Option } from "commander";
@@ -6,16 +6,18 @@ import { SingleBar } from "cli-progress";
 import { datasetByName } from "../datasets";
 import { TributaryError } from "../errors";
 import { CheckpointStore } from "../shipper/checkpoint";
-import { firehoseClientFor, firehosePort, checkClientConfiguration } from "../shipper/firehose";
+import { checkClientConfiguration, destinationOf, firehoseClientFor, firehosePort } from "../shipper/firehose";
 import { RejectFile } from "../shipper/rejects";
+import { RETRIES_EXHAUSTED } from "../shipper/sender";
 import { Shipper } from "../shipper/ship";
-import type { ShipStats } from "../shipper/ship";
+import type { ShipStats, ShipperDataset } from "../shipper/ship";
 import { resolveStreamName } from "../shipper/stream-name";
 import { formatSummary, summarize } from "../shipper/summary";
-import { startProgressLines } from "./progress";
 
-/** Exit status of a run that delivered everything it could but rejected some lines. */
+/** Exit status of a run that delivered everything it could but rejected some input (lines or files). */
 export const EXIT_REJECTED_LINES = 3;
+/** Exit status of a run that gave up retrying (--max-retry-time): the stream was unreachable too long. */
+export const EXIT_RETRIES_EXHAUSTED = 4;
 
 export interface ShipCommandOptions {
   readonly dataset: string;
@@ -29,6 +31,10 @@ export interface ShipCommandOptions {
   readonly errorsFile?: string;
   readonly json?: boolean;
   readonly concurrency?: string;
+  readonly maxRetryTime?: string;
+  readonly requestTimeout?: string;
+  readonly progressInterval?: string;
+  readonly rotatedFileQuietTime?: string;
 }
 
 export const DEFAULT_CHECKPOINT_DIR = join(homedir(), ".tributary", "checkpoints");
@@ -42,9 +48,32 @@ function positiveInteger(flag: string, value: string | undefined, fallback: numb
   return n;
 }
 
+/** A duration flag: a number with a unit (ms, s, m, h); a bare number is seconds. */
+export function parseDuration(flag: string, value: string | undefined, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const ms = match ? Number(match[1]) * units[match[2] ?? "s"] : NaN;
+  if (!(ms > 0)) {
+    throw new TributaryError(
+      "TRIBUTARY_SHIP_BAD_OPTION",
+      `${flag} must be a positive duration such as 90s, 10m or 500ms, got "${value}".`,
+    );
+  }
+  return Math.round(ms);
+}
+
 /** A stream name made safe as a folder name: checkpoints are kept per stream. */
 function folderFor(stream: string): string {
   return stream.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+function hasCheckpoints(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((name) => /^\d+-\d+\.json$/.test(name));
+  } catch {
+    return false;
+  }
 }
 
 function progressBar(follow: boolean, totalBytes: number): SingleBar {
@@ -75,15 +104,77 @@ function barValues(stats: ShipStats, elapsedMs: number) {
   };
 }
 
+/** One progress line for a log (journald, a file): what a terminal's progress bar shows, plus the last error. */
+export function progressLine(stats: ShipStats, elapsedMs: number, json: boolean, done = false): string {
+  // The same envelope as every command's progress lines (`{"progress":<command>,"elapsedSeconds":…}`).
+  const fields = {
+    progress: "ship",
+    elapsedSeconds: Math.round(elapsedMs / 100) / 10,
+    event: "progress",
+    elapsedMs,
+    files: stats.files,
+    lines: stats.lines,
+    linesAcknowledged: stats.linesAcknowledged,
+    recordsAcknowledged: stats.recordsAcknowledged,
+    rejected: stats.rejected,
+    failedFiles: stats.failedFiles.length,
+    calls: stats.calls,
+    retries: stats.retries,
+    rotations: stats.rotations,
+    bytesRead: stats.bytesRead,
+    lastError: stats.lastError ?? null,
+    ...(done ? { done: true } : {}),
+  };
+  if (json) return JSON.stringify(fields);
+  const n = (v: number) => v.toLocaleString("en-US");
+  return (
+    `progress ${(elapsedMs / 1000).toFixed(0)}s: ${n(stats.lines)} lines read, ${n(stats.linesAcknowledged)} delivered, ` +
+    `${n(stats.rejected)} rejected, ${n(stats.failedFiles.length)} files failed, ${n(stats.calls)} calls, ${n(stats.retries)} entries resent` +
+    (stats.lastError ? ` (last error: ${stats.lastError})` : "")
+  );
+}
+
 /** Runs `tributary ship`; resolves with the process exit status. */
 export async function runShip(files: readonly string[], options: ShipCommandOptions): Promise<number> {
   const dataset = datasetByName(options.dataset);
   const stream = resolveStreamName({ dataset: dataset.name, stream: options.stream, stack: options.stack });
-  const checkpointDir = resolve(options.checkpointDir ?? DEFAULT_CHECKPOINT_DIR);
-  const errorsFile = resolve(options.errorsFile ?? join(checkpointDir, "rejected.jsonl"));
+  return runShipFor(dataset, stream, files, options);
+}
+
+/**
+ * Ships `files` of `dataset` (only its line-processing spec is needed) to `stream`: what `tributary
+ * ship` and the standalone shipper both run once they know the dataset and the stream.
+ */
+export async function runShipFor(
+  dataset: ShipperDataset,
+  stream: string,
+  files: readonly string[],
+  options: Omit<ShipCommandOptions, "dataset" | "stream" | "stack">,
+): Promise<number> {
+  const checkpointRoot = resolve(options.checkpointDir ?? DEFAULT_CHECKPOINT_DIR);
+  const errorsFile = resolve(options.errorsFile ?? join(checkpointRoot, "rejected.jsonl"));
   const paths = files.map((f) => resolve(f));
-  const client = firehoseClientFor({ endpoint: options.endpoint, region: options.region });
-  await checkClientConfiguration(client);
+  const maxRetryTimeMs = parseDuration("--max-retry-time", options.maxRetryTime, 10 * 60_000);
+  const requestTimeoutMs = parseDuration("--request-timeout", options.requestTimeout, 60_000);
+  const progressMs = parseDuration("--progress-interval", options.progressInterval, 5_000);
+  const client = firehoseClientFor({
+    endpoint: options.endpoint,
+    region: options.region,
+    requestTimeoutMs,
+    socketTimeoutMs: Math.min(requestTimeoutMs, 20_000),
+  });
+  const target = await checkClientConfiguration(client);
+  const destination = destinationOf({ endpoint: options.endpoint, ...target });
+  const checkpointDir = join(checkpointRoot, destination.folder, folderFor(stream));
+  const legacy = join(checkpointRoot, folderFor(stream));
+  if (!existsSync(checkpointDir) && hasCheckpoints(legacy)) {
+    process.stderr.write(
+      `note: ${legacy} holds checkpoints of an earlier version, which did not record where they shipped to; ` +
+        `they are not used. If they were for ${destination.description}, move them to ${checkpointDir} before this run.\n`,
+    );
+  }
+  const store = new CheckpointStore(checkpointDir);
+  const release = store.lock();
   const shipper = new Shipper(
     {
       dataset,
@@ -91,18 +182,18 @@ export async function runShip(files: readonly string[], options: ShipCommandOpti
       follow: options.follow ?? false,
       fromStart: options.fromStart ?? false,
       concurrency: positiveInteger("--concurrency", options.concurrency, 4),
+      maxRetryTimeMs,
+      destination: destination.description,
+      rotatedFileQuietMs: parseDuration("--rotated-file-quiet-time", options.rotatedFileQuietTime, 10_000),
     },
-    {
-      firehose: firehosePort(client),
-      checkpoints: new CheckpointStore(join(checkpointDir, folderFor(stream))),
-      rejects: new RejectFile(errorsFile),
-    },
+    { firehose: firehosePort(client), checkpoints: store, rejects: new RejectFile(errorsFile) },
   );
 
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) {
       // A second signal: the user does not want to wait for in-flight calls. Checkpoints are still safe.
+      release();
       process.exit(signal === "SIGINT" ? 130 : 143);
     }
     interrupted = true;
@@ -125,35 +216,40 @@ export async function runShip(files: readonly string[], options: ShipCommandOpti
     }
   }
   const bar = showBar ? progressBar(options.follow ?? false, totalBytes) : undefined;
+  // Outside a terminal (systemd, a pipe) a line every few seconds: a run that retries is never silent.
+  let notesPrinted = 0;
+  const printNotes = () => {
+    for (const note of shipper.stats.notes.slice(notesPrinted)) process.stderr.write(`note: ${note}\n`);
+    notesPrinted = shipper.stats.notes.length;
+  };
   const ticker = bar
     ? setInterval(() => {
         const stats = shipper.stats;
         bar.update(stats.bytesResumed + stats.bytesRead, barValues(stats, Date.now() - started));
       }, 200)
-    : undefined;
-  const progress = startProgressLines("ship", () => {
-    const s = shipper.stats;
-    return {
-      dataset: dataset.name,
-      stream,
-      lines: s.lines,
-      bytesRead: s.bytesRead,
-      recordsAcknowledged: s.recordsAcknowledged,
-      retries: s.retries,
-      rejected: s.rejected,
-    };
-  });
+    : setInterval(() => {
+        printNotes();
+        process.stderr.write(`${progressLine(shipper.stats, Date.now() - started, options.json ?? false)}\n`);
+      }, progressMs);
   let stats: ShipStats;
+  let gaveUp: TributaryError | undefined;
   try {
     stats = await shipper.run(paths);
-    progress.stop({ interrupted });
+  } catch (err) {
+    if (!(err instanceof TributaryError && err.code === RETRIES_EXHAUSTED)) throw err;
+    gaveUp = err;
+    stats = shipper.stats;
   } finally {
-    if (ticker) clearInterval(ticker);
+    clearInterval(ticker);
     bar?.stop();
-    progress.cancel();
+    printNotes();
+    // Outside a terminal, a last line says the run ended, however short it was.
+    if (!bar)
+      process.stderr.write(`${progressLine(shipper.stats, Date.now() - started, options.json ?? false, true)}\n`);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     client.destroy();
+    release();
   }
   const summary = summarize(stats, {
     dataset: dataset.name,
@@ -163,7 +259,22 @@ export async function runShip(files: readonly string[], options: ShipCommandOpti
     interrupted,
   });
   process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
-  return summary.rejected > 0 ? EXIT_REJECTED_LINES : 0;
+  if (gaveUp) process.stderr.write(`error ${gaveUp.code}: ${gaveUp.message}\n`);
+  for (const failed of stats.failedFiles) process.stderr.write(`error ${failed.code}: ${failed.message}\n`);
+  const status = gaveUp
+    ? EXIT_RETRIES_EXHAUSTED
+    : summary.rejected > 0 || stats.failedFiles.length > 0
+      ? EXIT_REJECTED_LINES
+      : 0;
+  return status;
+}
+
+/**
+ * A call cancelled by a stop may leave an SDK retry timer behind; it must not hold the exit of a
+ * finished run. The timer is unref'd: it fires only if something else still keeps the process up.
+ */
+export function exitSoon(status: number): void {
+  setTimeout(() => process.exit(status), 1_000).unref();
 }
 
 export function register(program: Command): void {
@@ -171,7 +282,8 @@ export function register(program: Command): void {
     .command("ship")
     .description(
       "Ship log files to a dataset's Firehose delivery stream: the Kinesis Agent's JSON, packed up to 500 lines\n" +
-        "per record, failed entries resent, checkpoints after acknowledgement. Exit status 3 when lines were rejected.",
+        "per record, failed entries resent, checkpoints after acknowledgement. Exit status 3 when lines or files were\n" +
+        "rejected, 4 when a call kept failing for --max-retry-time.",
     )
     .argument("<files...>", "files to ship (with --follow: files to tail)")
     .requiredOption("--dataset <name>", "dataset the files belong to (its parser and stream)")
@@ -184,8 +296,25 @@ export function register(program: Command): void {
     .option("--checkpoint-dir <dir>", "where checkpoints are kept", DEFAULT_CHECKPOINT_DIR)
     .option("--errors-file <file>", "JSON lines file for rejected lines (default: <checkpoint-dir>/rejected.jsonl)")
     .addOption(new Option("--concurrency <n>", "PutRecordBatch calls in flight").default("4"))
-    .option("--json", "print the summary as JSON")
+    .option("--json", "print the summary (and, outside a terminal, the progress lines) as JSON")
+    .option(
+      "--max-retry-time <duration>",
+      "give up (exit status 4) when one call has failed for this long, e.g. 90s, 10m",
+      "10m",
+    )
+    .option(
+      "--request-timeout <duration>",
+      "cut off and retry a PutRecordBatch attempt not answered within this",
+      "60s",
+    )
+    .option(
+      "--rotated-file-quiet-time <duration>",
+      "with --follow, keep reading a file renamed by rotation until it has had no new lines for this long",
+      "10s",
+    )
+    .option("--progress-interval <duration>", "outside a terminal, print a progress line this often", "5s")
     .action(async (files: string[], options: ShipCommandOptions) => {
       process.exitCode = await runShip(files, options);
+      exitSoon(process.exitCode);
     });
 }

@@ -104,7 +104,6 @@ export function renderRedshiftLoad(
   loadedAt: Date,
 ): RenderedRedshiftLoad {
   const dataset = warehouseDataset(config.datasets, load.dataset);
-  const knownDatasets = new Set(config.datasets.map((d) => d.name));
   const staging = qualifiedName(stagingTable(dataset));
   const key = manifestKey(config, plan.loadId, load.dataset);
   const role = config.copyRoleArn === "default" ? "default" : sqlString(config.copyRoleArn, "COPY role ARN");

@@ -12,6 +12,15 @@ export interface FirehoseConnection {
   readonly region?: string;
   /** Attempts per call by the SDK's standard retry strategy (transport errors, 5xx, throttling). @default 5 */
   readonly maxAttempts?: number;
+  /**
+   * Longest one attempt may take, sending included: a call nobody answers is cut off and retried
+   * rather than waited on forever. Generous, since a 4 MiB call on a slow uplink takes a while. @default 60_000
+   */
+  readonly requestTimeoutMs?: number;
+  /** An attempt whose connection stays silent this long is cut off and retried. @default 20_000 */
+  readonly socketTimeoutMs?: number;
+  /** Establishing a connection. @default 5_000 */
+  readonly connectionTimeoutMs?: number;
 }
 
 /**
@@ -67,6 +76,14 @@ export function firehoseClientFor(connection: FirehoseConnection): FirehoseClien
     ...endpointClientConfig(connection),
     maxAttempts: connection.maxAttempts ?? 5,
     retryMode: "standard",
+    // Without these the SDK waits for an answer forever (measured: a PutRecordBatch never answered hung
+    // the shipper for good). throwOnRequestTimeout makes the total limit an error the retry sees.
+    requestHandler: {
+      requestTimeout: connection.requestTimeoutMs ?? 60_000,
+      throwOnRequestTimeout: true,
+      socketTimeout: connection.socketTimeoutMs ?? 20_000,
+      connectionTimeout: connection.connectionTimeoutMs ?? 5_000,
+    },
   });
 }
 
@@ -76,11 +93,14 @@ export function firehoseClientFor(connection: FirehoseConnection): FirehoseClien
  * call that gets no answer is retried without end, so that an outage loses nothing.)
  */
 export async function checkClientConfiguration(
-  client: { readonly config: { region(): Promise<string>; credentials(): Promise<unknown> } },
+  client: {
+    readonly config: { region(): Promise<string>; credentials(): Promise<{ readonly accountId?: string }> };
+  },
   offlineAlternative = "or pass --endpoint for the offline lake",
-): Promise<void> {
+): Promise<{ region: string; accountId?: string }> {
+  let region: string;
   try {
-    await client.config.region();
+    region = await client.config.region();
   } catch {
     throw new TributaryError(
       "TRIBUTARY_NO_AWS_REGION",
@@ -88,7 +108,8 @@ export async function checkClientConfiguration(
     );
   }
   try {
-    await client.config.credentials();
+    const credentials = await client.config.credentials();
+    return { region, accountId: credentials.accountId };
   } catch (err) {
     throw new TributaryError(
       "TRIBUTARY_NO_AWS_CREDENTIALS",
@@ -100,9 +121,10 @@ export async function checkClientConfiguration(
 /** The PutRecordBatch port over an SDK client. */
 export function firehosePort(client: FirehoseClient): RecordBatchPort {
   return {
-    async putRecordBatch(streamName, records) {
+    async putRecordBatch(streamName, records, options) {
       const output = await client.send(
         new PutRecordBatchCommand({ DeliveryStreamName: streamName, Records: records.map((Data) => ({ Data })) }),
+        { abortSignal: options?.abortSignal },
       );
       if (!output.FailedPutCount) return [];
       const failed: FailedEntry[] = [];
@@ -115,5 +137,33 @@ export function firehosePort(client: FirehoseClient): RecordBatchPort {
       if (failed.length === 0) return records.map((_, index) => ({ index, errorCode: "UnknownFailure" }));
       return failed;
     },
+  };
+}
+
+/**
+ * Where a run ships to, as checkpoints are kept: files shipped to one destination are not shipped to
+ * another (measured before: a run against the offline endpoint marked files shipped for AWS too).
+ * AWS is region + account; the account comes with the credentials (environment with AWS_ACCOUNT_ID,
+ * SSO, an instance profile, a profile with aws_account_id) and is left out when they do not carry it.
+ */
+export function destinationOf(target: { endpoint?: string; region: string; accountId?: string }): {
+  readonly folder: string;
+  readonly description: string;
+} {
+  const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]/g, "_");
+  if (target.endpoint !== undefined) {
+    let hostPort = target.endpoint;
+    try {
+      const url = new URL(target.endpoint);
+      hostPort = `${url.host}${url.pathname === "/" ? "" : url.pathname}`;
+    } catch {
+      // Not a URL: the SDK will say so; the folder still differs per endpoint.
+    }
+    return { folder: `endpoint-${safe(hostPort)}`, description: `endpoint ${target.endpoint}` };
+  }
+  const account = target.accountId ? `-${target.accountId}` : "";
+  return {
+    folder: `aws-${safe(target.region)}${account}`,
+    description: `AWS ${target.region}${target.accountId ? ` account ${target.accountId}` : ""}`,
   };
 }

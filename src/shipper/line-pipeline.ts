@@ -19,6 +19,11 @@ export interface SourceSetup {
   readonly startOffset: number;
   readonly linesBefore: number;
   readonly headerLines: number;
+  /**
+   * Byte ranges [start, end) after `startOffset` already acknowledged by an earlier run (it stopped
+   * while an earlier call was in flight): lines starting in them are not sent again. Sorted.
+   */
+  readonly acknowledged?: ReadonlyArray<readonly [number, number]>;
   /** Dataset name, for the reason of a line too large for a record. */
   readonly datasetName: string;
 }
@@ -27,6 +32,8 @@ export interface SourceSetup {
 export interface SourceReject {
   readonly source: number;
   readonly line: number;
+  /** Byte offset where the line starts: a rejected line is recorded once, even when read again. */
+  readonly offset: number;
   readonly reason: string;
   readonly text: string;
 }
@@ -39,6 +46,9 @@ export interface SourceFrontier {
   readonly source: number;
   readonly offset: number;
   readonly lines: number;
+  /** After the last complete line split so far (lines still in the packer included). */
+  readonly readOffset: number;
+  readonly readLines: number;
 }
 
 /** Everything that happened since the last `takeProgress`, in the order it must be applied. */
@@ -46,6 +56,8 @@ export interface PipelineProgress {
   readonly lines: number;
   readonly blankLines: number;
   readonly headerLinesSkipped: number;
+  /** Lines not sent again because an earlier run's checkpoint says they were acknowledged. */
+  readonly linesAlreadyShipped: number;
   /** Rejected lines: they must reach the error file before a checkpoint passes them. */
   readonly rejects: SourceReject[];
   readonly calls: PackedCall[];
@@ -57,6 +69,9 @@ export interface PipelineProgress {
 
 interface SourceState {
   readonly splitter: LineSplitter;
+  readonly acknowledged: ReadonlyArray<readonly [number, number]>;
+  /** The first range of `acknowledged` that may still hold lines ahead. */
+  nextRange: number;
   readonly processor: LineProcessor;
   readonly datasetName: string;
   headerLinesLeft: number;
@@ -72,6 +87,7 @@ export class LinePipeline {
   private lines = 0;
   private blankLines = 0;
   private headerLinesSkipped = 0;
+  private linesAlreadyShipped = 0;
 
   constructor(limits: Partial<PackingLimits> = {}) {
     this.packer = new Packer((call) => this.calls.push(call), limits);
@@ -81,6 +97,8 @@ export class LinePipeline {
   open(setup: SourceSetup): void {
     this.sources.set(setup.source, {
       splitter: new LineSplitter(setup.startOffset, setup.linesBefore),
+      acknowledged: setup.acknowledged ?? [],
+      nextRange: 0,
       processor: compileAgentChain(setup.chain),
       datasetName: setup.datasetName,
       headerLinesLeft: setup.headerLines,
@@ -90,8 +108,8 @@ export class LinePipeline {
 
   push(source: number, chunk: Buffer): void {
     const state = this.stateOf(source);
-    state.splitter.push(chunk, (text, startOffset, _end, lineNumber) =>
-      this.line(source, state, text, startOffset, lineNumber),
+    state.splitter.push(chunk, (text, startOffset, endOffset, lineNumber, malformed) =>
+      this.line(source, state, text, startOffset, lineNumber, malformed, endOffset),
     );
     this.touched.add(source);
   }
@@ -99,19 +117,23 @@ export class LinePipeline {
   /** The file ended: a last line without a newline is still a line (the Sparkify files end that way). */
   end(source: number): void {
     const state = this.stateOf(source);
-    state.splitter.end((text, startOffset, _end, lineNumber) =>
-      this.line(source, state, text, startOffset, lineNumber),
+    state.splitter.end((text, startOffset, endOffset, lineNumber, malformed) =>
+      this.line(source, state, text, startOffset, lineNumber, malformed, endOffset),
     );
     this.touched.add(source);
   }
 
-  /** The file was truncated in place (copytruncate): a line it cut short is rejected, the source is done. */
-  truncate(source: number): void {
+  /**
+   * The file was truncated in place (copytruncate), the source is done. A line it cut short is
+   * rejected, unless `continued`: the rotated copy is read on from where this source stopped.
+   */
+  truncate(source: number, continued = false): void {
     const state = this.stateOf(source);
-    if (state.splitter.pendingBytes > 0) {
+    if (state.splitter.pendingBytes > 0 && !continued) {
       this.rejects.push({
         source,
         line: state.splitter.linesConsumed + 1,
+        offset: state.splitter.consumedOffset,
         reason: "line cut short by copytruncate rotation",
         text: "",
       });
@@ -138,16 +160,18 @@ export class LinePipeline {
       const state = this.sources.get(source);
       if (!state) continue;
       const pending = this.packer.firstPending(source);
+      const read = { readOffset: state.splitter.consumedOffset, readLines: state.splitter.linesConsumed };
       frontiers.push(
         pending
-          ? { source, offset: pending.startOffset, lines: pending.linesBefore }
-          : { source, offset: state.splitter.consumedOffset, lines: state.splitter.linesConsumed },
+          ? { source, offset: pending.startOffset, lines: pending.linesBefore, ...read }
+          : { source, offset: read.readOffset, lines: read.readLines, ...read },
       );
     }
     const progress: PipelineProgress = {
       lines: this.lines,
       blankLines: this.blankLines,
       headerLinesSkipped: this.headerLinesSkipped,
+      linesAlreadyShipped: this.linesAlreadyShipped,
       rejects: this.rejects,
       calls: this.calls,
       frontiers,
@@ -156,6 +180,7 @@ export class LinePipeline {
     this.lines = 0;
     this.blankLines = 0;
     this.headerLinesSkipped = 0;
+    this.linesAlreadyShipped = 0;
     this.rejects = [];
     this.calls = [];
     this.touched = new Set();
@@ -168,7 +193,19 @@ export class LinePipeline {
     return state;
   }
 
-  private line(source: number, state: SourceState, text: string, startOffset: number, lineNumber: number): void {
+  private line(
+    source: number,
+    state: SourceState,
+    text: string,
+    startOffset: number,
+    lineNumber: number,
+    malformed = false,
+    endOffset = startOffset,
+  ): void {
+    if (state.nextRange < state.acknowledged.length && this.alreadyShipped(state, startOffset)) {
+      this.linesAlreadyShipped++;
+      return;
+    }
     if (state.headerLinesLeft > 0) {
       state.headerLinesLeft--;
       this.headerLinesSkipped++;
@@ -180,9 +217,20 @@ export class LinePipeline {
       return;
     }
     this.lines++;
+    if (malformed) {
+      this.rejects.push({
+        source,
+        line: lineNumber,
+        offset: startOffset,
+        reason:
+          "invalid UTF-8: the line holds bytes that are not UTF-8 (shown as U+FFFD); if the file is in another encoding, declare it in the dataset",
+        text,
+      });
+      return;
+    }
     const result = state.processor(text);
     if (!result.ok) {
-      this.rejects.push({ source, line: lineNumber, reason: result.reason, text });
+      this.rejects.push({ source, line: lineNumber, offset: startOffset, reason: result.reason, text });
       return;
     }
     const bytes = Buffer.byteLength(result.json);
@@ -190,11 +238,19 @@ export class LinePipeline {
       this.rejects.push({
         source,
         line: lineNumber,
+        offset: startOffset,
         reason: `the ${state.datasetName} record is ${bytes + 1} bytes with its newline; a Firehose record holds at most ${this.maxLineBytes + 1}`,
         text,
       });
       return;
     }
-    this.packer.add(result.json, bytes, source, startOffset, lineNumber - 1);
+    this.packer.add(result.json, bytes, source, startOffset, lineNumber - 1, endOffset);
+  }
+
+  private alreadyShipped(state: SourceState, offset: number): boolean {
+    const ranges = state.acknowledged;
+    while (state.nextRange < ranges.length && ranges[state.nextRange][1] <= offset) state.nextRange++;
+    const range = ranges[state.nextRange];
+    return range !== undefined && range[0] <= offset;
   }
 }

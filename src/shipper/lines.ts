@@ -4,10 +4,30 @@
  * is fed chunks by whatever reads the file and knows nothing about files, offsets on disk or time.
  */
 
-import { isAscii } from "buffer";
+import { isAscii, isUtf8 } from "buffer";
 
-/** Receives one line (without its line end) and where it sits in the input. */
-export type LineSink = (text: string, startOffset: number, endOffset: number, lineNumber: number) => void;
+/**
+ * Receives one line (without its line end) and where it sits in the input. `malformed` is set when the
+ * bytes are not valid in the file's encoding: `text` then holds U+FFFD where they were, and the line
+ * must be rejected, not sent (measured before: bytes silently replaced, no reject, no warning).
+ */
+export type LineSink = (
+  text: string,
+  startOffset: number,
+  endOffset: number,
+  lineNumber: number,
+  malformed?: boolean,
+) => void;
+
+/**
+ * Turns one line's bytes into text. The hook for a dataset that declares its encoding (issue 9,
+ * `source.encoding`): e.g. `new TextDecoder("latin1")` never fails, Shift_JIS can. Lines that are
+ * ASCII never reach it (every ASCII-compatible encoding reads them the same).
+ */
+export type LineDecoder = (bytes: Buffer) => { readonly text: string; readonly malformed: boolean };
+
+/** UTF-8, strict: invalid sequences are reported, not silently replaced. */
+export const utf8Decoder: LineDecoder = (bytes) => ({ text: bytes.toString("utf8"), malformed: !isUtf8(bytes) });
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -21,7 +41,11 @@ export class LineSplitter {
    * @param startOffset byte offset of the first byte that will be pushed (a checkpoint's offset).
    * @param linesBefore number of lines before that offset, so line numbers stay those of the file.
    */
-  constructor(startOffset = 0, linesBefore = 0) {
+  constructor(
+    startOffset = 0,
+    linesBefore = 0,
+    private readonly decode: LineDecoder = utf8Decoder,
+  ) {
     this.offset = startOffset;
     this.line = linesBefore;
   }
@@ -77,7 +101,8 @@ export class LineSplitter {
     const start = this.offset;
     this.offset += rest.length;
     this.line++;
-    sink(rest.toString("utf8", 0, end), start, this.offset, this.line);
+    const { text, malformed } = this.decode(rest.subarray(0, end));
+    sink(text, start, this.offset, this.line, malformed);
   }
 
   private emitEach(source: Buffer, sink: LineSink): void {
@@ -106,6 +131,7 @@ export class LineSplitter {
     const start = this.offset;
     this.offset += newline + 1 - from;
     this.line++;
-    sink(source.toString("utf8", from, end), start, this.offset, this.line);
+    const { text, malformed } = this.decode(source.subarray(from, end));
+    sink(text, start, this.offset, this.line, malformed);
   }
 }

@@ -41,6 +41,11 @@ export interface LineOrigin {
   readonly startOffset: number;
   /** Lines of the file before it. */
   readonly linesBefore: number;
+  /**
+   * Byte offset just after this source's last line in the record: [startOffset, endOffset) is what an
+   * acknowledgement covers, so a checkpoint can record it even while an earlier record is in flight.
+   */
+  readonly endOffset: number;
 }
 
 /** One Firehose record: newline-terminated JSON lines, ready for `Data`. */
@@ -119,6 +124,7 @@ export class Packer {
   private readonly sources: Int32Array;
   private readonly starts: Float64Array;
   private readonly linesBefore: Float64Array;
+  private readonly ends: Float64Array;
   private waiting = 0;
   private pendingBytes = 0;
   /** Holds the call's records in [0, callBytes) and the waiting lines in [callBytes, callBytes + pendingBytes). */
@@ -136,6 +142,7 @@ export class Packer {
     this.sources = new Int32Array(capacity);
     this.starts = new Float64Array(capacity);
     this.linesBefore = new Float64Array(capacity);
+    this.ends = new Float64Array(capacity);
     this.callBuffer = Buffer.allocUnsafeSlow(this.limits.maxCallBytes);
   }
 
@@ -157,21 +164,29 @@ export class Packer {
     }
     const i = this.sources.subarray(0, this.waiting).indexOf(source);
     if (i === -1) return undefined;
-    return { source, startOffset: this.starts[i], linesBefore: this.linesBefore[i] };
+    return { source, startOffset: this.starts[i], linesBefore: this.linesBefore[i], endOffset: this.ends[i] };
   }
 
   /**
    * Adds one JSON record. `byteLength` is its UTF-8 length without the newline (the caller computes
-   * it once, to reject lines longer than `maxRecordBytes - 1` before they get here).
+   * it once, to reject lines longer than `maxRecordBytes - 1` before they get here). `endOffset` is
+   * where the line ends in its file (with its newline). @default startOffset
    */
-  add(json: string, byteLength: number, source: number, startOffset: number, linesBefore: number): void {
+  add(
+    json: string,
+    byteLength: number,
+    source: number,
+    startOffset: number,
+    linesBefore: number,
+    endOffset = startOffset,
+  ): void {
     const size = byteLength + 1;
     if (size > this.limits.maxRecordBytes) {
       throw new RangeError(`A ${size}-byte line cannot fit a record of at most ${this.limits.maxRecordBytes} bytes.`);
     }
     if (!this.limits.packLines) {
       if (this.callBytes + size > this.limits.maxCallBytes) this.closeCall();
-      this.push(json, size, source, startOffset, linesBefore);
+      this.push(json, size, source, startOffset, linesBefore, endOffset);
       this.cut(1, false);
       return;
     }
@@ -188,7 +203,7 @@ export class Packer {
       // A record cut to the room left in the call is that call's last one.
       this.cut(this.bestCut(), overSize && room < this.limits.maxRecordBytes);
     }
-    this.push(json, size, source, startOffset, linesBefore);
+    this.push(json, size, source, startOffset, linesBefore, endOffset);
   }
 
   /** Packs every waiting line and hands out the call being filled (end of input, or idle time). */
@@ -206,7 +221,14 @@ export class Packer {
   }
 
   /** Only called once the line is known to fit after the call's records: add() made room first. */
-  private push(json: string, size: number, source: number, startOffset: number, linesBefore: number): void {
+  private push(
+    json: string,
+    size: number,
+    source: number,
+    startOffset: number,
+    linesBefore: number,
+    endOffset: number,
+  ): void {
     const at = this.callBytes + this.pendingBytes;
     const written = HAS_UTF8_WRITE
       ? (this.callBuffer as unknown as Utf8Writer).utf8Write(json, at, size - 1)
@@ -222,6 +244,7 @@ export class Packer {
     this.sources[i] = source;
     this.starts[i] = startOffset;
     this.linesBefore[i] = linesBefore;
+    this.ends[i] = endOffset;
     this.pendingBytes += size;
   }
 
@@ -255,14 +278,19 @@ export class Packer {
     if (this.callBytes + bytes > this.limits.maxCallBytes || this.callRecords.length >= this.limits.maxRecordsPerCall) {
       this.closeCall();
     }
-    const origins: LineOrigin[] = [];
-    let lastSource = -1;
+    // One origin per source, in order of first appearance; its end moves with each later line.
+    const origins: Array<{ -readonly [K in keyof LineOrigin]: LineOrigin[K] }> = [];
+    let current: (typeof origins)[number] | undefined;
     for (let i = 0; i < count; i++) {
       const source = this.sources[i];
-      if (source !== lastSource && !origins.some((o) => o.source === source)) {
-        origins.push({ source, startOffset: this.starts[i], linesBefore: this.linesBefore[i] });
+      if (current?.source !== source) {
+        current = origins.find((o) => o.source === source);
+        if (!current) {
+          current = { source, startOffset: this.starts[i], linesBefore: this.linesBefore[i], endOffset: this.ends[i] };
+          origins.push(current);
+        }
       }
-      lastSource = source;
+      current.endOffset = this.ends[i];
     }
     // The lines left over (usually a few) move to the front.
     const left = this.waiting - count;
@@ -271,6 +299,7 @@ export class Packer {
       this.sources.copyWithin(0, count, this.waiting);
       this.starts.copyWithin(0, count, this.waiting);
       this.linesBefore.copyWithin(0, count, this.waiting);
+      this.ends.copyWithin(0, count, this.waiting);
     }
     this.waiting = left;
     this.callRecords.push({ start: this.callBytes, bytes, lineCount: count, origins });

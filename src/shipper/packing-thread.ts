@@ -25,7 +25,7 @@ export type PackingRequest =
   | { readonly kind: "open"; readonly setup: SourceSetup }
   | { readonly kind: "chunk"; readonly source: number; readonly bytes: Uint8Array }
   | { readonly kind: "end"; readonly source: number }
-  | { readonly kind: "truncate"; readonly source: number }
+  | { readonly kind: "truncate"; readonly source: number; readonly continued: boolean }
   | { readonly kind: "flush" }
   | { readonly kind: "sync"; readonly id: number };
 
@@ -196,8 +196,8 @@ export class PackingThread {
     this.send({ kind: "end", source });
   }
 
-  truncate(source: number): void {
-    this.send({ kind: "truncate", source });
+  truncate(source: number, continued = false): void {
+    this.send({ kind: "truncate", source, continued });
   }
 
   flush(): void {

@@ -58,7 +58,7 @@ function handle(request: PackingRequest): void {
       pipeline.end(request.source);
       break;
     case "truncate":
-      pipeline.truncate(request.source);
+      pipeline.truncate(request.source, request.continued);
       break;
     case "flush":
       pipeline.flush();

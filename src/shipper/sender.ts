@@ -1,3 +1,4 @@
+import { TributaryError } from "../errors";
 import type { PackedCall, PackedRecord } from "./packer";
 
 /**
@@ -21,7 +22,11 @@ export interface RecordBatchPort {
    * Resolves with the entries that failed (an empty list when all were accepted); rejects when the
    * whole call failed, in which case no entry was acknowledged.
    */
-  putRecordBatch(streamName: string, records: readonly Uint8Array[]): Promise<readonly FailedEntry[]>;
+  putRecordBatch(
+    streamName: string,
+    records: readonly Uint8Array[],
+    options?: { readonly abortSignal?: AbortSignal },
+  ): Promise<readonly FailedEntry[]>;
 }
 
 export interface SenderOptions {
@@ -43,6 +48,26 @@ export interface SenderOptions {
   readonly onRetry?: (entries: number, reason: string) => void;
   /** Called after each PutRecordBatch attempt that reached the service. */
   readonly onCall?: () => void;
+  /**
+   * How long one call may keep failing (no entry accepted) before the run gives up with
+   * TRIBUTARY_SHIP_RETRIES_EXHAUSTED. An attempt still running at that moment is aborted. @default 600_000
+   */
+  readonly maxRetryTimeMs?: number;
+  /** Where calls go, for the message when retrying gives up (e.g. "endpoint http://127.0.0.1:4573"). */
+  readonly destination?: string;
+  /** Clock, for tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Retrying one call for longer than `maxRetryTimeMs` did not get it through: the run stops (exit 4). */
+export const RETRIES_EXHAUSTED = "TRIBUTARY_SHIP_RETRIES_EXHAUSTED";
+
+/** What `abort` leaves as the sender's error: not a failure of the run, a stop the user asked for. */
+export class SendAborted extends Error {
+  constructor() {
+    super("sending was stopped before every call was acknowledged");
+    this.name = "SendAborted";
+  }
 }
 
 /** A call error that retrying will not fix: the run stops and says why. */
@@ -75,8 +100,6 @@ export function isRetryableCallError(err: unknown): boolean {
   return true;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export class BatchSender {
   private readonly queue: PackedCall[] = [];
   private active = 0;
@@ -88,6 +111,10 @@ export class BatchSender {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly random: () => number;
+  private readonly maxRetryTimeMs: number;
+  private readonly now: () => number;
+  /** Aborted by `abort`: wakes backoff sleeps and cancels the requests in flight. */
+  private readonly stopAll = new AbortController();
 
   constructor(
     private readonly port: RecordBatchPort,
@@ -97,6 +124,20 @@ export class BatchSender {
     this.retryBaseMs = options.retryBaseMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 10_000;
     this.random = options.random ?? Math.random;
+    this.maxRetryTimeMs = options.maxRetryTimeMs ?? 600_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Stops sending now: requests in flight are cancelled, queued calls are dropped, and `drain` and
+   * `waitBelow` reject with SendAborted. Nothing dropped was acknowledged, so no checkpoint passed it.
+   */
+  abort(): void {
+    if (this.failure === undefined) this.failure = new SendAborted();
+    this.stopAll.abort();
+    for (const call of this.queue) this.queuedBytes -= call.bytes;
+    this.queue.length = 0;
+    this.notify();
   }
 
   /** Bytes queued or being sent, not yet all acknowledged. */
@@ -145,7 +186,7 @@ export class BatchSender {
       this.send(call).then(
         () => this.finish(call),
         (err: unknown) => {
-          this.failure = err;
+          this.failure ??= err;
           this.finish(call);
         },
       );
@@ -161,18 +202,38 @@ export class BatchSender {
 
   private async send(call: PackedCall): Promise<void> {
     let pending: readonly PackedRecord[] = call.records;
+    // When the call started failing without any entry getting through since; the give-up clock.
+    let failingSince: number | undefined;
+    let lastError = "";
     for (let attempt = 0; ; attempt++) {
+      if (this.stopAll.signal.aborted) throw new SendAborted();
       let failed: readonly FailedEntry[];
+      // An attempt still hanging when the retry time runs out is cancelled, not waited on.
+      const attemptAbort = new AbortController();
+      const onStop = () => attemptAbort.abort();
+      this.stopAll.signal.addEventListener("abort", onStop);
+      const deadline =
+        failingSince === undefined
+          ? undefined
+          : setTimeout(onStop, Math.max(0, failingSince + this.maxRetryTimeMs - this.now()));
       try {
         failed = await this.port.putRecordBatch(
           this.options.streamName,
           pending.map((r) => r.data),
+          { abortSignal: attemptAbort.signal },
         );
       } catch (err) {
+        if (this.stopAll.signal.aborted) throw new SendAborted();
         if (!isRetryableCallError(err)) throw err;
-        this.options.onRetry?.(pending.length, errorName(err));
-        await sleep(this.backoff(attempt));
+        if (!attemptAbort.signal.aborted) lastError = describeError(err);
+        failingSince ??= this.now();
+        this.giveUpIfLate(failingSince, lastError);
+        this.options.onRetry?.(pending.length, lastError);
+        await this.sleep(this.backoff(attempt), failingSince);
         continue;
+      } finally {
+        if (deadline) clearTimeout(deadline);
+        this.stopAll.signal.removeEventListener("abort", onStop);
       }
       this.options.onCall?.();
       if (failed.length === 0) {
@@ -184,11 +245,45 @@ export class BatchSender {
       const resend: PackedRecord[] = [];
       const accepted: PackedRecord[] = [];
       pending.forEach((record, i) => (failedIndexes.has(i) ? resend : accepted).push(record));
-      if (accepted.length > 0) this.options.onAcknowledged(accepted);
+      if (accepted.length > 0) {
+        this.options.onAcknowledged(accepted);
+        // Entries got through: the stream works, the rest is throttling; the give-up clock restarts.
+        failingSince = undefined;
+      }
+      failingSince ??= this.now();
+      lastError = `${failed[0].errorCode}${failed[0].errorMessage ? `: ${failed[0].errorMessage}` : ""} (${failed.length} of ${pending.length} entries)`;
+      this.giveUpIfLate(failingSince, lastError);
       pending = resend;
-      this.options.onRetry?.(resend.length, failed[0].errorCode);
-      await sleep(this.backoff(attempt));
+      this.options.onRetry?.(resend.length, lastError);
+      await this.sleep(this.backoff(attempt), failingSince);
     }
+  }
+
+  private giveUpIfLate(failingSince: number, lastError: string): void {
+    const elapsed = this.now() - failingSince;
+    if (elapsed < this.maxRetryTimeMs) return;
+    const where = this.options.destination ? ` at ${this.options.destination}` : "";
+    throw new TributaryError(
+      RETRIES_EXHAUSTED,
+      `Gave up sending to delivery stream ${this.options.streamName}${where} after retrying for ${formatDuration(elapsed)} (--max-retry-time): last error: ${lastError || "the call timed out"}. ` +
+        "Check that the endpoint or region is right and reachable, and that the stream exists; the checkpoints keep what was not delivered for the next run.",
+    );
+  }
+
+  /** Waits out a backoff, cut short by `abort` and by the give-up time (so the give-up is on time). */
+  private sleep(ms: number, failingSince: number): Promise<void> {
+    const signal = this.stopAll.signal;
+    const wait = Math.max(0, Math.min(ms, failingSince + this.maxRetryTimeMs - this.now()));
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, wait);
+      signal.addEventListener("abort", done);
+    });
   }
 
   /** Exponential backoff with full jitter: uniformly in [0, min(max, base × 2^attempt)). */
@@ -198,9 +293,18 @@ export class BatchSender {
   }
 }
 
-function errorName(err: unknown): string {
-  const named = err as { name?: unknown; code?: unknown } | null;
-  if (typeof named?.name === "string" && named.name !== "Error") return named.name;
-  if (typeof named?.code === "string") return named.code;
-  return String(err);
+/** An error as one line for a progress line or a message: its name or code, then its message. */
+export function describeError(err: unknown): string {
+  const named = err as { name?: unknown; code?: unknown; message?: unknown } | null;
+  let label = String(err);
+  if (typeof named?.code === "string") label = named.code;
+  else if (typeof named?.name === "string" && named.name !== "Error") label = named.name;
+  const message = typeof named?.message === "string" ? named.message.split("\n")[0] : "";
+  return message && !message.includes(label) ? `${label}: ${message}` : message || label;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${(ms / 60_000).toFixed(1)} min`;
 }

@@ -1,8 +1,8 @@
-import { open, stat } from "fs/promises";
+import { open, readdir, stat } from "fs/promises";
 import type { FileHandle } from "fs/promises";
-import { basename } from "path";
-import type { Dataset } from "../datasets/types";
+import { basename, dirname, join } from "path";
 import { agentChainFor, fileVariantFor, lineProcessorFor } from "../agent/processing";
+import type { LineSpec } from "../agent/processing";
 import { TributaryError } from "../errors";
 import { CheckpointStore, FINGERPRINT_BYTES, checkpointApplies, identityOf } from "./checkpoint";
 import type { FileIdentity } from "./checkpoint";
@@ -11,7 +11,7 @@ import { billedBytes, normalizeLimits } from "./packer";
 import type { PackedCall, PackedRecord, PackingLimits } from "./packer";
 import { PackingThread } from "./packing-thread";
 import type { RejectSink } from "./rejects";
-import { BatchSender } from "./sender";
+import { BatchSender, SendAborted } from "./sender";
 import type { RecordBatchPort } from "./sender";
 
 /**
@@ -22,8 +22,15 @@ import type { RecordBatchPort } from "./sender";
  * to stop reading because too much is in flight.
  */
 
+/**
+ * What the shipper needs of a dataset: its name and how its lines become JSON (the agent's
+ * processing chain, header lines, file variants). A catalog `Dataset` is one; so is the JSON the
+ * standalone shipper reads (`tributary ship-spec`), which is exactly this shape.
+ */
+export type ShipperDataset = LineSpec;
+
 export interface ShipOptions {
-  readonly dataset: Dataset;
+  readonly dataset: ShipperDataset;
   readonly streamName: string;
   /** Keep reading at end of file and follow rotation (rename+create, copytruncate). @default false */
   readonly follow?: boolean;
@@ -37,7 +44,13 @@ export interface ShipOptions {
   readonly maxInFlightBytes?: number;
   /** Calls sent at the same time. @default 4 */
   readonly concurrency?: number;
-  /** How often a followed file is checked for growth and rotation. @default 250 */
+  /**
+   * With `follow`, a file renamed away by rotation is still read until it has had no new bytes for this
+   * long: a daemon writes to it until it reopens its log (logrotate `create` + a postrotate reload).
+   * @default 10_000
+   */
+  readonly rotatedFileQuietMs?: number;
+  /** How often a followed file is checked for growth and rotation (agent: minTimeBetweenFilePollsMillis). @default 250 */
   readonly pollIntervalMs?: number;
   /** In follow mode, lines waiting this long without more arriving are sent anyway. @default 2000 */
   readonly maxBufferAgeMs?: number;
@@ -50,6 +63,15 @@ export interface ShipOptions {
   readonly limits?: Partial<PackingLimits>;
   /** Read size. @default 1 MiB */
   readonly readChunkBytes?: number;
+  /** How long one call may keep failing before the run gives up (TRIBUTARY_SHIP_RETRIES_EXHAUSTED). @default 600_000 */
+  readonly maxRetryTimeMs?: number;
+  /** Where calls go, named in messages ("endpoint http://…", "AWS us-east-1"). */
+  readonly destination?: string;
+  /**
+   * After `stop`, calls in flight get this long to be acknowledged; then they are cancelled and the run
+   * ends (what they carried is sent again by the next run, from the checkpoints). @default 3_000
+   */
+  readonly stopTimeoutMs?: number;
 }
 
 export interface ShipPorts {
@@ -69,6 +91,8 @@ export interface ShipStats {
   lines: number;
   headerLinesSkipped: number;
   blankLines: number;
+  /** Lines not sent again because a checkpoint recorded them acknowledged (after a crash). */
+  linesAlreadyShipped: number;
   rejected: number;
   /** Lines in acknowledged records. */
   linesAcknowledged: number;
@@ -82,8 +106,79 @@ export interface ShipStats {
   /** What Firehose bills for those records: each rounded up to 5 KB. */
   billedBytes: number;
   rotations: number;
+  /** Things a user should know that are not errors (e.g. compressed rotated files not read). */
+  notes: string[];
+  /** Files that could not be shipped (missing, unreadable, not a regular file), each with a stable code. */
+  failedFiles: FileFailure[];
+  /** The last error a call was retried for, so a run that keeps retrying says why. */
+  lastError: string | undefined;
 }
 
+/** A file that could not be read: its path, a stable code (TRIBUTARY_SHIP_*) and what to do. */
+export interface FileFailure {
+  readonly file: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Codes of problems with one input file: reported, and the other files are still shipped. */
+export const FILE_PROBLEM_CODES: ReadonlySet<string> = new Set([
+  "TRIBUTARY_SHIP_FILE_NOT_FOUND",
+  "TRIBUTARY_SHIP_FILE_UNREADABLE",
+  "TRIBUTARY_SHIP_NOT_A_FILE",
+  "TRIBUTARY_SHIP_FILE_NAME",
+  "TRIBUTARY_SHIP_READ_FAILED",
+]);
+
+/** A problem with one input file (one of FILE_PROBLEM_CODES), naming the file. */
+export class FileProblem extends TributaryError {
+  constructor(
+    code: string,
+    readonly file: string,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+function isFileProblem(err: unknown): err is FileProblem {
+  return err instanceof FileProblem;
+}
+
+function kindOf(info: import("fs").Stats): string {
+  if (info.isDirectory()) return "directory";
+  if (info.isFIFO()) return "named pipe";
+  if (info.isSocket()) return "socket";
+  if (info.isCharacterDevice() || info.isBlockDevice()) return "device";
+  return "special file";
+}
+
+/** An fs error while opening or reading `path`, as a file problem naming it and what to do. */
+function fileProblem(path: string, err: unknown): FileProblem {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") {
+    return new FileProblem("TRIBUTARY_SHIP_FILE_NOT_FOUND", path, `File ${path} does not exist; check the path.`);
+  }
+  if (code === "EACCES" || code === "EPERM") {
+    return new FileProblem(
+      "TRIBUTARY_SHIP_FILE_UNREADABLE",
+      path,
+      `File ${path} cannot be read by this user (${code}); grant read permission (e.g. add the user to the file's group) or run as a user who can read it.`,
+    );
+  }
+  if (code === "EISDIR") {
+    return new FileProblem(
+      "TRIBUTARY_SHIP_NOT_A_FILE",
+      path,
+      `${path} is a directory; pass the files in it (e.g. ${path}/*).`,
+    );
+  }
+  return new FileProblem(
+    "TRIBUTARY_SHIP_READ_FAILED",
+    path,
+    `Reading ${path} failed (${code ?? (err as Error).message}); what was read before is shipped and checkpointed.`,
+  );
+}
 interface SourceState {
   readonly id: number;
   readonly path: string;
@@ -92,17 +187,46 @@ interface SourceState {
   readonly startOffset: number;
   /** Where the checkpoint may go once every record handed out so far is acknowledged (from the packer). */
   frontier: { offset: number; lines: number };
+  /** After the last complete line the packing worker split (as of its last update). */
+  read: { offset: number; lines: number };
   /** Records holding lines of this source, in the order they were handed out. */
   readonly inFlight: Mark[];
   inFlightHead: number;
   savedOffset: number;
+  /** "dev-ino", written with each rejected line. */
+  readonly fileId: string;
+  /** Rejected lines before this offset are recorded (durably, or buffered to be); later ones are new. */
+  rejectsThrough: number;
+  /** Offsets recorded by a run that crashed after writing them but before its checkpoint said so. */
+  readonly recordedRejects: ReadonlySet<number>;
+  /** `rejectsThrough` as of the last flush of the errors file: what a checkpoint may claim. */
+  durableRejectsThrough: number;
+  /** Ranges an earlier run's checkpoint recorded acknowledged, kept until reading passes them. */
+  inherited: ReadonlyArray<readonly [number, number]>;
+  /** A record past the resume point was acknowledged since the last checkpoint write. */
+  rangesChanged: boolean;
   /** Replaced by a new source for the same inode (copytruncate): its checkpoint file is no longer its own. */
   retired: boolean;
+}
+
+/** A file renamed away by rotation, still read until it has been quiet for `rotatedFileQuietMs`. */
+interface Draining {
+  readonly handle: FileHandle;
+  readonly source: SourceState;
+  position: number;
+  quietSince: number;
+}
+
+const COMPRESSED = /\.(?:gz|bz2|xz|zst|lz4|lzma|z|zip)$/i;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 interface Mark {
   readonly source: SourceState;
   readonly startOffset: number;
+  readonly endOffset: number;
   readonly linesBefore: number;
   acknowledged: boolean;
 }
@@ -121,6 +245,7 @@ export class Shipper {
     lines: 0,
     headerLinesSkipped: 0,
     blankLines: 0,
+    linesAlreadyShipped: 0,
     rejected: 0,
     linesAcknowledged: 0,
     recordsAcknowledged: 0,
@@ -129,6 +254,9 @@ export class Shipper {
     payloadBytes: 0,
     billedBytes: 0,
     rotations: 0,
+    notes: [],
+    failedFiles: [],
+    lastError: undefined,
   };
   private readonly limits: PackingLimits;
   private readonly packing: PackingThread;
@@ -142,6 +270,10 @@ export class Shipper {
   private readonly maxInFlightBytes: number;
   private readonly pollIntervalMs: number;
   private readonly readChunkBytes: number;
+  private stopTimer: NodeJS.Timeout | undefined;
+  /** Sources with rejected lines buffered but not yet in the errors file, and how many lines. */
+  private readonly unflushedRejectSources = new Set<SourceState>();
+  private unflushedRejects = 0;
 
   constructor(
     private readonly options: ShipOptions,
@@ -155,9 +287,12 @@ export class Shipper {
       retryBaseMs: options.retryBaseMs,
       retryMaxMs: options.retryMaxMs,
       random: options.random,
+      maxRetryTimeMs: options.maxRetryTimeMs,
+      destination: options.destination,
       onAcknowledged: (records) => this.acknowledge(records),
-      onRetry: (entries) => {
+      onRetry: (entries, reason) => {
         this.stats.retries += entries;
+        this.stats.lastError = reason;
       },
       onCall: () => {
         this.stats.calls++;
@@ -173,11 +308,21 @@ export class Shipper {
 
   /**
    * Asks the run to finish: reading stops at the next chunk, what was read is packed and sent, and
-   * checkpoints are written once it is acknowledged. `run` then resolves as usual.
+   * checkpoints are written once it is acknowledged. Calls still unanswered after `stopTimeoutMs` are
+   * cancelled (whatever the transport is doing: a stalled call, a retry backoff), so a stop is prompt.
+   * `run` then resolves as usual.
    */
   stop(): void {
+    if (this.stopping) return;
     this.stopping = true;
     this.wakeStop();
+    this.stopTimer = setTimeout(() => this.sender.abort(), this.options.stopTimeoutMs ?? 3_000);
+    this.stopTimer.unref();
+  }
+
+  /** Records a file that could not be shipped; the run goes on with the others. */
+  private fileFailed(err: FileProblem): void {
+    this.stats.failedFiles.push({ file: err.file, code: err.code, message: err.message });
   }
 
   /** Ships `paths` until they end (or, with `follow`, until `stop`), and resolves with the counters. */
@@ -205,6 +350,7 @@ export class Shipper {
         const readers = await Promise.allSettled(
           paths.map((path) =>
             this.shipPath(path).catch((err: unknown) => {
+              if (isFileProblem(err)) return this.fileFailed(err);
               this.stop();
               throw err;
             }),
@@ -218,6 +364,10 @@ export class Shipper {
           try {
             await this.shipPath(path);
           } catch (reason) {
+            if (isFileProblem(reason)) {
+              this.fileFailed(reason);
+              continue;
+            }
             failure = { reason };
             break;
           }
@@ -226,12 +376,18 @@ export class Shipper {
       // Whatever was read goes out (also after a failure or a stop), then waits for acknowledgement.
       this.packing.flush();
       await this.packing.sync();
-      await this.sender.drain();
-      if (failure) throw failure.reason;
+      try {
+        await this.sender.drain();
+      } catch (err) {
+        // Cancelled by a stop that waited long enough: the checkpoints hold what was acknowledged.
+        if (!(err instanceof SendAborted)) throw err;
+      }
+      if (failure && !(failure.reason instanceof SendAborted)) throw failure.reason;
     } finally {
       if (ager) clearInterval(ager);
+      if (this.stopTimer) clearTimeout(this.stopTimer);
       await this.packing.close();
-      this.ports.rejects.flush();
+      this.flushRejects();
     }
     for (const source of this.sources.values()) this.saveCheckpoint(source);
     return this.stats;
@@ -243,15 +399,30 @@ export class Shipper {
     stats.lines += progress.lines;
     stats.blankLines += progress.blankLines;
     stats.headerLinesSkipped += progress.headerLinesSkipped;
+    stats.linesAlreadyShipped += progress.linesAlreadyShipped;
     for (const rejected of progress.rejects) {
       const source = this.sources.get(rejected.source) as SourceState;
       stats.rejected++;
-      this.ports.rejects.add({ file: source.path, line: rejected.line, reason: rejected.reason, text: rejected.text });
+      // Read again after a restart: recorded once (measured before: up to twice after a crash).
+      if (rejected.offset < source.rejectsThrough || source.recordedRejects.has(rejected.offset)) continue;
+      this.ports.rejects.add({
+        file: source.path,
+        line: rejected.line,
+        reason: rejected.reason,
+        text: rejected.text,
+        offset: rejected.offset,
+        fileId: source.fileId,
+      });
+      source.rejectsThrough = rejected.offset + 1;
+      this.unflushedRejectSources.add(source);
+      this.unflushedRejects++;
     }
+    if (this.unflushedRejects >= 1000) this.flushRejects();
     for (const call of progress.calls) this.submit(call);
     for (const frontier of progress.frontiers) {
       const source = this.sources.get(frontier.source) as SourceState;
       source.frontier = { offset: frontier.offset, lines: frontier.lines };
+      source.read = { offset: frontier.readOffset, lines: frontier.readLines };
       // With records in flight the checkpoint moves on their acknowledgement; without, lines that were
       // skipped or rejected (or a file that ended) move it now.
       if (this.allAcknowledged(source)) this.saveCheckpoint(source);
@@ -271,6 +442,7 @@ export class Shipper {
         const mark: Mark = {
           source,
           startOffset: origin.startOffset,
+          endOffset: origin.endOffset,
           linesBefore: origin.linesBefore,
           acknowledged: false,
         };
@@ -291,6 +463,7 @@ export class Shipper {
       this.stats.billedBytes += billedBytes(record.data.length, this.limits.billingUnitBytes);
       for (const mark of this.marks.get(record) ?? []) {
         mark.acknowledged = true;
+        mark.source.rangesChanged = true;
         moved.add(mark.source);
       }
     }
@@ -311,20 +484,63 @@ export class Shipper {
     return source.frontier;
   }
 
+  /**
+   * Appends the buffered rejected lines, then checkpoints each file they came from, so the
+   * checkpoints say they are recorded (a restart reading them again does not record them twice).
+   */
+  private flushRejects(): void {
+    if (this.unflushedRejectSources.size === 0) return;
+    this.ports.rejects.flush();
+    const sources = [...this.unflushedRejectSources];
+    this.unflushedRejectSources.clear();
+    this.unflushedRejects = 0;
+    for (const source of sources) {
+      source.durableRejectsThrough = source.rejectsThrough;
+      this.writeCheckpoint(source, this.resumePoint(source));
+    }
+  }
+
   private saveCheckpoint(source: SourceState): void {
     if (source.retired) return;
     const point = this.resumePoint(source);
-    if (point.offset === source.savedOffset) return;
+    if (point.offset === source.savedOffset && !source.rangesChanged) return;
     // Rejected lines before this point must be on disk before the checkpoint moves past them.
-    this.ports.rejects.flush();
+    if (this.unflushedRejectSources.size > 0) this.flushRejects();
+    this.writeCheckpoint(source, point);
+  }
+
+  private writeCheckpoint(source: SourceState, point: { offset: number; lines: number }): void {
+    if (source.retired) return;
     this.ports.checkpoints.save({
       path: source.path,
       identity: source.identity,
       offset: point.offset,
       lines: point.lines,
       updatedAt: new Date().toISOString(),
+      acknowledged: this.acknowledgedAfter(source, point.offset),
+      rejectsThrough: source.durableRejectsThrough,
+      rejectsFileBytes: this.ports.rejects.size?.(),
     });
     source.savedOffset = point.offset;
+    source.rangesChanged = false;
+  }
+
+  /** Acknowledged byte ranges after `offset`: inherited ones not yet passed, then this run's, merged. */
+  private acknowledgedAfter(source: SourceState, offset: number): Array<[number, number]> | undefined {
+    const ranges: Array<[number, number]> = [];
+    const add = (start: number, end: number) => {
+      if (end <= offset) return;
+      const last = ranges[ranges.length - 1];
+      if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+      else ranges.push([Math.max(start, offset), end]);
+    };
+    const fresh: Array<readonly [number, number]> = [];
+    for (let i = source.inFlightHead; i < source.inFlight.length; i++) {
+      const mark = source.inFlight[i];
+      if (mark.acknowledged) fresh.push([mark.startOffset, mark.endOffset]);
+    }
+    for (const [start, end] of [...source.inherited, ...fresh].sort((a, b) => a[0] - b[0])) add(start, end);
+    return ranges.length > 0 ? ranges : undefined;
   }
 
   private async openSource(handle: FileHandle, path: string, rotated: boolean, buffer: Buffer): Promise<SourceState> {
@@ -332,20 +548,48 @@ export class Shipper {
     const checkpoint = this.ports.checkpoints.load(identity);
     let offset = 0;
     let lines = 0;
+    const fileId = `${identity.dev}-${identity.ino}`;
+    let rejectsThrough = 0;
+    let inherited: ReadonlyArray<readonly [number, number]> = [];
+    let recordedRejects: ReadonlySet<number> = new Set();
     if (checkpoint && (await checkpointApplies(checkpoint, handle))) {
       offset = checkpoint.offset;
       lines = checkpoint.lines;
+      rejectsThrough = checkpoint.rejectsThrough ?? 0;
+      inherited = checkpoint.acknowledged ?? [];
+      if (checkpoint.rejectsFileBytes !== undefined && this.ports.rejects.recordedSince) {
+        recordedRejects = this.ports.rejects.recordedSince(checkpoint.rejectsFileBytes, fileId);
+      }
     } else if (this.options.follow && !this.options.fromStart && !rotated) {
       const end = await this.countLines(handle, buffer);
       offset = end.offset;
       lines = end.lines;
     }
+    const source = this.addSource(path, identity, { offset, lines, rejectsThrough, inherited, recordedRejects });
+    this.stats.bytesResumed += offset;
+    return source;
+  }
+
+  /** Registers a source and opens it in the packing worker, reading from `start`. */
+  private addSource(
+    path: string,
+    identity: FileIdentity,
+    start: {
+      offset: number;
+      lines: number;
+      rejectsThrough: number;
+      inherited: ReadonlyArray<readonly [number, number]>;
+      recordedRejects: ReadonlySet<number>;
+    },
+  ): SourceState {
+    const { offset, lines, rejectsThrough, inherited, recordedRejects } = start;
+    const fileId = `${identity.dev}-${identity.ino}`;
     const { dataset } = this.options;
     try {
       // Compiled here only to fail early, with the file's name, when no file variant matches it.
       lineProcessorFor(dataset, basename(path));
     } catch (err) {
-      throw new TributaryError("TRIBUTARY_SHIP_FILE_NAME", (err as Error).message);
+      throw new FileProblem("TRIBUTARY_SHIP_FILE_NAME", path, (err as Error).message);
     }
     const source: SourceState = {
       id: this.nextSourceId++,
@@ -353,10 +597,17 @@ export class Shipper {
       identity,
       startOffset: offset,
       frontier: { offset, lines },
+      read: { offset, lines },
       inFlight: [],
       inFlightHead: 0,
       savedOffset: offset,
       retired: false,
+      fileId,
+      rejectsThrough,
+      durableRejectsThrough: rejectsThrough,
+      recordedRejects,
+      inherited,
+      rangesChanged: false,
     };
     this.sources.set(source.id, source);
     this.packing.open({
@@ -365,10 +616,10 @@ export class Shipper {
       startOffset: offset,
       linesBefore: lines,
       headerLines: offset === 0 ? (dataset.source.skipHeaderLines ?? 0) : 0,
+      acknowledged: inherited,
       datasetName: dataset.name,
     });
     this.stats.files++;
-    this.stats.bytesResumed += offset;
     return source;
   }
 
@@ -389,17 +640,27 @@ export class Shipper {
     }
   }
 
+  /**
+   * Opens `path` for reading. Only a regular file is opened (opening a named pipe would block, a
+   * directory fails later on read). Following, a missing file is waited for (being rotated, or not
+   * created yet); otherwise it is a file problem like the others.
+   */
   private async openPath(path: string): Promise<FileHandle | undefined> {
     for (;;) {
       try {
+        const info = await stat(path);
+        if (!info.isFile()) {
+          throw new FileProblem(
+            "TRIBUTARY_SHIP_NOT_A_FILE",
+            path,
+            `${path} is a ${kindOf(info)}, not a regular file; pass log files${info.isDirectory() ? ` (e.g. ${path}/*)` : ""}.`,
+          );
+        }
         return await open(path, "r");
       } catch (err) {
-        if (!isMissing(err)) throw err;
-        if (!this.options.follow) {
-          throw new TributaryError("TRIBUTARY_SHIP_FILE_NOT_FOUND", `File ${path} does not exist; check the path.`);
-        }
+        if (err instanceof FileProblem) throw err;
+        if (!isMissing(err) || !this.options.follow) throw fileProblem(path, err);
       }
-      // Following a file that is not there yet (or is being rotated): wait for it to appear.
       if (this.stopping) return undefined;
       await Promise.race([sleep(this.pollIntervalMs), this.stopped]);
     }
@@ -416,7 +677,12 @@ export class Shipper {
       await this.packing.ready();
       // A fresh buffer per read: its memory is handed over to the worker, not copied.
       const buffer = Buffer.allocUnsafeSlow(this.readChunkBytes);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, buffer.length, position));
+      } catch (err) {
+        throw fileProblem(source.path, err);
+      }
       if (bytesRead === 0) return position;
       this.packing.push(source.id, buffer.subarray(0, bytesRead));
       position += bytesRead;
@@ -426,12 +692,19 @@ export class Shipper {
   }
 
   private async shipPath(path: string): Promise<void> {
-    let handle = await this.openPath(path);
-    if (!handle) return;
+    const draining: Draining[] = [];
+    let handle: FileHandle | undefined;
     // Reused for counting lines when following from the end; reads for shipping get fresh buffers.
     const buffer = Buffer.allocUnsafe(this.readChunkBytes);
     try {
-      let source = await this.openSource(handle, path, false, buffer);
+      // Following: files renamed while we were stopped still hold lines we never shipped.
+      const history = this.options.follow ? await this.resumeRotated(path, draining) : false;
+      await this.pollDraining(draining);
+      handle = await this.openPath(path);
+      if (!handle) return;
+      // A file at the path we shipped before, without a checkpoint, was created by a rotation while we
+      // were stopped: all of it is new (measured before: its lines were skipped from its end).
+      let source = await this.openSource(handle, path, history, buffer);
       let position = source.startOffset;
       for (;;) {
         position = await this.readToEnd(handle, source, position);
@@ -444,19 +717,19 @@ export class Shipper {
         if (this.packing.error !== undefined) throw this.packing.error;
         await Promise.race([sleep(this.pollIntervalMs), this.stopped]);
         if (this.stopping) return;
+        await this.pollDraining(draining);
+        if (this.stopping) return;
         // Checked before reading on: a file truncated and regrown past our offset must not be read
         // from the middle of its new content.
         const next = await this.checkRotation(handle, path, source, position);
         if (next === "same") continue;
         this.stats.rotations++;
         if (next === "truncated") {
-          this.packing.truncate(source.id);
-          source.retired = true;
+          await this.continueInCopy(path, source, draining);
         } else {
-          // Renamed away: its writer may have added a last line after our read; take it, then move on.
+          // Renamed away: its writer may still add lines until it reopens the path; keep reading it.
           position = await this.readToEnd(handle, source, position);
-          this.packing.end(source.id);
-          await handle.close();
+          draining.push({ handle, source, position, quietSince: Date.now() });
           handle = await this.openPath(path);
           if (!handle) return;
         }
@@ -465,7 +738,123 @@ export class Shipper {
       }
     } finally {
       await handle?.close().catch(() => undefined);
+      for (const d of draining) await d.handle.close().catch(() => undefined);
     }
+  }
+
+  /** Reads renamed files on; one quiet for `rotatedFileQuietMs` is finished and closed. */
+  private async pollDraining(draining: Draining[]): Promise<void> {
+    const quietMs = this.options.rotatedFileQuietMs ?? 10_000;
+    for (const d of [...draining]) {
+      const before = d.position;
+      d.position = await this.readToEnd(d.handle, d.source, d.position);
+      if (this.stopping) return;
+      const now = Date.now();
+      if (d.position !== before) d.quietSince = now;
+      else if (now - d.quietSince >= quietMs || !this.options.follow) {
+        this.packing.end(d.source.id);
+        draining.splice(draining.indexOf(d), 1);
+        await d.handle.close();
+      }
+    }
+  }
+
+  /** Rotated names of `path` in its folder: access_log.1, access_log-20240101, access_log.2.gz … */
+  private async rotatedNames(path: string): Promise<string[]> {
+    const base = basename(path);
+    const pattern = new RegExp(`^${escapeRegExp(base)}[.-].+$`);
+    const names = await readdir(dirname(path)).catch(() => [] as string[]);
+    return names.filter((name) => pattern.test(name)).map((name) => join(dirname(path), name));
+  }
+
+  /**
+   * On start: the rotated files of `path` that a checkpoint says were being shipped, matched by
+   * identity (device + inode + first bytes), are read on from their checkpoints. Returns whether this
+   * path was shipped before (then a file at it without a checkpoint is read from its start).
+   */
+  private async resumeRotated(path: string, draining: Draining[]): Promise<boolean> {
+    let history = this.ports.checkpoints.list().some((c) => c.path === path);
+    const compressed: string[] = [];
+    let current: { dev: number; ino: number } | undefined;
+    try {
+      current = await stat(path);
+    } catch {
+      // Not there (yet): every rotated name is a candidate.
+    }
+    for (const candidate of await this.rotatedNames(path)) {
+      if (COMPRESSED.test(candidate)) {
+        compressed.push(basename(candidate));
+        continue;
+      }
+      let info;
+      try {
+        info = await stat(candidate);
+      } catch {
+        continue;
+      }
+      if (!info.isFile() || (current && info.ino === current.ino && info.dev === current.dev)) continue;
+      const checkpoint = this.ports.checkpoints.load(info);
+      if (!checkpoint || checkpoint.path !== path) continue;
+      history = true;
+      const handle = await open(candidate, "r");
+      if (!(await checkpointApplies(checkpoint, handle)) || checkpoint.offset >= info.size) {
+        await handle.close();
+        continue;
+      }
+      const source = await this.openSource(handle, path, true, Buffer.allocUnsafe(0));
+      draining.push({ handle, source, position: source.startOffset, quietSince: Date.now() });
+      this.stats.notes.push(`${candidate}: rotated from ${path} while stopped; shipping it from its checkpoint`);
+    }
+    if (compressed.length > 0) {
+      this.stats.notes.push(
+        `${dirname(path)}: compressed rotated files of ${basename(path)} are not read (${compressed.join(", ")}); ` +
+          "what they hold was shipped before compression unless the shipper was stopped longer than the rotation delay (use delaycompress)",
+      );
+    }
+    return history;
+  }
+
+  /**
+   * copytruncate: the file was copied to a rotated name, then truncated. Lines written between our
+   * last read and the copy are only in the copy: when a rotated file starts with the same bytes, it
+   * is read on from where we stopped. Lines written between the copy and the truncation are in neither
+   * file (the inherent window of copytruncate).
+   */
+  private async continueInCopy(path: string, source: SourceState, draining: Draining[]): Promise<void> {
+    await this.packing.sync();
+    const from = source.read;
+    let copy: FileHandle | undefined;
+    for (const candidate of await this.rotatedNames(path)) {
+      if (COMPRESSED.test(candidate)) continue;
+      let handle: FileHandle | undefined;
+      try {
+        handle = await open(candidate, "r");
+        const info = await handle.stat();
+        const probe = { path, identity: { ...source.identity, dev: info.dev, ino: info.ino }, offset: from.offset };
+        if (
+          info.ino !== source.identity.ino &&
+          (await checkpointApplies({ ...probe, lines: 0, updatedAt: "" }, handle))
+        ) {
+          copy = handle;
+          break;
+        }
+      } catch {
+        // Gone meanwhile: not the copy.
+      }
+      await handle?.close();
+    }
+    this.packing.truncate(source.id, copy !== undefined);
+    source.retired = true;
+    if (!copy) return;
+    const identity = await identityOf(copy);
+    const copySource = this.addSource(path, identity, {
+      offset: from.offset,
+      lines: from.lines,
+      rejectsThrough: 0,
+      inherited: [],
+      recordedRejects: new Set(),
+    });
+    draining.push({ handle: copy, source: copySource, position: from.offset, quietSince: 0 });
   }
 
   /**

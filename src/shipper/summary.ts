@@ -42,7 +42,7 @@ export function formatBytes(bytes: number): string {
 export function formatSummary(summary: ShipSummary): string {
   const lines = [
     `${summary.interrupted ? "Stopped" : "Shipped"} ${summary.dataset} → ${summary.stream}`,
-    `  files       ${count(summary.files)}${summary.rotations ? `, ${count(summary.rotations)} rotations followed` : ""}` +
+    `  files       ${count(summary.files)}${summary.failedFiles.length ? ` read, ${count(summary.failedFiles.length)} failed` : ""}${summary.rotations ? `, ${count(summary.rotations)} rotations followed` : ""}` +
       `${summary.bytesResumed ? `, ${formatBytes(summary.bytesResumed)} skipped as already shipped (checkpoints)` : ""}`,
     `  lines       ${count(summary.lines)} read, ${count(summary.linesAcknowledged)} delivered, ${count(summary.rejected)} rejected` +
       `${summary.blankLines ? `, ${count(summary.blankLines)} blank skipped` : ""}` +
@@ -51,6 +51,9 @@ export function formatSummary(summary: ShipSummary): string {
     `  payload     ${formatBytes(summary.payloadBytes)}, billed ${formatBytes(summary.billedBytes)} (×${summary.billedOverPayload.toFixed(3)})`,
     `  throughput  ${count(summary.linesPerSecond)} lines/s, ${summary.megabytesPerSecond.toFixed(1)} MB/s over ${(summary.elapsedMs / 1000).toFixed(1)} s`,
   ];
+  for (const failed of summary.failedFiles) {
+    lines.push(`  failed      ${failed.file}: ${failed.code}`);
+  }
   if (summary.rejected > 0) {
     lines.push(
       `  rejected    ${count(summary.rejected)} lines written to ${summary.errorsFile} (file, line, reason, text)`,

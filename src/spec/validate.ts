@@ -259,6 +259,11 @@ export function agentFlowProblems(dataset: string, flow: AgentFlow): string[] {
   const problems: string[] = [];
   const at = (field: string) => `${dataset}: agent flow ${flow.filePattern}: ${field}`;
   if (!flow.filePattern.startsWith("/")) problems.push(`${at("filePattern")} must be an absolute path glob.`);
+  if (!["START_OF_FILE", "END_OF_FILE"].includes(flow.initialPosition)) {
+    problems.push(
+      `${at("initialPosition")} is "${flow.initialPosition}"; the agent accepts START_OF_FILE or END_OF_FILE.`,
+    );
+  }
   if (flow.maxBufferAgeMillis < 1000 || flow.maxBufferAgeMillis > 900_000) {
     problems.push(`${at("maxBufferAgeMillis")} is ${flow.maxBufferAgeMillis}; the agent accepts 1,000–900,000.`);
   }

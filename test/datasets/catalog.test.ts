@@ -36,7 +36,10 @@ const run = (args: string[], env: Record<string, string> = {}, cwd = ROOT) =>
 function scratchCatalog(): string {
   const dir = mkdtempSync(join(tmpdir(), "tributary-catalog-"));
   const src = join(ROOT, "src", "datasets");
-  for (const f of readdirSync(src)) if (/\.(ya?ml|json)$/.test(f)) copyFileSync(join(src, f), join(dir, f));
+  // The scenarios below declare orders and readings themselves, whatever the project already has.
+  for (const f of readdirSync(src)) {
+    if (/\.(ya?ml|json)$/.test(f) && !/^(orders|readings)\./.test(f)) copyFileSync(join(src, f), join(dir, f));
+  }
   return dir;
 }
 

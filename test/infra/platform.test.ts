@@ -75,7 +75,7 @@ function allPolicies(built: BuiltPlatform): Array<{ where: string; kind: string;
   return docs;
 }
 
-describe("infra: Platform with secure defaults (all nine datasets)", function () {
+describe("infra: Platform with secure defaults (every dataset of the catalog)", function () {
   let built: BuiltPlatform;
   before(async function () {
     built = await basePlatform();
@@ -87,12 +87,16 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
   it("creates the expected resources, by type", function () {
     const counts: Record<string, number> = {};
     for (const r of built.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+    // Per dataset: a stream and its role, log group and stream, Glue table, error-prefix metric filter and
+    // 6 alarms; per transform: a component, function, role, policy, log group and 2 alarms.
+    const n = DATASETS.length;
+    const t = DATASETS.filter((d) => d.transform !== undefined).length;
     assert.deepEqual(counts, {
       "tributary:index:Platform": 1,
       "tributary:storage:LakeStorage": 1,
       "tributary:catalog:Catalog": 1,
-      "tributary:transform:TransformFunction": 7,
-      "tributary:delivery:DeliveryStream": 9,
+      "tributary:transform:TransformFunction": t,
+      "tributary:delivery:DeliveryStream": n,
       "tributary:access:AnalystAccess": 1,
       "tributary:agent:AgentTarget": 1,
       "tributary:alarms:Alarms": 1,
@@ -112,28 +116,28 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 2,
       "aws:s3/bucketLogging:BucketLogging": 1,
       // A request-metrics filter per dataset error prefix: the error-output alarms count objects there.
-      "aws:s3/bucketMetric:BucketMetric": 9,
+      "aws:s3/bucketMetric:BucketMetric": n,
       "aws:s3/bucketNotification:BucketNotification": 1,
       "aws:glue/catalogDatabase:CatalogDatabase": 1,
-      "aws:glue/catalogTable:CatalogTable": 9,
+      "aws:glue/catalogTable:CatalogTable": n,
       "aws:athena/workgroup:Workgroup": 1,
-      "aws:cloudwatch/logGroup:LogGroup": 17,
-      "aws:cloudwatch/logStream:LogStream": 9,
-      "aws:iam/role:Role": 20,
-      "aws:iam/rolePolicy:RolePolicy": 19,
+      "aws:cloudwatch/logGroup:LogGroup": n + t + 1,
+      "aws:cloudwatch/logStream:LogStream": n,
+      "aws:iam/role:Role": n + t + 4,
+      "aws:iam/rolePolicy:RolePolicy": n + t + 3,
       "aws:iam/policy:Policy": 1,
       "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
       "aws:iam/instanceProfile:InstanceProfile": 1,
-      "aws:lambda/function:Function": 8,
+      "aws:lambda/function:Function": t + 1,
       "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 1,
       "aws:lambda/permission:Permission": 1,
-      "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": 9,
+      "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": n,
       "aws:ssm/parameter:Parameter": 1,
       "aws:sns/topic:Topic": 1,
       "aws:sns/topicPolicy:TopicPolicy": 1,
-      // Per stream: freshness, throttling, conversion, partitions, S3 delivery success, error output (9 × 6);
-      // per transform function: errors and rejected records (7 × 2); the loader: 4.
-      "aws:cloudwatch/metricAlarm:MetricAlarm": 72,
+      // Per stream: freshness, throttling, conversion, partitions, S3 delivery success, error output (n × 6);
+      // per transform function: errors and rejected records (t × 2); the loader: 4.
+      "aws:cloudwatch/metricAlarm:MetricAlarm": n * 6 + t * 2 + 4,
       "aws:cloudwatch/eventRule:EventRule": 1,
       "aws:cloudwatch/eventTarget:EventTarget": 1,
       "aws:sqs/queue:Queue": 2,
@@ -601,7 +605,7 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       assert.equal(built.named("tributary-agent-instance-profile").inputs.role, "tributary-test-agent");
     });
 
-    it("publishes agent.json with every dataset's flows in SSM, on the Advanced tier it needs", async function () {
+    it("publishes agent.json with every dataset's flows in SSM, compact, on the tier its size needs", async function () {
       const text = await promiseOf(built.platform.agentConfig);
       const expected = renderAgentConfig({
         region: MOCK_REGION,
@@ -617,8 +621,9 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
       assert.equal(parameter.name, "/tributary/tributary-test/agent.json");
       assert.equal(parameter.type, "String");
       assert.equal(unsecret(parameter.value), text);
-      assert.ok(Buffer.byteLength(text) > 4096 && Buffer.byteLength(text) <= 8192, String(Buffer.byteLength(text)));
-      assert.equal(parameter.tier, "Advanced");
+      assert.ok(Buffer.byteLength(text) <= 8192, String(Buffer.byteLength(text)));
+      assert.doesNotMatch(text, /\n {2}/, "no indentation: an SSM parameter holds at most 8 KiB");
+      assert.equal(parameter.tier, Buffer.byteLength(text) > 4096 ? "Advanced" : "Standard");
     });
   });
 
@@ -651,7 +656,10 @@ describe("infra: Platform with secure defaults (all nine datasets)", function ()
     it("a transform function that fails batches alarms: Firehose would retry, then write them to processing-failed", function () {
       const topicArn = `arn:aws:sns:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:tributary-test-alarms`;
       const transformed = DATASETS.filter((d) => d.transform !== undefined);
-      assert.equal(transformed.length, 7);
+      assert.equal(
+        transformed.length,
+        built.resources.filter((r) => r.type === "tributary:transform:TransformFunction").length,
+      );
       for (const dataset of transformed) {
         const fn = `tributary-test-${dataset.name}-transform`;
         assert.deepEqual(built.named(`tributary-alarms-${dataset.name}-transform-errors`).inputs, {

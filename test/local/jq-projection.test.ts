@@ -21,9 +21,17 @@ const QUERIES = DATASETS.map((dataset) => {
 });
 
 describe("jq input projection", () => {
-  it("finds the fields every dataset's query reads", () => {
+  it("finds the fields every dataset's query reads: the partition keys' columns, as the stream's records name them", () => {
+    for (const { dataset, query } of QUERIES) {
+      const fields = dataset.declaration.partitionKeys.map((k) => {
+        const column = dataset.declaration.columns.find((c) => c.name === k.column);
+        return dataset.transform ? k.column : (column?.field ?? k.column);
+      });
+      assert.deepEqual(jqInputProjection(query)?.fields, [...new Set(fields)], dataset.name);
+    }
+    const builtIn = QUERIES.filter(({ dataset }) => dataset.declaration.demo?.generator !== undefined);
     assert.deepEqual(
-      Object.fromEntries(QUERIES.map(({ dataset, query }) => [dataset.name, jqInputProjection(query)?.fields])),
+      Object.fromEntries(builtIn.map(({ dataset, query }) => [dataset.name, jqInputProjection(query)?.fields])),
       {
         weblogs: ["event_time", "status"],
         syslog: ["event_time"],

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
 import { appendFileSync, readFileSync, statSync, writeFileSync } from "fs";
 import { join } from "path";
 import { lineProcessorFor } from "../../src/agent/processing";
@@ -86,12 +87,15 @@ describe("shipper: delivery through an unreliable stream", function () {
     assert.equal(csvRun.stats.linesAcknowledged, 2);
     assert.equal(csvRun.rejected.length, 1);
     assert.deepEqual(
-      { ...csvRun.rejected[0], reason: csvRun.rejected[0].reason.slice(0, 14) },
+      { ...csvRun.rejected[0], reason: csvRun.rejected[0].reason.slice(0, 14), fileId: "" },
       {
         file: csv,
         line: 3,
         reason: "malformed CSV:",
         text: broken,
+        // Where the line starts: after the header and the first row, each with its CRLF.
+        offset: readFileSync(csv, "utf8").indexOf(broken),
+        fileId: "",
       },
     );
     assert.equal(jsonRun.stats.linesAcknowledged, 2);
@@ -135,11 +139,51 @@ describe("shipper: delivery through an unreliable stream", function () {
     assert.equal(new Set(lines).size, 1202);
   });
 
-  it("a missing file is a clear error with a stable code", async () => {
+  it("invalid UTF-8 is a rejected line with its number, not bytes silently replaced", async () => {
     standIn = await FirehoseStandIn.start();
-    await assert.rejects(shipTo(standIn, work.path, "weblogs", [join(work.path, "nope.log")]), {
-      code: "TRIBUTARY_SHIP_FILE_NOT_FOUND",
-      message: `File ${join(work.path, "nope.log")} does not exist; check the path.`,
-    });
+    const file = join(work.path, "events.json");
+    writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('{"ts":1,"page":"Café"}\n{"ts":2,"page":"'),
+        Buffer.from([0xc3, 0x28, 0xff]),
+        Buffer.from('"}\n{"ts":3}\n'),
+      ]),
+    );
+    const { stats, rejected } = await shipTo(standIn, work.path, "sparkify_events", [file]);
+    assert.deepEqual(standIn.lines(), ['{"ts":1,"page":"Café"}', '{"ts":3}']);
+    assert.equal(stats.rejected, 1);
+    assert.deepEqual(
+      rejected.map((r) => [r.file, r.line, r.text]),
+      [[file, 2, '{"ts":2,"page":"\ufffd(\ufffd"}']],
+    );
+    assert.match(rejected[0].reason, /^invalid UTF-8/);
+  });
+
+  it("a missing file, a directory and a named pipe are reported by name with a stable code; the other files are shipped", async () => {
+    standIn = await FirehoseStandIn.start();
+    const before = join(work.path, "a.json");
+    const after = join(work.path, "b.json");
+    writeFileSync(before, '{"ts":1}\n');
+    writeFileSync(after, '{"ts":2}\n');
+    const missing = join(work.path, "nope.json");
+    const pipe = join(work.path, "pipe.json");
+    execFileSync("mkfifo", [pipe]);
+    const { stats } = await shipTo(standIn, work.path, "sparkify_events", [before, missing, work.path, pipe, after]);
+    assert.deepEqual(standIn.lines().sort(), ['{"ts":1}', '{"ts":2}']);
+    assert.deepEqual(
+      stats.failedFiles.map((f) => [f.file, f.code]),
+      [
+        [missing, "TRIBUTARY_SHIP_FILE_NOT_FOUND"],
+        [work.path, "TRIBUTARY_SHIP_NOT_A_FILE"],
+        [pipe, "TRIBUTARY_SHIP_NOT_A_FILE"],
+      ],
+    );
+    assert.equal(stats.failedFiles[0].message, `File ${missing} does not exist; check the path.`);
+    assert.equal(
+      stats.failedFiles[1].message,
+      `${work.path} is a directory, not a regular file; pass log files (e.g. ${work.path}/*).`,
+    );
+    assert.equal(stats.failedFiles[2].message, `${pipe} is a named pipe, not a regular file; pass log files.`);
   });
 });

@@ -4,6 +4,7 @@ import { join, resolve } from "path";
 import { datasetByName } from "../../src/datasets";
 import { CheckpointStore } from "../../src/shipper/checkpoint";
 import { firehoseClientFor, firehosePort } from "../../src/shipper/firehose";
+import type { FirehoseConnection } from "../../src/shipper/firehose";
 import { RejectFile } from "../../src/shipper/rejects";
 import type { RejectedLine } from "../../src/shipper/rejects";
 import { Shipper } from "../../src/shipper/ship";
@@ -42,8 +43,9 @@ export async function shipTo(
   files: readonly string[],
   options: Partial<Omit<ShipOptions, "dataset">> = {},
   onStart: (shipper: Shipper) => void = () => undefined,
+  connection: Partial<FirehoseConnection> = {},
 ): Promise<ShipRun> {
-  const client = firehoseClientFor({ endpoint: standIn.endpoint, region: "us-east-1" });
+  const client = firehoseClientFor({ endpoint: standIn.endpoint, region: "us-east-1", ...connection });
   const errorsFile = join(workDir, "rejected.jsonl");
   const shipper = new Shipper(
     { dataset: datasetByName(dataset), streamName: "test-stream", retryBaseMs: 2, retryMaxMs: 20, ...options },

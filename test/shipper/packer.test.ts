@@ -102,24 +102,24 @@ describe("shipper: Packer", () => {
     );
   });
 
-  it("reports the first line not yet handed out in a call, per source", () => {
+  it("reports the first line not yet handed out in a call, per source, and the byte range each record covers", () => {
     const calls: PackedCall[] = [];
     const packer = new Packer((c) => calls.push(c), { maxLinesPerRecord: 2 });
-    packer.add('{"a":1}', 7, 0, 0, 0);
-    packer.add('{"b":1}', 7, 1, 0, 0);
-    packer.add('{"a":2}', 7, 0, 8, 1);
-    assert.deepEqual(packer.firstPending(0), { source: 0, startOffset: 0, linesBefore: 0 });
-    assert.deepEqual(packer.firstPending(1), { source: 1, startOffset: 0, linesBefore: 0 });
+    packer.add('{"a":1}', 7, 0, 0, 0, 8);
+    packer.add('{"b":1}', 7, 1, 0, 0, 8);
+    packer.add('{"a":2}', 7, 0, 8, 1, 16);
+    assert.deepEqual(packer.firstPending(0), { source: 0, startOffset: 0, linesBefore: 0, endOffset: 8 });
+    assert.deepEqual(packer.firstPending(1), { source: 1, startOffset: 0, linesBefore: 0, endOffset: 8 });
     packer.flush();
     assert.equal(packer.firstPending(0), undefined);
     assert.deepEqual(
       calls[0].records.map((r) => r.origins),
       [
         [
-          { source: 0, startOffset: 0, linesBefore: 0 },
-          { source: 1, startOffset: 0, linesBefore: 0 },
+          { source: 0, startOffset: 0, linesBefore: 0, endOffset: 8 },
+          { source: 1, startOffset: 0, linesBefore: 0, endOffset: 8 },
         ],
-        [{ source: 0, startOffset: 8, linesBefore: 1 }],
+        [{ source: 0, startOffset: 8, linesBefore: 1, endOffset: 16 }],
       ],
     );
   });

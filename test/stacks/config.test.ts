@@ -119,3 +119,34 @@ describe("stack config", () => {
     );
   });
 });
+
+describe("stack config: settings with a closed set of values", () => {
+  it("names a wrong value once, with its key and the values it may take", () => {
+    const message = problemsOf({
+      "aws:region": "eu-west-1",
+      "tributary:profile": "dev",
+      "tributary:overrides": JSON.stringify({
+        delivery: { agent: { initialPosition: "BEGIN" }, parquetCompression: "ZSTD" },
+        warehouse: { kind: "serverles" },
+      }),
+    });
+    assert.ok(
+      message.includes(
+        'tributary:overrides.delivery.agent.initialPosition is "BEGIN"; use one of START_OF_FILE, END_OF_FILE.',
+      ),
+      message,
+    );
+    assert.ok(
+      message.includes(
+        'tributary:overrides.delivery.parquetCompression is "ZSTD"; use one of SNAPPY, GZIP, UNCOMPRESSED.',
+      ),
+      message,
+    );
+    assert.ok(
+      message.includes(
+        'tributary:overrides.warehouse.kind is "serverles"; use one of serverless, provisioned (did you mean "serverless"?).',
+      ),
+      message,
+    );
+  });
+});

@@ -28,6 +28,11 @@ export interface FirehoseStandInOptions {
   readonly seed?: number;
   /** Keep the decoded records (tests read them back). false only counts them (benchmark). @default true */
   readonly keepRecords?: boolean;
+  /**
+   * Calls (numbered from 1 in arrival order) the stand-in reads and never answers, like a service or a
+   * proxy that hangs: nothing of them is accepted. @default none
+   */
+  readonly stall?: (call: number) => boolean;
   /** Called after each call that accepted at least one entry, e.g. to kill a producer at that point. */
   readonly onAccepted?: (stats: Readonly<StandInStats>) => void;
 }
@@ -42,6 +47,8 @@ export interface StandInStats {
   acceptedBytes: number;
   failedEntries: number;
   serviceUnavailable: number;
+  /** Calls left unanswered (`stall`). */
+  stalled: number;
   /** Calls refused for breaking a limit: a correct producer never causes one. */
   limitViolations: number;
   violations: string[];
@@ -78,6 +85,7 @@ export class FirehoseStandIn {
     acceptedBytes: 0,
     failedEntries: 0,
     serviceUnavailable: 0,
+    stalled: 0,
     limitViolations: 0,
     violations: [],
   };
@@ -137,6 +145,10 @@ export class FirehoseStandIn {
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       this.stats.calls++;
+      if (this.options.stall?.(this.stats.calls)) {
+        this.stats.stalled++;
+        return;
+      }
       const target = req.headers["x-amz-target"];
       if (req.method !== "POST" || target !== PUT_RECORD_BATCH_TARGET) {
         this.reply(res, 400, {

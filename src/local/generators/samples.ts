@@ -86,6 +86,21 @@ export const generateFromSamples: DatasetGenerator = async ({ dir, scale, datase
       });
     }
   }
+  // The dedupe key's other fields get a per-copy suffix, so copies stay distinct records even where the
+  // key holds no time (an order id): the warehouse would otherwise fold every copy into one row.
+  const keyFields = new Set<string>();
+  for (const rule of dataset.transform?.columns ?? []) {
+    if (dataset.dedupeKey.includes(rule.name) && !rule.timestamp && rule.field && !rule.field.includes(".")) {
+      keyFields.add(rule.field);
+    }
+  }
+  if (!dataset.transform) {
+    for (const c of dataset.declaration.columns) {
+      if (dataset.dedupeKey.includes(c.name)) keyFields.add(c.field ?? c.name);
+    }
+  }
+  const distinct = (text: string, copy: number): string =>
+    /^\d{1,15}$/.test(text) ? String(Number(text) + copy * 10 ** Math.max(6, text.length)) : `${text}-${copy}`;
   const rewrite = rewriterFor(dataset);
   const copies = Math.max(1, Math.round(scaled(2000, scale) / body.length));
   const out = lines.slice(0, header);
@@ -97,7 +112,7 @@ export const generateFromSamples: DatasetGenerator = async ({ dir, scale, datase
           ? line
           : rewrite(line, (field, text) => {
               const time = formats.get(field);
-              if (!time) return text;
+              if (!time) return keyFields.has(field) && text !== "" ? distinct(text, copy) : text;
               const parsed = time.parse(text, arrival);
               return parsed.ok ? formatTime(time.format, parsed.ms + shiftMs) : text;
             }),
