@@ -3,7 +3,6 @@ import { execFile } from "child_process";
 import * as path from "path";
 import { promisify } from "util";
 import { analyticsOf } from "../../infra/platform";
-import { allDatasets } from "../../src/datasets";
 import { queryKeys } from "../../src/spec";
 import type { PolicyStatement } from "../../infra/iam/policy";
 import { wildcardViolations } from "../support/policy-rules";
