@@ -1,7 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Dataset } from "../src/datasets/types";
+import { TributaryError } from "../src/errors";
 import { glueDatabaseName, projectionParameters, type DeliverySpec } from "../src/spec";
+import { exportGlueTable, type ExportTarget } from "../src/warehouse/exports";
+import { renderQuestion, type ModelQuestion } from "../src/warehouse/questions";
 import type { AccountContext } from "./iam/policy";
 import { ATHENA_RESULTS_PREFIX } from "./names";
 
@@ -15,6 +18,14 @@ export interface CatalogArgs {
   readonly bucketName: pulumi.Input<string>;
   /** The lake key; Athena encrypts query results with it. */
   readonly keyArn: pulumi.Input<string>;
+  /**
+   * The model tables the loader unloads to `analytics/` (one Glue table each, same name as in the
+   * warehouse) and the models' questions (one Athena named query each). @default none
+   */
+  readonly analytics?: {
+    readonly tables: readonly ExportTarget[];
+    readonly questions: readonly ModelQuestion[];
+  };
   /** Per-query scan limit in bytes (Athena's minimum is 10 MB). @default no limit */
   readonly bytesScannedCutoffPerQuery?: number;
   /** Lets `pulumi destroy` delete the workgroup while it still has saved queries. */
@@ -31,12 +42,25 @@ export class Catalog extends pulumi.ComponentResource {
   readonly database: aws.glue.CatalogDatabase;
   /** dataset name → its table */
   readonly tables: Readonly<Record<string, aws.glue.CatalogTable>>;
+  /** exported model table name → its table (under `analytics/`) */
+  readonly analyticsTables: Readonly<Record<string, aws.glue.CatalogTable>>;
+  /** question id → its saved Athena query */
+  readonly namedQueries: Readonly<Record<string, aws.athena.NamedQuery>>;
   readonly workgroup: aws.athena.Workgroup;
   readonly databaseName: pulumi.Output<string>;
   readonly catalogArn: pulumi.Output<string>;
 
   constructor(name: string, args: CatalogArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:catalog:Catalog", name, {}, opts);
+    const analytics = args.analytics ?? { tables: [], questions: [] };
+    const datasetTables = new Set(args.tables.map(({ spec }) => spec.glue.tableName));
+    const clashes = analytics.tables.filter((t) => datasetTables.has(t.table.name));
+    if (clashes.length > 0) {
+      throw new TributaryError(
+        "TRIBUTARY_GLUE_TABLE_CLASH",
+        `The Glue database would hold two tables named ${clashes.map((t) => t.table.name).join(", ")}: a dataset and an exported table of model ${clashes.map((t) => t.model).join(", ")}. Rename the dataset or the model table.`,
+      );
+    }
     const account = pulumi.output(args.account);
     const bucketName = pulumi.output(args.bucketName);
 
@@ -78,6 +102,35 @@ export class Catalog extends pulumi.ComponentResource {
     }
     this.tables = tables;
 
+    const analyticsTables: Record<string, aws.glue.CatalogTable> = {};
+    for (const target of analytics.tables) {
+      const glue = bucketName.apply((bucket) => exportGlueTable(target, bucket));
+      analyticsTables[target.table.name] = new aws.glue.CatalogTable(
+        `${name}-analytics-${target.table.name}`,
+        {
+          name: target.table.name,
+          databaseName: this.database.name,
+          description: glue.description,
+          tableType: "EXTERNAL_TABLE",
+          parameters: glue.parameters,
+          partitionKeys: glue.partitionKeys.apply((keys) => keys.map((k) => ({ ...k }))),
+          storageDescriptor: {
+            location: glue.location,
+            inputFormat: glue.formats.inputFormat,
+            outputFormat: glue.formats.outputFormat,
+            serDeInfo: {
+              name: "parquet",
+              serializationLibrary: glue.formats.serializationLibrary,
+              parameters: { "serialization.format": "1" },
+            },
+            columns: glue.columns.apply((columns) => columns.map((c) => ({ name: c.name, type: c.type }))),
+          },
+        },
+        { parent: this },
+      );
+    }
+    this.analyticsTables = analyticsTables;
+
     this.workgroup = new aws.athena.Workgroup(
       `${name}-workgroup`,
       {
@@ -99,6 +152,23 @@ export class Catalog extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+
+    const namedQueries: Record<string, aws.athena.NamedQuery> = {};
+    for (const { model, question } of analytics.questions) {
+      namedQueries[question.id] = new aws.athena.NamedQuery(
+        `${name}-query-${question.id}`,
+        {
+          name: question.title,
+          description: `${model} model (${question.id}), over the tables the loader unloads to analytics/`,
+          workgroup: this.workgroup.name,
+          database: this.database.name,
+          query: renderQuestion(question, "athena"),
+        },
+        // The query reads the exported tables: they exist before it is saved.
+        { parent: this, dependsOn: Object.values(analyticsTables) },
+      );
+    }
+    this.namedQueries = namedQueries;
 
     this.databaseName = this.database.name;
     this.catalogArn = account.apply((a) => `arn:${a.partition}:glue:${a.region}:${a.accountId}:catalog`);

@@ -55,10 +55,16 @@ export const LOADER_ENV = {
   maxMessages: "TRIBUTARY_MAX_MESSAGES",
   /** Optional: the analysts' IAM role, mapped to the `analyst` database role by the DDL. */
   analystIamRole: "TRIBUTARY_ANALYST_IAM_ROLE",
+  /** Optional: the lake key; with it the loader unloads changed model tables to analytics/. */
+  lakeKeyArn: "TRIBUTARY_LAKE_KEY_ARN",
 } as const;
 
 /** Variables a loader may run without. */
-const OPTIONAL_LOADER_ENV: readonly string[] = [LOADER_ENV.maxMessages, LOADER_ENV.analystIamRole];
+const OPTIONAL_LOADER_ENV: readonly string[] = [
+  LOADER_ENV.maxMessages,
+  LOADER_ENV.analystIamRole,
+  LOADER_ENV.lakeKeyArn,
+];
 
 /**
  * Pure: the loader core's config from the Lambda's environment and its remaining time. Runs inside
@@ -96,6 +102,7 @@ export function loaderConfigFromEnvironment(
     curatedPrefix: read(LOADER_ENV.curatedPrefix),
     ...(Number.isInteger(maxMessages) && maxMessages > 0 ? { maxMessages } : {}),
     ...(env[LOADER_ENV.analystIamRole] ? { analystIamRoleName: env[LOADER_ENV.analystIamRole] } : {}),
+    ...(env[LOADER_ENV.lakeKeyArn] ? { lakeKeyArn: env[LOADER_ENV.lakeKeyArn] } : {}),
     timeBudgetMs: Math.max(0, remainingTimeMs - LOADER_RESERVE_SECONDS * 1000),
   };
 }
@@ -398,6 +405,7 @@ export class Loader extends pulumi.ComponentResource {
             [LOADER_ENV.manifestPrefix]: MANIFEST_PREFIX,
             [LOADER_ENV.curatedPrefix]: CURATED_PREFIX,
             [LOADER_ENV.maxMessages]: String(maxMessages),
+            [LOADER_ENV.lakeKeyArn]: args.lake.keyArn,
             ...(args.analystIamRoleName !== undefined ? { [LOADER_ENV.analystIamRole]: args.analystIamRoleName } : {}),
           },
         },

@@ -9,6 +9,9 @@ import {
   type DeliverySettings,
   type DeliverySpec,
 } from "../src/spec";
+import { exportTargetsOf, type ExportTarget } from "../src/warehouse/exports";
+import { modelsFor } from "../src/warehouse/models";
+import { questionsOf, type ModelQuestion } from "../src/warehouse/questions";
 import { AgentTarget } from "./agent-target";
 import { AnalystAccess } from "./analyst-access";
 import { Alarms, errorOutputFilterId } from "./alarms";
@@ -100,6 +103,12 @@ export function validatedDeliverySpecs(args: PlatformArgs): Array<{ dataset: Dat
   return pairs;
 }
 
+/** The exported model tables and the questions of the models the stack's datasets make. */
+export function analyticsOf(datasets: readonly Dataset[]): { tables: ExportTarget[]; questions: ModelQuestion[] } {
+  const models = modelsFor(datasets);
+  return { tables: exportTargetsOf(models), questions: questionsOf(models) };
+}
+
 /**
  * One stack's server-log lake: storage and key, Glue/Athena catalog, one Firehose stream per dataset
  * (with its transform function where the dataset has one), the Kinesis Agent's role and agent.json,
@@ -182,6 +191,8 @@ export class Platform extends pulumi.ComponentResource {
         tables: this.specs,
         bucketName: this.storage.bucketName,
         keyArn,
+        // The loader writes the model tables to the lake; without a warehouse there are none.
+        ...(args.warehouse ? { analytics: analyticsOf(args.datasets) } : {}),
         ...(args.athena.bytesScannedCutoffPerQuery !== undefined
           ? { bytesScannedCutoffPerQuery: args.athena.bytesScannedCutoffPerQuery }
           : {}),

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TributaryError } from "../src/errors";
+import { ANALYTICS_PREFIX } from "../src/warehouse/exports";
 import { REDSHIFT_PORT } from "./network";
 import type { AccountContext } from "./iam/policy";
 import { copyRolePolicy, copyRoleTrustPolicy, warehouseKeyPolicy } from "./iam/warehouse";
@@ -15,6 +16,8 @@ export const AUDIT_LOG_EXPORTS: readonly string[] = ["userlog", "connectionlog",
 /** Prefixes of the lake the COPY role reads: the Parquet objects and the loader's manifests. */
 export const CURATED_PREFIX = "curated/";
 export const MANIFEST_PREFIX = "manifests/";
+/** Where UNLOAD writes the exported model tables (the COPY role's only writable prefix). */
+export { ANALYTICS_PREFIX };
 
 /**
  * Every workgroup config parameter, with AWS's defaults except the two we enforce. AWS returns the
@@ -248,6 +251,7 @@ export class Warehouse extends pulumi.ComponentResource {
                 region: a.region,
                 bucketArn,
                 readPrefixes: [CURATED_PREFIX, MANIFEST_PREFIX],
+                writePrefixes: [ANALYTICS_PREFIX],
                 lakeKeyArn,
                 glueArns,
               }),

@@ -35,6 +35,8 @@ export interface CopyRolePolicyArgs {
   readonly bucketArn: string;
   /** Key prefixes COPY and Spectrum read, e.g. `curated/` and `manifests/`. */
   readonly readPrefixes: readonly string[];
+  /** Key prefixes UNLOAD writes the model tables to, e.g. `analytics/`. @default none */
+  readonly writePrefixes?: readonly string[];
   /** The lake key the objects are encrypted with. */
   readonly lakeKeyArn: string;
   /** The Glue catalog, database and table ARNs Spectrum reads. */
@@ -44,10 +46,16 @@ export interface CopyRolePolicyArgs {
 /**
  * What COPY (manifest + Parquet objects) and Spectrum may read: the given prefixes of the lake bucket,
  * decryption with the lake key only through S3 and only for this bucket, and the catalog entries of
- * the lake's own database. Nothing is writable: the role cannot UNLOAD or overwrite lake data.
+ * the lake's own database. What UNLOAD may write: the write prefixes only (`analytics/`), with
+ * s3:DeleteObject because CLEANPATH removes the files a partition held before, and the lake key's
+ * GenerateDataKey through S3 for those objects only. Curated data, manifests and raw/ stay read-only
+ * or out of reach.
  */
 export function copyRolePolicy(args: CopyRolePolicyArgs): PolicyDocument {
   const objects = args.readPrefixes.map((prefix) => `${args.bucketArn}/${prefix}*`);
+  const writePrefixes = args.writePrefixes ?? [];
+  const written = writePrefixes.map((prefix) => `${args.bucketArn}/${prefix}*`);
+  const viaS3 = { "kms:ViaService": serviceHost("s3", args.region) };
   return policyDocument([
     { Sid: "LocateTheLakeBucket", Effect: "Allow", Action: "s3:GetBucketLocation", Resource: args.bucketArn },
     {
@@ -55,18 +63,43 @@ export function copyRolePolicy(args: CopyRolePolicyArgs): PolicyDocument {
       Effect: "Allow",
       Action: "s3:ListBucket",
       Resource: args.bucketArn,
-      Condition: { StringLike: { "s3:prefix": args.readPrefixes.flatMap((prefix) => [prefix, `${prefix}*`]) } },
+      Condition: {
+        StringLike: {
+          "s3:prefix": [...args.readPrefixes, ...writePrefixes].flatMap((prefix) => [prefix, `${prefix}*`]),
+        },
+      },
     },
     { Sid: "ReadCuratedObjectsAndManifests", Effect: "Allow", Action: "s3:GetObject", Resource: objects },
+    ...(written.length > 0
+      ? [
+          {
+            Sid: "UnloadModelTables",
+            Effect: "Allow" as const,
+            Action: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            Resource: written,
+          },
+          {
+            Sid: "EncryptUnloadedObjectsThroughS3",
+            Effect: "Allow" as const,
+            Action: "kms:GenerateDataKey",
+            Resource: args.lakeKeyArn,
+            Condition: {
+              StringEquals: viaS3,
+              StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, ...written] },
+            },
+          },
+        ]
+      : []),
     {
       Sid: "DecryptLakeObjectsThroughS3",
       Effect: "Allow",
       Action: "kms:Decrypt",
       Resource: args.lakeKeyArn,
       Condition: {
-        StringEquals: { "kms:ViaService": serviceHost("s3", args.region) },
+        StringEquals: viaS3,
         // With an S3 Bucket Key the encryption context is the bucket ARN, without one the object ARN.
-        StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, ...objects] },
+        // Multipart uploads (large UNLOAD files) decrypt the data key of their parts, hence the written objects.
+        StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, ...objects, ...written] },
       },
     },
     {

@@ -6,6 +6,9 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { allDatasets, type Dataset } from "../datasets";
 import { TributaryError } from "../errors";
 import { loadLakeOnce, warehousePath } from "../loader/duckdb";
+import { modelsFor } from "../warehouse/models";
+import { questionsOf, renderQuestion } from "../warehouse/questions";
+import { sqlIdentifier } from "../warehouse/sql";
 import { generateAll } from "../local/generators";
 import type { JqEngineChoice } from "../local/jq";
 import { rejectedLinesFile, shipFilesToLake, startOfflineLake, type LakeShipment } from "../local/lake";
@@ -69,6 +72,9 @@ export interface DemoDatasetSummary {
   readonly warehouseRows: number;
 }
 
+/** A cell of an answer: numbers as numbers, dates and decimals as their text. */
+export type AnswerValue = string | number | boolean | null;
+
 export interface DemoSummary {
   readonly dir: string;
   readonly source: string;
@@ -76,20 +82,10 @@ export interface DemoSummary {
   readonly jq: string;
   readonly elapsedSeconds: number;
   readonly datasets: Readonly<Record<string, DemoDatasetSummary>>;
-  readonly answers: {
-    readonly topSongs: ReadonlyArray<{ song: string; artist: string; plays: number }>;
-    readonly busiestHours: ReadonlyArray<{ hour: number; requests: number }>;
-    readonly retailFunnel: ReadonlyArray<{ event: string; visitors: number }>;
-    /** Categories with the most transactions, from the daily category funnel. */
-    readonly topCategories: ReadonlyArray<{
-      categoryId: number;
-      views: number;
-      addToCarts: number;
-      transactions: number;
-    }>;
-    readonly revenueByCountry: ReadonlyArray<{ country: string; revenue: number }>;
-    readonly httpStatusMix: ReadonlyArray<{ statusClass: string; requests: number; share: number }>;
-  };
+  /** The questions of the models whose datasets were loaded, in model order (Model.questions). */
+  readonly questions: ReadonlyArray<{ readonly id: string; readonly model: string; readonly title: string }>;
+  /** Question id → its result rows, read from the model tables the loader refreshed (`analytics.*`). */
+  readonly answers: Readonly<Record<string, ReadonlyArray<Readonly<Record<string, AnswerValue>>>>>;
 }
 
 const SCALES: Readonly<Record<string, number>> = { small: 0.05, demo: 1 };
@@ -207,89 +203,47 @@ export async function claimDemoFolder(dir: string, force: boolean): Promise<void
   );
 }
 
-async function queryRows(sql: string, file: string): Promise<Array<Record<string, unknown>>> {
-  const instance = await DuckDBInstance.create(file, { access_mode: "READ_ONLY" });
+/** A DuckDB value as JSON: BIGINT counts become numbers, dates, timestamps and decimals their text. */
+function answerValue(value: unknown): AnswerValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value === "number" || typeof value === "string" || typeof value === "boolean") return value;
+  return String(value);
+}
+
+/**
+ * Rows per dataset in `history.*`, and each model question's answer, read from the model tables the
+ * loader refreshes (`analytics.*`), i.e. what the product delivers to a warehouse user. The questions
+ * are the models' own (the same SQL the stack saves as Athena named queries).
+ */
+async function warehouseAnswers(
+  dir: string,
+  loaded: readonly Dataset[],
+): Promise<{ counts: Record<string, number>; questions: DemoSummary["questions"]; answers: DemoSummary["answers"] }> {
+  const instance = await DuckDBInstance.create(warehousePath(dir), { access_mode: "READ_ONLY" });
   const connection = await instance.connect();
+  const read = async (sql: string) =>
+    ((await connection.runAndReadAll(sql)).getRowObjects() as Array<Record<string, unknown>>).map((row) =>
+      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, answerValue(v)])),
+    );
   try {
-    return (await connection.runAndReadAll(sql)).getRowObjects() as Array<Record<string, unknown>>;
-  } catch {
-    // A dataset the run did not load has no rows to answer with.
-    return [];
+    const counts: Record<string, number> = {};
+    for (const dataset of loaded) {
+      const rows = await read(`SELECT COUNT(*) AS n FROM history.${sqlIdentifier(dataset.name)}`);
+      counts[dataset.name] = Number(rows[0]?.n ?? 0);
+    }
+    const questions = questionsOf(modelsFor(loaded));
+    const answers: Record<string, Array<Record<string, AnswerValue>>> = {};
+    for (const { question } of questions) answers[question.id] = await read(renderQuestion(question, "warehouse"));
+    return {
+      counts,
+      questions: questions.map(({ model, question }) => ({ id: question.id, model, title: question.title })),
+      answers,
+    };
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
-}
-
-/**
- * The analyst answers, read from the model tables the loader refreshes (`analytics.*`), i.e. what the
- * product delivers to a warehouse user, not from the raw `history.*` copies of the lake.
- */
-async function warehouseAnswers(
-  dir: string,
-): Promise<{ counts: Record<string, number>; answers: DemoSummary["answers"] }> {
-  const file = warehousePath(dir);
-  const counts: Record<string, number> = {};
-  for (const dataset of allDatasets()) {
-    const rows = await queryRows(`SELECT COUNT(*) AS n FROM history.${dataset.name}`, file);
-    counts[dataset.name] = Number(rows[0]?.n ?? 0);
-  }
-  const num = (v: unknown) => Number(v ?? 0);
-  // Plays matched to a song of the catalogue (the songplays fact, with the songs and artists dimensions).
-  const topSongs = await queryRows(
-    `SELECT s.title AS song, a.name AS artist, COUNT(*) AS plays
-     FROM analytics.songplays p
-     JOIN analytics.songs s ON s.song_id = p.song_id
-     JOIN analytics.artists a ON a.artist_id = p.artist_id
-     GROUP BY s.title, a.name ORDER BY plays DESC, song LIMIT 5`,
-    file,
-  );
-  const busiestHours = await queryRows(
-    `SELECT hour, COUNT(*) AS requests FROM analytics.requests GROUP BY hour ORDER BY requests DESC, hour LIMIT 3`,
-    file,
-  );
-  const funnel = await queryRows(
-    `SELECT event, COUNT(DISTINCT visitor_id) AS visitors FROM analytics.retail_item_events GROUP BY event
-     ORDER BY CASE event WHEN 'view' THEN 1 WHEN 'addtocart' THEN 2 ELSE 3 END`,
-    file,
-  );
-  const categories = await queryRows(
-    `SELECT category_id, SUM(views) AS views, SUM(add_to_carts) AS add_to_carts, SUM(transactions) AS transactions
-     FROM analytics.retail_category_funnel_daily WHERE category_id IS NOT NULL
-     GROUP BY category_id ORDER BY transactions DESC, views DESC, category_id LIMIT 3`,
-    file,
-  );
-  const revenue = await queryRows(
-    `SELECT country, ROUND(SUM(net_amount), 2) AS revenue FROM analytics.invoices
-     GROUP BY country ORDER BY revenue DESC, country LIMIT 5`,
-    file,
-  );
-  const status = await queryRows(
-    `SELECT CAST(CAST((status - MOD(status, 100)) / 100 AS INTEGER) AS VARCHAR) || 'xx' AS status_class,
-            SUM(requests) AS requests, ROUND(100.0 * SUM(requests) / SUM(SUM(requests)) OVER (), 1) AS share
-     FROM analytics.daily_request_summary GROUP BY 1 ORDER BY 1`,
-    file,
-  );
-  return {
-    counts,
-    answers: {
-      topSongs: topSongs.map((r) => ({ song: String(r.song), artist: String(r.artist), plays: num(r.plays) })),
-      busiestHours: busiestHours.map((r) => ({ hour: num(r.hour), requests: num(r.requests) })),
-      retailFunnel: funnel.map((r) => ({ event: String(r.event), visitors: num(r.visitors) })),
-      topCategories: categories.map((r) => ({
-        categoryId: num(r.category_id),
-        views: num(r.views),
-        addToCarts: num(r.add_to_carts),
-        transactions: num(r.transactions),
-      })),
-      revenueByCountry: revenue.map((r) => ({ country: String(r.country), revenue: num(r.revenue) })),
-      httpStatusMix: status.map((r) => ({
-        statusClass: String(r.status_class),
-        requests: num(r.requests),
-        share: num(r.share),
-      })),
-    },
-  };
 }
 
 export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Promise<DemoSummary> {
@@ -379,7 +333,7 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
     );
   }
   progress.phase = "answering";
-  const { counts, answers } = await warehouseAnswers(dir);
+  const { counts, questions, answers } = await warehouseAnswers(dir, datasets);
   const streams = lake.counters().streams;
   const summaries: Record<string, DemoDatasetSummary> = {};
   for (const shipment of shipments) {
@@ -405,6 +359,7 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
     jq: lake.jq.description,
     elapsedSeconds: Math.round((Date.now() - started) / 100) / 10,
     datasets: summaries,
+    questions,
     answers,
   };
 }
@@ -426,28 +381,31 @@ export function formatDemoSummary(summary: DemoSummary): string {
       `${name.padEnd(24)}${fmt(d.lines).padStart(9)}${fmt(d.rejectedByShipper).padStart(10)}${fmt(d.recordsIn).padStart(9)}${fmt(d.delivered).padStart(9)}${fmt(d.parquetFiles).padStart(7)}${fmt(d.partitions).padStart(7)}${fmt(d.warehouseRows).padStart(11)}  ${errors || "-"}`,
     );
   }
-  const a = summary.answers;
-  lines.push("", "Top songs (Sparkify plays):");
-  for (const s of a.topSongs) lines.push(`  ${fmt(s.plays).padStart(5)}  ${s.song} — ${s.artist}`);
-  lines.push("Busiest hours (web requests, UTC):");
-  for (const h of a.busiestHours) lines.push(`  ${String(h.hour).padStart(2, "0")}:00  ${fmt(h.requests)} requests`);
-  lines.push("Retail funnel (distinct visitors):");
-  for (const f of a.retailFunnel) lines.push(`  ${f.event.padEnd(12)} ${fmt(f.visitors)}`);
-  lines.push("Top categories (views → add to cart → transactions):");
-  for (const c of a.topCategories)
-    lines.push(`  ${String(c.categoryId).padEnd(12)} ${fmt(c.views)} → ${fmt(c.addToCarts)} → ${fmt(c.transactions)}`);
-  lines.push("Revenue by country (net, GBP):");
-  for (const r of a.revenueByCountry) lines.push(`  ${r.country.padEnd(20)} ${r.revenue.toFixed(2).padStart(12)}`);
-  lines.push("HTTP status mix:");
-  for (const s of a.httpStatusMix)
-    lines.push(`  ${s.statusClass}  ${fmt(s.requests).padStart(7)}  ${s.share.toFixed(1)}%`);
+  for (const question of summary.questions) {
+    lines.push("", `${question.title}:`, ...answerTable(summary.answers[question.id] ?? []));
+  }
   lines.push(
     "",
-    `Lake: ${shown(join(summary.dir, "s3"))} (Hive-partitioned Parquet; failures under errors/)`,
+    `Lake: ${shown(join(summary.dir, "s3"))} (Hive-partitioned Parquet; failures under errors/; the model tables under analytics/)`,
     `Rejected lines: ${shown(rejectedLinesFile(summary.dir, "<dataset>"))} (file, line, reason, text)`,
     `Warehouse: ${shown(warehousePath(summary.dir))} — try: tributary query --local --dir ${shown(summary.dir)} "SELECT * FROM analytics.requests LIMIT 5"`,
   );
   return lines.join("\n");
+}
+
+/** Rows as a small text table: a header, then one line per row, numbers right-aligned. */
+export function answerTable(rows: ReadonlyArray<Readonly<Record<string, AnswerValue>>>): string[] {
+  if (rows.length === 0) return ["  (no rows)"];
+  const columns = Object.keys(rows[0]);
+  // Ids are names, not quantities: no thousands separators.
+  const text = (v: AnswerValue, column: string) =>
+    v === null ? "-" : typeof v === "number" && Number.isInteger(v) && !/(^|_)id$/.test(column) ? fmt(v) : String(v);
+  const cells = rows.map((r) => columns.map((c) => text(r[c] ?? null, c)));
+  const numeric = columns.map((c) => rows.every((r) => typeof r[c] === "number" || r[c] === null));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  const line = (values: readonly string[]) =>
+    `  ${values.map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join("  ")}`.trimEnd();
+  return [line(columns), ...cells.map(line)];
 }
 
 /** A path as the user would type it: relative under the working directory, absolute elsewhere. */

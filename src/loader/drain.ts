@@ -29,6 +29,8 @@ import {
   type S3PutPort,
 } from "./redshift";
 import { parseS3Message } from "./s3-events";
+import { runRedshiftExports } from "./redshift-exports";
+import type { ExportResult } from "../warehouse/exports";
 
 /**
  * The loader Lambda's body, as a pure function of its ports: drain S3 ObjectCreated notifications
@@ -67,6 +69,11 @@ export interface LoaderConfig extends RedshiftLoadConfig {
   readonly applyDdl?: boolean;
   /** @default "curated/" */
   readonly curatedPrefix?: string;
+  /**
+   * The lake key: when set, model tables changed by committed loads are unloaded to `analytics/` after
+   * the loads (src/loader/redshift-exports.ts). @default no export
+   */
+  readonly lakeKeyArn?: string;
   /** Throw TRIBUTARY_LOAD_FAILED after acknowledging what succeeded, so the Lambda's Errors metric (and its alarm) fires. @default true */
   readonly throwOnFailure?: boolean;
 }
@@ -94,6 +101,8 @@ export interface DrainReport {
    * the keys are in tributary.late_duplicates). Routine counts mean the window is too short.
    */
   readonly lateDuplicates: Readonly<Record<string, number>>;
+  /** Model tables unloaded to `analytics/` by this run; a failed one stays pending for the next run. */
+  readonly exports: readonly ExportResult[];
 }
 
 interface ReceivedMessage {
@@ -125,6 +134,7 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
   let plan: LoadPlan | undefined;
   let results: DatasetLoadResult[] = [];
   let lateDuplicates: Record<string, number> = {};
+  let lakeExports: ExportResult[] = [];
   const done = new Set<string>();
   if (objects.length > 0) {
     if (config.applyDdl ?? true) {
@@ -155,6 +165,14 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
       await waitForStatement(ports.redshiftData, id, poll);
       lateDuplicates = lateDuplicateCounts((await fetchResult(ports.redshiftData, id)).rows);
     }
+    // After the commits, never inside a load's transaction; also retries what an earlier run left pending.
+    if (config.lakeKeyArn !== undefined) {
+      lakeExports = await runRedshiftExports(
+        ports.redshiftData,
+        { ...config, bucket: config.manifestBucket, lakeKeyArn: config.lakeKeyArn },
+        poll,
+      ).catch((err: Error) => [{ ok: false as const, model: "*", table: "*", error: err.message }]);
+    }
   }
 
   // A message is acknowledged only when every object it names is in the ledger now.
@@ -177,8 +195,9 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
     rejected: (plan?.rejected ?? []).map((r) => r.reason),
     deleteFailures,
     lateDuplicates,
+    exports: lakeExports,
   };
-  if ((config.throwOnFailure ?? true) && failed.length > 0) {
+  if ((config.throwOnFailure ?? true) && (failed.length > 0 || lakeExports.some((e) => !e.ok))) {
     throw new LoadFailedError(report);
   }
   return report;
@@ -187,10 +206,14 @@ export async function drainAndLoad(ports: LoaderPorts, config: LoaderConfig): Pr
 /** Some dataset failed to load; its messages stay queued. Carries the full report. */
 export class LoadFailedError extends TributaryError {
   constructor(readonly report: DrainReport) {
+    const exportFailures = report.exports.flatMap((e) => (e.ok ? [] : [`${e.model}.${e.table}: ${e.error}`]));
     super(
       "TRIBUTARY_LOAD_FAILED",
       `${report.failed.length} dataset load(s) failed (their messages stay on the queue): ` +
-        report.failed.map((f) => `${f.dataset} (${f.objects} objects): ${f.error}`).join("; "),
+        report.failed.map((f) => `${f.dataset} (${f.objects} objects): ${f.error}`).join("; ") +
+        (exportFailures.length > 0
+          ? `; ${exportFailures.length} lake export(s) failed (kept in tributary.pending_exports, retried next run): ${exportFailures.join("; ")}`
+          : ""),
     );
   }
 }

@@ -23,6 +23,9 @@ import { fileColumns, withFileSchemas } from "./parquet-columns";
 import { ledgerKey, planLoad, type DatasetLoad, type LakeObject, type LoadPlan } from "./plan";
 import { ledgerLookupStatements, warehouseDataset, type DatasetLoadResult } from "./redshift";
 import { datasetOfKey } from "./s3-events";
+import { runDuckdbExports } from "./duckdb-exports";
+import type { ExportResult } from "../warehouse/exports";
+import { OFFLINE_LAKE_BUCKET } from "../spec/names";
 
 /**
  * DuckDB adapter for the offline lake: the same load plan, rendered as
@@ -210,6 +213,8 @@ export interface LocalLoadReport {
   readonly lateDuplicates: Readonly<Record<string, number>>;
   /** Objects in the ledger after the run: 0 means nothing was ever loaded (an empty lake, for a message). */
   readonly ledgerObjects: number;
+  /** Model tables written to `analytics/` in the lake (src/loader/duckdb-exports.ts); failed ones are retried next run. */
+  readonly exports: readonly ExportResult[];
 }
 
 export interface LocalLoadOptions {
@@ -220,6 +225,8 @@ export interface LocalLoadOptions {
    * filled by other means than the offline endpoint. @default false
    */
   readonly rescan?: boolean;
+  /** The lake bucket model tables are exported to. @default the bucket of the loaded objects, else the offline lake's */
+  readonly bucket?: string;
 }
 
 /**
@@ -244,6 +251,15 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
     await applyDuckdbDdl(connection);
     const plan = planLoad(objects, await readDuckdbLedger(connection, objects), allDatasets());
     const results = await runDuckdbLoad(connection, plan, lakeDir, now());
+    // With nothing new (a run that only retries exports) the lake's bucket is the one loads came from.
+    const lastBucket = async () =>
+      (
+        await connection.runAndReadAll(
+          `SELECT bucket FROM ${qualifiedName(LEDGER_TABLE)} ORDER BY loaded_at DESC LIMIT 1`,
+        )
+      ).getRows()[0]?.[0];
+    const bucket = options.bucket ?? objects[0]?.bucket ?? String((await lastBucket()) ?? OFFLINE_LAKE_BUCKET);
+    const lakeExports = await runDuckdbExports(connection, lakeDir, bucket, allDatasets(), plan.loadId);
     const done = new Set(plan.alreadyLoaded.map(ledgerKey));
     for (const r of results) if (r.ok) for (const o of r.objects) done.add(ledgerKey(o));
     // As the Lambda acknowledges SQS messages: only when every object named is in the ledger.
@@ -268,6 +284,7 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
       historyRows,
       lateDuplicates: lateDuplicateCounts(late.getRows()),
       ledgerObjects: Number(ledger.getRows()[0][0]),
+      exports: lakeExports,
     };
   } finally {
     connection.closeSync();

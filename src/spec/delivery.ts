@@ -61,6 +61,13 @@ export interface ConversionSpec {
   };
 }
 
+/** The Parquet Hive serde and formats, fixed by Glue's rules for Parquet tables. */
+export const PARQUET_GLUE_FORMATS = {
+  serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+  inputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+  outputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+} as const;
+
 export interface GlueTableSpec {
   readonly tableName: string;
   readonly columns: readonly Column[];
@@ -207,9 +214,7 @@ export function deliverySpecFor(dataset: Dataset, settings: DeliverySettings, na
         comment: `partition key: ${k.jq}`,
       })),
       locationPrefix: curatedPrefix(dataset),
-      serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-      inputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-      outputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+      ...PARQUET_GLUE_FORMATS,
     },
     ...(dataset.transform ? { transform: dataset.transform } : {}),
     agentFlows: agentFlows(dataset, stream, settings),

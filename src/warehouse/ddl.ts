@@ -1,5 +1,6 @@
 import type { GlueType, WarehouseDataset as Dataset } from "../datasets/types";
-import { MODELS } from "./models";
+import { PENDING_EXPORTS_TABLE } from "./exports";
+import { modelsFor } from "./models";
 import { sqlIdentifier } from "./sql";
 import {
   LATE_DUPLICATES_TABLE,
@@ -125,12 +126,12 @@ export function warehouseDdl(dialect: Dialect, datasets: readonly Dataset[]): st
   const statements = Object.values(SCHEMAS).map((s) => `CREATE SCHEMA IF NOT EXISTS ${sqlIdentifier(s)}`);
   statements.push(renderCreateTable(LEDGER_TABLE, dialect));
   statements.push(renderCreateTable(LATE_DUPLICATES_TABLE, dialect));
+  statements.push(renderCreateTable(PENDING_EXPORTS_TABLE, dialect));
   for (const dataset of datasets) {
     statements.push(renderCreateTable(stagingTable(dataset), dialect));
     statements.push(renderCreateTable(historyTable(dataset), dialect));
   }
-  const names = new Set(datasets.map((d) => d.name));
-  const models = MODELS.filter((m) => m.datasets.every((d) => names.has(d)));
+  const models = modelsFor(datasets);
   for (const model of models) for (const table of model.tables) statements.push(renderCreateTable(table, dialect));
   for (const model of models) for (const view of model.views) statements.push(renderCreateView(view));
   return statements;

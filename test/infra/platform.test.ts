@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { allDatasets } from "../../src/datasets";
+import { analyticsOf } from "../../infra/platform";
 import {
   DEFAULT_DELIVERY_SETTINGS,
   deliverySpecFor,
@@ -91,6 +92,7 @@ describe("infra: Platform with secure defaults (every dataset of the catalog)", 
     // 6 alarms; per transform: a component, function, role, policy, log group and 2 alarms.
     const n = DATASETS.length;
     const t = DATASETS.filter((d) => d.transform !== undefined).length;
+    const analytics = analyticsOf(DATASETS);
     assert.deepEqual(counts, {
       "tributary:index:Platform": 1,
       "tributary:storage:LakeStorage": 1,
@@ -119,8 +121,10 @@ describe("infra: Platform with secure defaults (every dataset of the catalog)", 
       "aws:s3/bucketMetric:BucketMetric": n,
       "aws:s3/bucketNotification:BucketNotification": 1,
       "aws:glue/catalogDatabase:CatalogDatabase": 1,
-      "aws:glue/catalogTable:CatalogTable": n,
+      // Per exported model table a Glue table under analytics/, per model question a named query.
+      "aws:glue/catalogTable:CatalogTable": n + analytics.tables.length,
       "aws:athena/workgroup:Workgroup": 1,
+      "aws:athena/namedQuery:NamedQuery": analytics.questions.length,
       "aws:cloudwatch/logGroup:LogGroup": n + t + 1,
       "aws:cloudwatch/logStream:LogStream": n,
       "aws:iam/role:Role": n + t + 4,

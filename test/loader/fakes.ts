@@ -21,7 +21,8 @@ export interface RecordedCommand {
   readonly input: Record<string, unknown>;
 }
 
-export type Verdict = "run" | "hang" | { readonly status: "FAILED" | "ABORTED"; readonly error: string };
+/** "finish": answered FINISHED without running (a Redshift-only statement such as UNLOAD). */
+export type Verdict = "run" | "hang" | "finish" | { readonly status: "FAILED" | "ABORTED"; readonly error: string };
 
 interface Statement {
   status: string;
@@ -118,6 +119,7 @@ export class FakeRedshiftData implements RedshiftDataPort {
     this.statements.set(id, statement);
     const verdict = this.verdict(sqls);
     if (verdict === "hang") statement.status = "STARTED";
+    else if (verdict === "finish") return { Id: id };
     else if (verdict !== "run") Object.assign(statement, { status: verdict.status, error: verdict.error });
     else if (runnable && this.execute && this.db) await this.run(statement, transaction);
     return { Id: id };

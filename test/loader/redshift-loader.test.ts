@@ -159,7 +159,13 @@ describe("loader: Redshift rendering", () => {
         ")",
     ]);
     assert.match(rendered.sqls[3], /^DELETE FROM history\.retail_category_tree WHERE record_key IN \(SELECT MD5\(/);
-    assert.match(rendered.sqls[rendered.sqls.length - 1], /^INSERT INTO analytics\.retail_category_funnel_daily/);
+    assert.match(rendered.sqls[rendered.sqls.length - 2], /^INSERT INTO analytics\.retail_category_funnel_daily/);
+    // In the same transaction: the funnel (exported whole, it has no partitions) is due in the lake.
+    assert.equal(
+      rendered.sqls[rendered.sqls.length - 1],
+      "INSERT INTO tributary.pending_exports (model, table_name, partition_path, load_id, recorded_at)\n" +
+        `VALUES ('retailrocket', 'retail_category_funnel_daily', '', '${plan.loadId}', TIMESTAMP '2024-05-01 12:00:00')`,
+    );
   });
 
   it("uses the namespace default role when asked", () => {
@@ -256,6 +262,47 @@ describe("loader: drainAndLoad against a fake Data API", function () {
         SecretArn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:admin",
       },
     );
+  });
+
+  it("after the loads commit, UNLOADs each exported table they changed, as its own statement; a failed UNLOAD stays pending, fails the run, and the next run retries it", async () => {
+    const config: LoaderConfig = {
+      ...CONFIG,
+      lakeKeyArn: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    };
+    const unloadFailure = "ERROR: S3ServiceException:Access Denied,Status 403";
+    data.verdict = (sqls) => (sqls[0].startsWith("UNLOAD") ? { status: "FAILED", error: unloadFailure } : "run");
+    await assert.rejects(drainAndLoad(loaderPorts(sqs, s3, data, clock), config), (err: unknown) => {
+      assert.ok(err instanceof LoadFailedError);
+      assert.deepStrictEqual(err.report.failed, []);
+      assert.strictEqual(err.report.deleted, 3, "the loads committed: their messages are acknowledged");
+      assert.deepStrictEqual(
+        err.report.exports.map((e) => [e.model, e.table, e.ok]),
+        [["retailrocket", "retail_category_funnel_daily", false]],
+      );
+      assert.ok(err.message.includes(unloadFailure), err.message);
+      return true;
+    });
+    assert.strictEqual(await count("SELECT COUNT(*) FROM tributary.pending_exports"), 1);
+    const names = data.commands.map((c) =>
+      c.name === "ExecuteStatement" ? String(c.input.Sql).split(" ")[0] : c.input.StatementName,
+    );
+    const unloadAt = names.indexOf("UNLOAD");
+    assert.ok(unloadAt > names.indexOf("tributary-load-retail_category_tree"), "UNLOAD runs after the load's batch");
+    assert.strictEqual(
+      data.commands[unloadAt].input.Sql,
+      "UNLOAD ('SELECT t.day, t.category_id, t.parent_category_id, t.views, t.add_to_carts, t.transactions, t.visitors\n" +
+        "FROM analytics.retail_category_funnel_daily t')\n" +
+        `TO 's3://${BUCKET}/analytics/retailrocket/retail_category_funnel_daily/'\n` +
+        "IAM_ROLE 'arn:aws:iam::111122223333:role/tributary-dev-copy' FORMAT AS PARQUET CLEANPATH ENCRYPTED KMS_KEY_ID '1234abcd-12ab-34cd-56ef-1234567890ab'",
+    );
+    // The next run that reaches the warehouse (here: duplicate notifications) retries and settles it.
+    data.verdict = (sqls) => (sqls[0].startsWith("UNLOAD") ? "finish" : "run");
+    for (const f of files) sqs.enqueue(s3EventBody([f]));
+    const report = await drainAndLoad(loaderPorts(sqs, s3, data, clock), config);
+    assert.deepStrictEqual(report.exports, [
+      { ok: true, model: "retailrocket", table: "retail_category_funnel_daily", partitions: "all" },
+    ]);
+    assert.strictEqual(await count("SELECT COUNT(*) FROM tributary.pending_exports"), 0);
   });
 
   it("loads nothing the second time the same objects are announced, and still acknowledges them", async () => {

@@ -434,6 +434,33 @@ function warehouseFlows(index: PlanIndex): Flow[] {
     ),
     byLoader("drains its queue without TLS", "sqs:ReceiveMessage", queue, "Denied", { "aws:SecureTransport": "false" }),
     byCopy("reads a manifest", "s3:GetObject", manifest, "Allowed"),
+    // UNLOAD of the model tables (CLEANPATH deletes a partition's old files first).
+    ...["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"].map((a) =>
+      byCopy(
+        "unloads a model table to analytics/",
+        a,
+        `${bucket}/analytics/sparkify/songplays/year=2018/month=11/0000_part_00.parquet`,
+        "Allowed",
+      ),
+    ),
+    byCopy("lists analytics/ for CLEANPATH", "s3:ListBucket", bucket, "Allowed", {
+      ...TLS,
+      "s3:prefix": "analytics/sparkify/songplays/",
+    }),
+    byCopy("encrypts what it unloads", "kms:GenerateDataKey", lakeKey, "Allowed", {
+      ...viaS3,
+      "kms:EncryptionContext:aws:s3:arn": `${bucket}/analytics/sparkify/users/0000_part_00.parquet`,
+    }),
+    byCopy("unloads without TLS", "s3:PutObject", `${bucket}/analytics/x/0000_part_00.parquet`, "Denied", {
+      "aws:SecureTransport": "false",
+    }),
+    byCopy("writes a manifest", "s3:PutObject", manifest, "Denied"),
+    byCopy("deletes a manifest", "s3:DeleteObject", manifest, "Denied"),
+    byCopy("writes raw/", "s3:PutObject", `${bucket}/raw/weblogs/x.log`, "Denied"),
+    byCopy("encrypts outside analytics/", "kms:GenerateDataKey", lakeKey, "Denied", {
+      ...viaS3,
+      "kms:EncryptionContext:aws:s3:arn": `${bucket}/curated/x.parquet`,
+    }),
     byCopy("decrypts through S3", "kms:Decrypt", lakeKey, "Allowed", viaS3),
     {
       what: "COPY role: Redshift assumes it",
@@ -456,6 +483,18 @@ function warehouseFlows(index: PlanIndex): Flow[] {
         `reads ${String(stream.inputs.name)}'s failed records`,
         "s3:GetObject",
         `${bucket}/${keyUnder(String(s3.errorOutputPrefix))}`,
+        "Denied",
+      ),
+      byCopy(
+        `overwrites ${String(stream.inputs.name)}'s curated objects`,
+        "s3:PutObject",
+        `${bucket}/${keyUnder(String(s3.prefix))}`,
+        "Denied",
+      ),
+      byCopy(
+        `deletes ${String(stream.inputs.name)}'s curated objects`,
+        "s3:DeleteObject",
+        `${bucket}/${keyUnder(String(s3.prefix))}`,
         "Denied",
       ),
       byLoader(

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { execFile } from "child_process";
 import * as path from "path";
 import { promisify } from "util";
+import { analyticsOf } from "../../infra/platform";
 import { queryKeys } from "../../src/spec";
 import type { PolicyStatement } from "../../infra/iam/policy";
 import { wildcardViolations } from "../support/policy-rules";
@@ -170,6 +171,62 @@ for (const stack of ["dev", "prod"]) {
       assert.equal(workgroup.baseCapacity, stack === "dev" ? 8 : 32);
       const params = workgroup.configParameters as Array<{ parameterKey: string; parameterValue: string }>;
       assert.equal(params.find((p) => p.parameterKey === "require_ssl")?.parameterValue, "true");
+    });
+
+    it("the star schemas in the lake: a Parquet Glue table under analytics/ per exported model table, partition projection where partitioned; a named query per model question", () => {
+      const { tables, questions } = analyticsOf(allDatasets());
+      const glue = ofType(resources, "aws:glue/catalogTable:CatalogTable");
+      const database = ofType(resources, "aws:glue/catalogDatabase:CatalogDatabase")[0];
+      assert.ok(tables.length > 0 && questions.length > 0);
+      for (const target of tables) {
+        const table = glue.find((t) => t.inputs.name === target.table.name);
+        assert.ok(table, `no Glue table ${target.table.name}`);
+        assert.equal(table.inputs.databaseName, database.inputs.name);
+        const storage = table.inputs.storageDescriptor as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+        assert.match(
+          String(storage.location),
+          new RegExp(`^s3://[^/]+/analytics/${target.model}/${target.table.name}/$`),
+        );
+        assert.equal(
+          storage.serDeInfo.serializationLibrary,
+          "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        );
+        assert.deepEqual(
+          storage.columns.map((c: { name: string }) => c.name),
+          target.columns.map((c) => c.name),
+        );
+        const params = table.inputs.parameters as Record<string, string>;
+        const keys = list(table.inputs.partitionKeys as Array<{ name: string; type: string }>);
+        assert.deepEqual(
+          keys.map((k) => `${k.name}:${k.type}`),
+          target.partitions.map((p) => `${p.name}:${p.type}`),
+        );
+        if (keys.length > 0) {
+          assert.equal(params["projection.enabled"], "true");
+          assert.equal(
+            params["storage.location.template"],
+            `${String(storage.location)}${keys.map((k) => `${k.name}=\${${k.name}}/`).join("")}`,
+          );
+          for (const k of keys) assert.equal(params[`projection.${k.name}.type`], "integer");
+        } else {
+          assert.equal(params["projection.enabled"], undefined);
+        }
+      }
+      const songplays = glue.find((t) => t.inputs.name === "songplays");
+      assert.deepEqual(
+        list(songplays?.inputs.partitionKeys as Array<{ name: string }>).map((k) => k.name),
+        ["year", "month"],
+      );
+      const workgroup = ofType(resources, "aws:athena/workgroup:Workgroup")[0];
+      const named = ofType(resources, "aws:athena/namedQuery:NamedQuery");
+      assert.deepEqual(named.map((q) => q.inputs.name).sort(), questions.map((q) => q.question.title).sort());
+      for (const q of named) {
+        assert.equal(q.inputs.workgroup, workgroup.inputs.name);
+        assert.equal(q.inputs.database, database.inputs.name);
+        // Athena reads the Glue tables, never the warehouse's schema.
+        assert.doesNotMatch(String(q.inputs.query), /analytics\.|\{/);
+      }
+      assert.ok(named.some((q) => /FROM "songplays"/.test(String(q.inputs.query))));
     });
 
     it("the loader: function, its role, queue and dead-letter queue, schedule", () => {

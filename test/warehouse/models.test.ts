@@ -3,7 +3,12 @@ import { existsSync, promises as fs, readdirSync, readFileSync } from "fs";
 import * as path from "path";
 import { lineProcessorFor } from "../../src/agent/processing";
 import { datasetByName, type Dataset } from "../../src/datasets";
-import { loadLakeOnce, warehousePath } from "../../src/loader/duckdb";
+import { allDatasets } from "../../src/datasets";
+import type { GlueType } from "../../src/datasets/types";
+import { lakeObjectPath, loadLakeOnce, warehousePath } from "../../src/loader/duckdb";
+import { duckdbType } from "../../src/warehouse/ddl";
+import { exportGlueTable, exportSelect, exportTargetsOf, type ExportTarget } from "../../src/warehouse/exports";
+import { modelsFor } from "../../src/warehouse/models";
 import { transformRecord } from "../../src/transform/records";
 import { openDuckdb, tempDir, writeLakeParquet } from "./lake-fixtures";
 
@@ -248,5 +253,108 @@ describe("warehouse models on DuckDB over the real sample data", function () {
     assert.strictEqual(rescan.alreadyLoaded, 12);
     assert.strictEqual(await scalar("SELECT COUNT(*) FROM analytics.songplays"), before);
     assert.strictEqual(await scalar("SELECT COUNT(*) FROM tributary.load_ledger"), 12);
+  });
+
+  /** The exported songplays as DuckDB reads the lake folder with the Glue table's schema. */
+  function songplaysInTheLake() {
+    const target = exportTargetsOf(modelsFor(allDatasets())).find((t) => t.table.name === "songplays");
+    assert.ok(target, "the sparkify model exports songplays");
+    const glue = exportGlueTable(target, BUCKET);
+    const prefix = glue.location.slice(`s3://${BUCKET}/`.length);
+    const folder = lakeObjectPath(lakeDir, BUCKET, prefix);
+    const hiveTypes = glue.partitionKeys.map((k) => `'${k.name}': ${duckdbType(k.type as GlueType)}`).join(", ");
+    const relation = `read_parquet('${folder}/**/*.parquet', hive_partitioning = true, hive_types = {${hiveTypes}}, hive_types_autocast = false)`;
+    return { target, glue, folder, relation };
+  }
+
+  /** Rows in one and not the other (as multisets), columns matched by name. */
+  async function lakeDiffersFromWarehouse(target: ExportTarget, relation: string): Promise<number> {
+    const names = [...target.columns.map((c) => c.name), ...target.partitions.map((p) => p.name)].join(", ");
+    const lake = `SELECT ${names} FROM ${relation}`;
+    const warehouse = exportSelect(target);
+    return scalar(
+      `SELECT (SELECT COUNT(*) FROM ((${warehouse}) EXCEPT ALL (${lake}))) + (SELECT COUNT(*) FROM ((${lake}) EXCEPT ALL (${warehouse})))`,
+    );
+  }
+
+  it("the lake holds analytics/sparkify/songplays as Parquet by year and month: the rows of analytics.songplays, read with the Glue table's schema", async () => {
+    const { target, glue, folder, relation } = songplaysInTheLake();
+    assert.deepStrictEqual(await fs.readdir(folder), ["year=2018"]);
+    assert.deepStrictEqual(await fs.readdir(path.join(folder, "year=2018")), ["month=11"]);
+    const schema = await rows(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${relation})`);
+    assert.deepStrictEqual(schema, [
+      ...glue.columns.map((c) => ({ column_name: c.name, column_type: duckdbType(c.type) })),
+      // DuckDB lists hive partition columns by name; Athena takes them in the Glue table's order.
+      ...[...glue.partitionKeys]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((k) => ({ column_name: k.name, column_type: duckdbType(k.type as GlueType) })),
+    ]);
+    assert.strictEqual(
+      await scalar(`SELECT COUNT(*) FROM ${relation}`),
+      await scalar("SELECT COUNT(*) FROM analytics.songplays"),
+    );
+    assert.strictEqual(await lakeDiffersFromWarehouse(target, relation), 0);
+    assert.strictEqual(await scalar("SELECT COUNT(*) FROM tributary.pending_exports"), 0);
+  });
+
+  it("a later batch rewrites only the partitions it touched; an export that fails stays pending and the next run writes it once", async () => {
+    const { target, folder, relation } = songplaysInTheLake();
+    const november = path.join(folder, "year=2018", "month=11");
+    const novemberFile = (await fs.readdir(november)).map((f) => path.join(november, f))[0];
+    const novemberInode = (await fs.stat(novemberFile)).ino;
+    // Five plays a month later, from new sessions: they belong to year=2018/month=12 only.
+    const DAY_MS = 24 * 3600 * 1000;
+    const later = source.sparkify_events
+      .filter((e) => e.page === "NextSong")
+      .slice(0, 5)
+      .map((e) => ({ ...e, ts: Number(e.ts) + 31 * DAY_MS, session_id: Number(e.session_id) + 100_000 }));
+    db.close();
+    const writer = await openDuckdb();
+    await writeLakeParquet(
+      writer.connection,
+      lakeDir,
+      BUCKET,
+      "curated/sparkify_events/part-3.parquet",
+      "sparkify_events",
+      later,
+    );
+    writer.close();
+    // The table folder is blocked by a file: the export fails after the load committed.
+    await fs.rename(folder, `${folder}.aside`);
+    await fs.writeFile(folder, "not a folder");
+    const failed = await loadLakeOnce(lakeDir, { now: () => new Date(ARRIVAL_MS) });
+    assert.deepStrictEqual(
+      failed.results.map((r) => [r.dataset, r.ok]),
+      [["sparkify_events", true]],
+    );
+    const songplaysExport = failed.exports.find((e) => e.table === "songplays");
+    assert.strictEqual(songplaysExport?.ok, false);
+    await fs.rm(folder);
+    await fs.rename(`${folder}.aside`, folder);
+    db = await openDuckdb(warehousePath(lakeDir));
+    assert.deepStrictEqual(
+      await rows("SELECT DISTINCT partition_path FROM tributary.pending_exports WHERE table_name = 'songplays'"),
+      [{ partition_path: "year=2018/month=12" }],
+    );
+    db.close();
+    // Nothing new: the run only retries the pending export.
+    const retried = await loadLakeOnce(lakeDir, { now: () => new Date(ARRIVAL_MS) });
+    db = await openDuckdb(warehousePath(lakeDir));
+    assert.deepStrictEqual(retried.results, []);
+    assert.ok(retried.exports.some((e) => e.ok && e.table === "songplays" && e.partitions === 1));
+    assert.deepStrictEqual(await fs.readdir(path.join(folder, "year=2018")), ["month=11", "month=12"]);
+    assert.strictEqual((await fs.stat(novemberFile)).ino, novemberInode, "November was not rewritten");
+    assert.strictEqual(await scalar(`SELECT COUNT(*) FROM ${relation} WHERE month = 12`), 5);
+    assert.strictEqual(await lakeDiffersFromWarehouse(target, relation), 0);
+    // Writing a partition again replaces it: no second copy of its rows.
+    await db.connection.run(
+      "INSERT INTO tributary.pending_exports VALUES ('sparkify', 'songplays', 'year=2018/month=12', 'again', TIMESTAMP '2024-01-15 12:00:00')",
+    );
+    db.close();
+    await loadLakeOnce(lakeDir, { now: () => new Date(ARRIVAL_MS) });
+    db = await openDuckdb(warehousePath(lakeDir));
+    assert.strictEqual(await scalar(`SELECT COUNT(*) FROM ${relation} WHERE month = 12`), 5);
+    assert.strictEqual(await lakeDiffersFromWarehouse(target, relation), 0);
+    assert.strictEqual(await scalar("SELECT COUNT(*) FROM tributary.pending_exports"), 0);
   });
 });

@@ -7,6 +7,7 @@ import {
   stagingTable,
   RECORD_KEY_COLUMN,
 } from "../tables";
+import { pendingExportStatements } from "../exports";
 import { sqlIdentifier, sqlString, sqlTimestamp } from "../sql";
 import { windowBounds } from "../window";
 import { covidxModel } from "./covidx";
@@ -16,7 +17,7 @@ import { sparkifyModel } from "./sparkify";
 import type { DatasetLookup, Model } from "./types";
 import { weblogsModel } from "./weblogs";
 
-export type { Model } from "./types";
+export type { Model, Question, TableExport } from "./types";
 
 /** Every model, in the order their tables are created. */
 export const MODELS: readonly Model[] = [
@@ -26,6 +27,12 @@ export const MODELS: readonly Model[] = [
   weblogsModel,
   covidxModel,
 ];
+
+/** The models a warehouse holding `datasets` has: those whose datasets are all there. */
+export function modelsFor(datasets: ReadonlyArray<{ readonly name: string }>): Model[] {
+  const names = new Set(datasets.map((d) => d.name));
+  return MODELS.filter((m) => m.datasets.every((d) => names.has(d)));
+}
 
 /** Which load the statements belong to: late duplicates are recorded under it. */
 export interface LoadContext {
@@ -82,20 +89,22 @@ WHERE rn = 1`);
 
 /**
  * Everything that runs after a dataset's staging table holds this load's rows: the history upsert,
- * then every model's refresh for that dataset (only models whose datasets are all in `known`).
+ * then every model's refresh for that dataset (only models whose datasets are all in `datasets`),
+ * each followed by the record of which exported tables it changed (src/warehouse/exports.ts).
  */
 export function transformStatementsFor(dataset: Dataset, datasets: readonly Dataset[], load: LoadContext): string[] {
   const statements = historyUpsertStatements(dataset, load);
-  const known = new Set(datasets.map((d) => d.name));
   const lookup: DatasetLookup = (name) => {
     const found = datasets.find((d) => d.name === name);
     if (!found) throw new Error(`the warehouse has no dataset ${name}`);
     return found;
   };
-  for (const model of MODELS) {
-    if (!model.datasets.every((d) => known.has(d))) continue;
-    const refresh = model.refresh[dataset.name] ?? [];
-    statements.push(...(typeof refresh === "function" ? refresh(lookup) : refresh));
+  for (const model of modelsFor(datasets)) {
+    const declared = model.refresh[dataset.name] ?? [];
+    const refresh = typeof declared === "function" ? declared(lookup) : declared;
+    statements.push(...refresh);
+    // In the same transaction: the lake copy is brought up to date only once these rows commit.
+    statements.push(...pendingExportStatements(model, dataset.name, refresh, lookup, load));
   }
   return statements;
 }

@@ -132,4 +132,16 @@ LEFT JOIN (
       ];
     },
   },
+  exports: [{ table: "invoices" }, { table: "customers" }, { table: "stock_items" }],
+  questions: [
+    {
+      id: "revenue_by_country",
+      title: "Revenue by country (net, GBP)",
+      sql: `SELECT country, ROUND(SUM(net_amount), 2) AS revenue
+FROM {invoices}
+GROUP BY country
+ORDER BY revenue DESC, country
+LIMIT 5`,
+    },
+  ],
 };

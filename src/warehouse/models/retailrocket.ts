@@ -1,6 +1,6 @@
 import { recordKeyExpression } from "../tables";
 import { inRedeliveryWindow, onStagedDays } from "../window";
-import type { Model } from "./types";
+import type { DatasetLookup, Model } from "./types";
 
 /**
  * RetailRocket: every event with the category its item had when the event happened (the latest
@@ -37,6 +37,9 @@ GROUP BY CAST(e.event_time AS DATE), e.category_id`;
 }
 
 const STAGED_DAYS = "SELECT CAST(s.event_time AS DATE) FROM staging.retail_events s";
+
+const stagedEventKeys = (lookup: DatasetLookup) =>
+  `SELECT ${recordKeyExpression(lookup("retail_events"), "s")} FROM staging.retail_events s`;
 
 const STAGED_CATEGORY_ITEMS = "SELECT s.item_id FROM staging.retail_item_properties s WHERE s.property = 'categoryid'";
 
@@ -90,10 +93,11 @@ export const retailRocketModel: Model = {
   refresh: {
     retail_events: (lookup) => {
       const EVENTS = lookup("retail_events");
-      const STAGED_EVENT_KEYS = `SELECT ${recordKeyExpression(EVENTS, "s")} FROM staging.retail_events s`;
       return [
-        `DELETE FROM analytics.retail_item_events WHERE ${inRedeliveryWindow(EVENTS, "event_time")} AND event_key IN (${STAGED_EVENT_KEYS})`,
-        insertItemEvents(`${inRedeliveryWindow(EVENTS, "e.event_time")} AND e.record_key IN (${STAGED_EVENT_KEYS})`),
+        `DELETE FROM analytics.retail_item_events WHERE ${inRedeliveryWindow(EVENTS, "event_time")} AND event_key IN (${stagedEventKeys(lookup)})`,
+        insertItemEvents(
+          `${inRedeliveryWindow(EVENTS, "e.event_time")} AND e.record_key IN (${stagedEventKeys(lookup)})`,
+        ),
         `DELETE FROM analytics.retail_category_funnel_daily WHERE ${onStagedDays(EVENTS, "day")} AND day IN (${STAGED_DAYS})`,
         insertFunnel(`${onStagedDays(EVENTS, "e.event_time")} AND CAST(e.event_time AS DATE) IN (${STAGED_DAYS})`),
       ];
@@ -105,4 +109,44 @@ export const retailRocketModel: Model = {
     ],
     retail_category_tree: [...REBUILD_FUNNEL],
   },
+  exports: [
+    {
+      table: "retail_item_events",
+      partitionBy: [
+        {
+          name: "year",
+          type: "int",
+          expression: "CAST(EXTRACT(year FROM t.event_time) AS INTEGER)",
+          range: [2000, 2099],
+        },
+        { name: "month", type: "int", expression: "CAST(EXTRACT(month FROM t.event_time) AS INTEGER)", range: [1, 12] },
+      ],
+      changedRows: {
+        retail_events: (lookup) =>
+          `${inRedeliveryWindow(lookup("retail_events"), "t.event_time")} AND t.event_key IN (${stagedEventKeys(lookup)})`,
+        retail_item_properties: `t.item_id IN (${STAGED_CATEGORY_ITEMS})`,
+      },
+    },
+    { table: "retail_category_funnel_daily" },
+  ],
+  questions: [
+    {
+      id: "retail_funnel",
+      title: "Retail funnel (distinct visitors)",
+      sql: `SELECT event, COUNT(DISTINCT visitor_id) AS visitors
+FROM {retail_item_events}
+GROUP BY event
+ORDER BY CASE event WHEN 'view' THEN 1 WHEN 'addtocart' THEN 2 ELSE 3 END`,
+    },
+    {
+      id: "top_categories",
+      title: "Top categories (views, add to carts, transactions)",
+      sql: `SELECT category_id, SUM(views) AS views, SUM(add_to_carts) AS add_to_carts, SUM(transactions) AS transactions
+FROM {retail_category_funnel_daily}
+WHERE category_id IS NOT NULL
+GROUP BY category_id
+ORDER BY transactions DESC, views DESC, category_id
+LIMIT 3`,
+    },
+  ],
 };

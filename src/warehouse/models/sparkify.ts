@@ -1,5 +1,5 @@
 import { fromRedeliveryWindowStart, inRedeliveryWindow } from "../window";
-import type { Model } from "./types";
+import type { ExportPartition, Model } from "./types";
 import { epochMillisToTimestamp } from "./sql";
 
 /**
@@ -39,6 +39,16 @@ const STAGED_PLAY_IDS = `SELECT ${songplayId("s")} FROM staging.sparkify_events 
 const STAGED_START_TIMES = `SELECT ${epochMillisToTimestamp("s.ts")} FROM staging.sparkify_events s WHERE s.page = 'NextSong'`;
 const STAGED_USERS = `SELECT s.user_id FROM staging.sparkify_events s WHERE s.user_id <> ''`;
 const STAGED_TITLES = `SELECT s.title FROM staging.sparkify_songs s`;
+
+/** Plays and time by year and month of start_time, as Sparkify's lake layout has them. */
+const BY_YEAR_AND_MONTH: readonly ExportPartition[] = [
+  { name: "year", type: "int", expression: "CAST(EXTRACT(year FROM t.start_time) AS INTEGER)", range: [2000, 2099] },
+  { name: "month", type: "int", expression: "CAST(EXTRACT(month FROM t.start_time) AS INTEGER)", range: [1, 12] },
+];
+
+/** The plays a songs load re-derives (the refresh's own filter). */
+const PLAYS_OF_STAGED_TITLES = `SELECT ${songplayId("e")} FROM history.sparkify_events e
+  WHERE e.page = 'NextSong' AND e.song IN (${STAGED_TITLES})`;
 
 // Event refreshes read only the events within the batch's re-delivery window (history is sorted on ts).
 
@@ -168,10 +178,44 @@ FROM (
 WHERE rn = 1`,
       // A song that arrives after its plays: re-derive the plays that could match it.
       `DELETE FROM analytics.songplays WHERE songplay_id IN (
-  SELECT ${songplayId("e")} FROM history.sparkify_events e
-  WHERE e.page = 'NextSong' AND e.song IN (${STAGED_TITLES})
+  ${PLAYS_OF_STAGED_TITLES}
 )`,
       insertSongplays(`e.song IN (${STAGED_TITLES})`),
     ],
   },
+  exports: [
+    {
+      table: "songplays",
+      partitionBy: BY_YEAR_AND_MONTH,
+      changedRows: {
+        sparkify_events: (lookup) =>
+          `${inRedeliveryWindow(lookup("sparkify_events"), "t.start_time", epochMillisToTimestamp)} AND t.songplay_id IN (${STAGED_PLAY_IDS})`,
+        sparkify_songs: `t.songplay_id IN (${PLAYS_OF_STAGED_TITLES})`,
+      },
+    },
+    { table: "users" },
+    { table: "songs" },
+    { table: "artists" },
+    {
+      table: "time",
+      partitionBy: BY_YEAR_AND_MONTH,
+      changedRows: {
+        sparkify_events: (lookup) =>
+          `${inRedeliveryWindow(lookup("sparkify_events"), "t.start_time", epochMillisToTimestamp)} AND t.start_time IN (${STAGED_START_TIMES})`,
+      },
+    },
+  ],
+  questions: [
+    {
+      id: "top_songs",
+      title: "Top songs (Sparkify plays matched to the song catalogue)",
+      sql: `SELECT s.title AS song, a.name AS artist, COUNT(*) AS plays
+FROM {songplays} p
+JOIN {songs} s ON s.song_id = p.song_id
+JOIN {artists} a ON a.artist_id = p.artist_id
+GROUP BY s.title, a.name
+ORDER BY plays DESC, song
+LIMIT 5`,
+    },
+  ],
 };

@@ -1,7 +1,10 @@
 import { onStagedDays } from "../window";
 import type { Model } from "./types";
 
-/** Apache access logs: a requests fact (a view over the deduplicated history) and a daily status/path summary. */
+/**
+ * Apache access logs: a requests fact (a view over the deduplicated history), a daily status/path
+ * summary and hourly request counts (the summaries are what the lake gets: the fact stays a view).
+ */
 
 const STAGED_DAYS = "SELECT CAST(s.event_time AS DATE) FROM staging.weblogs s";
 
@@ -22,6 +25,18 @@ export const weblogsModel: Model = {
         { name: "clients", type: "bigint" },
       ],
       sortKey: ["day", "status"],
+    },
+    {
+      schema: "analytics",
+      name: "hourly_requests",
+      columns: [
+        { name: "day", type: "date" },
+        { name: "hour", type: "int" },
+        { name: "requests", type: "bigint" },
+        { name: "bytes", type: "bigint" },
+      ],
+      sortKey: ["day", "hour"],
+      primaryKey: ["day", "hour"],
     },
   ],
   views: [
@@ -47,7 +62,36 @@ SELECT CAST(h.event_time AS DATE), h.status, h.path, COUNT(*), SUM(h.bytes), COU
 FROM history.weblogs h
 WHERE ${onStagedDays(WEBLOGS, "h.event_time")} AND CAST(h.event_time AS DATE) IN (${STAGED_DAYS})
 GROUP BY CAST(h.event_time AS DATE), h.status, h.path`,
+        `DELETE FROM analytics.hourly_requests WHERE ${onStagedDays(WEBLOGS, "day")} AND day IN (${STAGED_DAYS})`,
+        `INSERT INTO analytics.hourly_requests (day, hour, requests, bytes)
+SELECT CAST(h.event_time AS DATE), CAST(EXTRACT(hour FROM h.event_time) AS INTEGER), COUNT(*), SUM(h.bytes)
+FROM history.weblogs h
+WHERE ${onStagedDays(WEBLOGS, "h.event_time")} AND CAST(h.event_time AS DATE) IN (${STAGED_DAYS})
+GROUP BY CAST(h.event_time AS DATE), CAST(EXTRACT(hour FROM h.event_time) AS INTEGER)`,
       ];
     },
   },
+  exports: [{ table: "daily_request_summary" }, { table: "hourly_requests" }],
+  questions: [
+    {
+      id: "busiest_hours",
+      title: "Busiest hours (web requests, UTC)",
+      sql: `SELECT hour, SUM(requests) AS requests
+FROM {hourly_requests}
+GROUP BY hour
+ORDER BY requests DESC, hour
+LIMIT 3`,
+    },
+    {
+      id: "status_mix",
+      title: "HTTP status mix",
+      // status / 100 is integer division in Redshift and Athena and float division in DuckDB;
+      // subtracting the remainder first makes all three exact.
+      sql: `SELECT CAST(CAST((status - MOD(status, 100)) / 100 AS INTEGER) AS VARCHAR) || 'xx' AS status_class,
+  SUM(requests) AS requests, ROUND(100.0 * SUM(requests) / SUM(SUM(requests)) OVER (), 1) AS share
+FROM {daily_request_summary}
+GROUP BY 1
+ORDER BY 1`,
+    },
+  ],
 };

@@ -102,6 +102,50 @@ describe("infra/iam: warehouse and loader policies", () => {
     assert.deepStrictEqual(wildcardViolations(document), []);
   });
 
+  it("COPY role with write prefixes: UNLOAD puts and deletes (CLEANPATH) under analytics/ only, encrypting with the lake key through S3", () => {
+    const document = copyRolePolicy({
+      region: "eu-west-1",
+      bucketArn: BUCKET,
+      readPrefixes: ["curated/", "manifests/"],
+      writePrefixes: ["analytics/"],
+      lakeKeyArn: LAKE_KEY,
+      glueArns: ["arn:aws:glue:eu-west-1:111122223333:catalog"],
+    });
+    const bySid = Object.fromEntries(document.Statement.map((s) => [s.Sid, s]));
+    assert.deepStrictEqual(bySid.UnloadModelTables, {
+      Sid: "UnloadModelTables",
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+      Resource: [`${BUCKET}/analytics/*`],
+    });
+    assert.deepStrictEqual(bySid.EncryptUnloadedObjectsThroughS3, {
+      Sid: "EncryptUnloadedObjectsThroughS3",
+      Effect: "Allow",
+      Action: "kms:GenerateDataKey",
+      Resource: LAKE_KEY,
+      Condition: {
+        StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" },
+        StringLike: { "kms:EncryptionContext:aws:s3:arn": [BUCKET, `${BUCKET}/analytics/*`] },
+      },
+    });
+    assert.deepStrictEqual(bySid.ListOnlyTheReadablePrefixes.Condition, {
+      StringLike: {
+        "s3:prefix": ["curated/", "curated/*", "manifests/", "manifests/*", "analytics/", "analytics/*"],
+      },
+    });
+    // Reading stays as it was: writing analytics/ grants no read of it, and nothing else is writable.
+    assert.deepStrictEqual(bySid.ReadCuratedObjectsAndManifests.Resource, [
+      `${BUCKET}/curated/*`,
+      `${BUCKET}/manifests/*`,
+    ]);
+    const writes = document.Statement.filter((s) => [s.Action].flat().some((a) => /s3:(Put|Delete)/.test(a)));
+    assert.deepStrictEqual(
+      writes.map((s) => s.Resource),
+      [[`${BUCKET}/analytics/*`]],
+    );
+    assert.deepStrictEqual(wildcardViolations(document), []);
+  });
+
   it("loader (Serverless): its queue, this workgroup, its own statements, the one secret, manifests/, its log group", () => {
     const document = loaderPolicy(loaderArgs);
     assert.deepStrictEqual(document, {

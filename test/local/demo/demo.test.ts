@@ -5,7 +5,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { allDatasets } from "../../../src/datasets";
-import type { DemoSummary } from "../../../src/cli/demo";
+import { formatDemoSummary, type DemoSummary } from "../../../src/cli/demo";
+import { OFFLINE_LAKE_BUCKET } from "../../../src/spec/names";
+import { modelsFor } from "../../../src/warehouse/models";
+import { questionsOf } from "../../../src/warehouse/questions";
 
 const DATASETS = allDatasets();
 
@@ -54,25 +57,49 @@ describe("tributary demo --scale small", function () {
     }
   });
 
-  it("answers the analyst questions from the warehouse", async () => {
-    const a = summary.answers;
-    assert.equal(a.topSongs.length, 5);
-    assert.ok(a.topSongs[0].plays >= a.topSongs[4].plays);
-    assert.equal(a.busiestHours.length, 3);
+  it("answers every question of the loaded models, from the warehouse", async () => {
+    const ids = summary.questions.map((q) => q.id);
     assert.deepEqual(
-      a.retailFunnel.map((f) => f.event),
+      ids,
+      questionsOf(modelsFor(DATASETS)).map((q) => q.question.id),
+    );
+    assert.deepEqual(Object.keys(summary.answers).sort(), [...ids].sort());
+    const a = summary.answers;
+    const num = (v: unknown) => Number(v);
+    assert.equal(a.top_songs.length, 5);
+    assert.ok(num(a.top_songs[0].plays) >= num(a.top_songs[4].plays));
+    assert.equal(a.busiest_hours.length, 3);
+    assert.deepEqual(
+      a.retail_funnel.map((f) => f.event),
       ["view", "addtocart", "transaction"],
     );
-    assert.ok(a.retailFunnel[0].visitors >= a.retailFunnel[2].visitors);
+    assert.ok(num(a.retail_funnel[0].visitors) >= num(a.retail_funnel[2].visitors));
     // The daily category funnel (analytics.retail_category_funnel_daily), busiest categories first.
-    assert.ok(a.topCategories.length > 0);
-    for (let i = 1; i < a.topCategories.length; i++)
-      assert.ok(a.topCategories[i - 1].transactions >= a.topCategories[i].transactions);
-    assert.ok(a.topCategories.every((c) => c.views >= c.transactions));
-    assert.ok(a.revenueByCountry.length > 0);
-    const requests = a.httpStatusMix.reduce((s, x) => s + x.requests, 0);
+    assert.ok(a.top_categories.length > 0);
+    for (let i = 1; i < a.top_categories.length; i++)
+      assert.ok(num(a.top_categories[i - 1].transactions) >= num(a.top_categories[i].transactions));
+    assert.ok(a.top_categories.every((c) => num(c.views) >= num(c.transactions)));
+    assert.ok(a.revenue_by_country.length > 0);
+    const requests = a.status_mix.reduce((s, x) => s + num(x.requests), 0);
     assert.equal(requests, summary.datasets.weblogs.warehouseRows);
     // The lake is left behind for `tributary query --local`.
     await fs.access(path.join(dir, "warehouse.duckdb"));
+  });
+
+  it("writes the exported model tables into the lake: analytics/sparkify/songplays by year and month", async () => {
+    const bucketDir = path.join(dir, "s3", OFFLINE_LAKE_BUCKET);
+    const years = await fs.readdir(path.join(bucketDir, "analytics", "sparkify", "songplays"));
+    assert.ok(years.length > 0 && years.every((y) => /^year=\d{4}$/.test(y)), years.join(", "));
+    const months = await fs.readdir(path.join(bucketDir, "analytics", "sparkify", "songplays", years[0]));
+    assert.ok(
+      months.every((m) => /^month=\d{1,2}$/.test(m)),
+      months.join(", "),
+    );
+  });
+
+  it("prints each question's title and a table of its rows", () => {
+    const text = formatDemoSummary(summary);
+    for (const q of summary.questions) assert.ok(text.includes(`\n${q.title}:\n`), q.title);
+    assert.match(text, /\n {2}event\s+visitors\n {2}view\s+[\d,]+\n/);
   });
 });
