@@ -9,7 +9,7 @@ import {
 } from "../tables";
 import { sqlIdentifier, sqlString, sqlTimestamp } from "../sql";
 import { windowBounds } from "../window";
-import { covidxModel } from "./covidx";
+import { covidxModel, covidxPatientsModel } from "./covidx";
 import { onlineRetailModel } from "./online-retail";
 import { retailRocketModel } from "./retailrocket";
 import { sparkifyModel } from "./sparkify";
@@ -25,6 +25,7 @@ export const MODELS: readonly Model[] = [
   onlineRetailModel,
   weblogsModel,
   covidxModel,
+  covidxPatientsModel,
 ];
 
 /** Which load the statements belong to: late duplicates are recorded under it. */
