@@ -8,7 +8,7 @@ import { TributaryError } from "../errors";
  */
 export interface LineSpec {
   readonly name: string;
-  readonly source: Pick<SourceFormat, "agentProcessing" | "skipHeaderLines" | "fileVariants">;
+  readonly source: Pick<SourceFormat, "agentProcessing" | "skipHeaderLines" | "fileVariants" | "encoding">;
 }
 
 /**

@@ -19,6 +19,7 @@ const COMMANDS: ReadonlyArray<() => Register> = [
   () => require("./demo").register,
   () => require("./dataset").register,
   () => require("./status").register,
+  () => require("./redrive").register,
 ];
 
 /** The catalog's datasets for the help text; a broken catalog must not break `--help`. */

@@ -399,6 +399,7 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
         filePattern: d.source.filePattern,
         ...(variants ? { fileVariants: variants } : {}),
         ...(format.agentUnsupported ? { agentUnsupported: format.agentUnsupported } : {}),
+        ...(d.source.encoding && d.source.encoding !== "utf-8" ? { encoding: d.source.encoding } : {}),
       },
       ...(transform ? { transform } : {}),
       partitionKeys,

@@ -43,7 +43,15 @@ export interface SourceDeclaration {
    * aggregatedRecordSizeBytes. Derived from the field names when omitted; needed for jsonl.
    */
   readonly minRecordBytes?: number;
+  /**
+   * The files' character encoding, for `tributary ship`: `latin1` (ISO-8859-1) or `windows-1252`.
+   * Bytes the encoding does not define are rejected with the line, never replaced. @default "utf-8"
+   */
+  readonly encoding?: SourceEncoding;
 }
+
+/** Encodings a source may declare; Node's TextDecoder knows them all (no dependency). */
+export type SourceEncoding = "utf-8" | "latin1" | "windows-1252";
 
 /** A timestamp format: a Java DateTimeFormatter-style pattern, or epoch_s / epoch_ms / iso8601. */
 export type TimestampDeclaration =

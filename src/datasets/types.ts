@@ -62,6 +62,8 @@ export interface SourceFormat {
    * per file without a final newline; undefined when it can.
    */
   readonly agentUnsupported?: string;
+  /** The files' character encoding when not UTF-8 (the shipper decodes it). @default "utf-8" */
+  readonly encoding?: "latin1" | "windows-1252";
 }
 
 export interface FileVariant {

@@ -1,7 +1,7 @@
 import { compileAgentChain } from "../agent/processing";
 import type { LineProcessor } from "../agent/processing";
 import type { AgentProcessingOption } from "../datasets/types";
-import { LineSplitter } from "./lines";
+import { LineSplitter, lineDecoderFor, malformedLineReason, type LineEncoding } from "./lines";
 import { Packer } from "./packer";
 import type { PackedCall, PackingLimits } from "./packer";
 
@@ -26,6 +26,8 @@ export interface SourceSetup {
   readonly acknowledged?: ReadonlyArray<readonly [number, number]>;
   /** Dataset name, for the reason of a line too large for a record. */
   readonly datasetName: string;
+  /** The file's declared encoding (`source.encoding`). @default "utf-8" */
+  readonly encoding?: LineEncoding;
 }
 
 /** A line that will not be sent; the file path is added by the side that knows it. */
@@ -74,6 +76,7 @@ interface SourceState {
   nextRange: number;
   readonly processor: LineProcessor;
   readonly datasetName: string;
+  readonly encoding: LineEncoding | undefined;
   headerLinesLeft: number;
 }
 
@@ -96,7 +99,8 @@ export class LinePipeline {
 
   open(setup: SourceSetup): void {
     this.sources.set(setup.source, {
-      splitter: new LineSplitter(setup.startOffset, setup.linesBefore),
+      splitter: new LineSplitter(setup.startOffset, setup.linesBefore, lineDecoderFor(setup.encoding)),
+      encoding: setup.encoding,
       acknowledged: setup.acknowledged ?? [],
       nextRange: 0,
       processor: compileAgentChain(setup.chain),
@@ -222,8 +226,7 @@ export class LinePipeline {
         source,
         line: lineNumber,
         offset: startOffset,
-        reason:
-          "invalid UTF-8: the line holds bytes that are not UTF-8 (shown as U+FFFD); if the file is in another encoding, declare it in the dataset",
+        reason: malformedLineReason(state.encoding),
         text,
       });
       return;

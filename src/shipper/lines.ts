@@ -29,6 +29,63 @@ export type LineDecoder = (bytes: Buffer) => { readonly text: string; readonly m
 /** UTF-8, strict: invalid sequences are reported, not silently replaced. */
 export const utf8Decoder: LineDecoder = (bytes) => ({ text: bytes.toString("utf8"), malformed: !isUtf8(bytes) });
 
+/** A source's declared encoding (`source.encoding`); UTF-8 when none is declared. */
+export type LineEncoding = "utf-8" | "latin1" | "windows-1252";
+
+/**
+ * Single-byte decoders. ISO-8859-1 maps each byte to the code point of the same value, which is what
+ * Buffer's `latin1` does; bytes 0x80–0x9F are C1 control characters no text file holds (such a byte
+ * means the file is really windows-1252, or not text at all), so a `latin1` line with one is reported
+ * malformed rather than guessed at. windows-1252 puts punctuation there, mapped below: Node 20's
+ * `TextDecoder("windows-1252")` decodes those bytes as ISO-8859-1 (measured: 0x80 gave U+0080, not €),
+ * so it cannot be relied on. Its five undefined bytes make a line malformed.
+ */
+// prettier-ignore
+const WINDOWS_1252_C1 = [
+  "\u20ac", "", "\u201a", "\u0192", "\u201e", "\u2026", "\u2020", "\u2021", "\u02c6", "\u2030", "\u0160", "\u2039", "\u0152", "", "\u017d", "",
+  "", "\u2018", "\u2019", "\u201c", "\u201d", "\u2022", "\u2013", "\u2014", "\u02dc", "\u2122", "\u0161", "\u203a", "\u0153", "", "\u017e", "\u0178",
+];
+
+const latin1Decoder: LineDecoder = (bytes) => ({
+  text: bytes.toString("latin1"),
+  malformed: bytes.some((b) => b >= 0x80 && b <= 0x9f),
+});
+
+const windows1252Decoder: LineDecoder = (bytes) => {
+  const text = bytes.toString("latin1");
+  if (!bytes.some((b) => b >= 0x80 && b <= 0x9f)) return { text, malformed: false };
+  let malformed = false;
+  const mapped = text.replace(/[\u0080-\u009f]/g, (c) => {
+    const replacement = WINDOWS_1252_C1[c.charCodeAt(0) - 0x80];
+    if (replacement === "") malformed = true;
+    return replacement || c;
+  });
+  return { text: mapped, malformed };
+};
+
+export function lineDecoderFor(encoding: LineEncoding | undefined): LineDecoder {
+  switch (encoding ?? "utf-8") {
+    case "latin1":
+      return latin1Decoder;
+    case "windows-1252":
+      return windows1252Decoder;
+    default:
+      return utf8Decoder;
+  }
+}
+
+/** Why a line the decoder marked malformed is rejected. */
+export function malformedLineReason(encoding: LineEncoding | undefined): string {
+  switch (encoding ?? "utf-8") {
+    case "latin1":
+      return "invalid ISO-8859-1 text: the line holds bytes 0x80–0x9F (C1 controls), which ISO-8859-1 text does not contain; if the file is windows-1252, declare source.encoding: windows-1252";
+    case "windows-1252":
+      return "invalid windows-1252: the line holds a byte windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90 or 0x9D)";
+    default:
+      return "invalid UTF-8: the line holds bytes that are not UTF-8 (shown as U+FFFD); if the file is in another encoding, declare it in the dataset (source.encoding)";
+  }
+}
+
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 

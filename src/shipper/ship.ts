@@ -616,6 +616,7 @@ export class Shipper {
       startOffset: offset,
       linesBefore: lines,
       headerLines: offset === 0 ? (dataset.source.skipHeaderLines ?? 0) : 0,
+      ...(dataset.source.encoding ? { encoding: dataset.source.encoding } : {}),
       acknowledged: inherited,
       datasetName: dataset.name,
     });

@@ -167,7 +167,7 @@ export async function readAwsStatus(
         reasons: [...status.reasons, `${loader.deadLetters} load notification(s) in the dead-letter queue`],
         actions: [
           ...status.actions,
-          "read the loader's log, fix, then redrive the DLQ (SQS console: Start DLQ redrive)",
+          `read the loader's log, fix, then: tributary redrive --stack ${targets.stack} --loader-dlq`,
         ],
       };
     }

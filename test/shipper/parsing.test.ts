@@ -77,12 +77,12 @@ describe("shipper: parsing real files like the Kinesis Agent", function () {
     );
   });
 
-  it("COVIDx split files: the split comes from the file name (ADDMETADATA)", async () => {
+  it("COVIDx split files: the split and CT release come from the file name (ADDMETADATA)", async () => {
     await shipTo(standIn, work.path, "covidx_ct", [datasetFile("covidx_ct/ct-1/val_COVIDx_CT-1.txt")], inOrder);
     const lines = standIn.lines();
     assert.equal(
       lines[0],
-      '{"metadata":{"split":"val"},"data":"{\\"filename\\":\\"NCP_1013_2577_0000.png\\",\\"class\\":\\"2\\",\\"xmin\\":\\"0\\",\\"ymin\\":\\"173\\",\\"xmax\\":\\"512\\",\\"ymax\\":\\"404\\"}"}',
+      '{"metadata":{"split":"val","version":"1"},"data":"{\\"filename\\":\\"NCP_1013_2577_0000.png\\",\\"class\\":\\"2\\",\\"xmin\\":\\"0\\",\\"ymin\\":\\"173\\",\\"xmax\\":\\"512\\",\\"ymax\\":\\"404\\"}"}',
     );
   });
 

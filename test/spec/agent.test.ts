@@ -57,21 +57,27 @@ describe("agent.json", () => {
     }
   });
 
-  it("one flow per dataset, and one per COVIDx split, each naming its stream; none for what the agent cannot ship", () => {
+  it("one flow per dataset, and one per COVIDx split and release, each naming its stream; none for what the agent cannot ship", () => {
     const unsupported = DATASETS.filter((d) => d.source.agentUnsupported !== undefined);
     assert.deepEqual(
       unsupported.map((d) => d.name),
       ["sparkify_songs"],
     );
-    assert.equal(flows.length, DATASETS.length - unsupported.length + 2);
+    // covidx_ct: 3 splits × 2 releases, 6 flows instead of 1.
+    assert.equal(flows.length, DATASETS.length - unsupported.length + 5);
     assert.deepEqual(
       flows
         .filter((f) => f.deliveryStream === "tributary-test-covidx_ct")
         .map((f) => [f.filePattern, f.dataProcessingOptions]),
-      ["train", "val", "test"].map((split) => [
-        `/data/covidx_ct/${split}_COVIDx_CT-*.txt`,
-        [datasetByName("covidx_ct").source.agentProcessing[0], { optionName: "ADDMETADATA", metadata: { split } }],
-      ]),
+      ["train", "val", "test"].flatMap((split) =>
+        ["1", "2A"].map((version) => [
+          `/data/covidx_ct/${split}_COVIDx_CT-${version}.txt`,
+          [
+            datasetByName("covidx_ct").source.agentProcessing[0],
+            { optionName: "ADDMETADATA", metadata: { split, version } },
+          ],
+        ]),
+      ),
     );
   });
 

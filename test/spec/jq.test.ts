@@ -121,6 +121,7 @@ describe("partition keys: jq 1.6 (Firehose's engine) agrees with the TypeScript 
       counts[dataset.name] = keys.size;
     }
     assert.deepEqual(counts, {
+      covidx_metadata: 3,
       weblogs: 14,
       syslog: 70,
       sparkify_events: 60,

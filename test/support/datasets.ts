@@ -31,6 +31,7 @@ export const REAL_FILES: Readonly<Record<string, () => string[]>> = {
     ["ct-1", "ct-2a"].flatMap((d) =>
       fs.readdirSync(path.join(SHARED_DATASETS, "covidx_ct", d)).map((f) => `covidx_ct/${d}/${f}`),
     ),
+  covidx_metadata: () => ["covidx_ct/metadata.csv"],
 };
 
 function listFiles(dir: string): string[] {

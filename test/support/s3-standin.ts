@@ -6,7 +6,8 @@ import type { AddressInfo } from "net";
 /**
  * An S3 stand-in on 127.0.0.1 with just what `@aws-sdk/lib-storage`'s Upload and HeadObject use:
  * PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload and
- * HeadObject (with `x-amz-meta-*` user metadata), path-style (`forcePathStyle: true`), over the real
+ * HeadObject (with `x-amz-meta-*` user metadata), and what `tributary redrive` uses: ListObjectsV2
+ * (prefix, pages of `max-keys`), GetObject, CopyObject and DeleteObject; path-style (`forcePathStyle: true`), over the real
  * REST/XML protocol so the real S3 client talks to it unchanged. It keeps objects in memory, logs every
  * request, and can fail chosen PUTs the way a dropped upload does.
  */
@@ -26,6 +27,8 @@ export interface StoredS3Object {
   /** User metadata, keys lower-cased without the `x-amz-meta-` prefix (as S3 returns them). */
   readonly metadata: Readonly<Record<string, string>>;
   readonly etag: string;
+  /** When it was stored; tests may set an older time. */
+  lastModified: Date;
 }
 
 export interface S3StandInOptions {
@@ -110,18 +113,21 @@ export class S3StandIn {
       const raw = Buffer.concat(chunks);
       const encoding = String(req.headers["content-encoding"] ?? "");
       const body = encoding.includes("aws-chunked") ? decodeAwsChunked(raw) : raw;
-      const operation = this.operationOf(req.method ?? "", url.searchParams);
+      const operation = this.operationOf(req.method ?? "", url.searchParams, "x-amz-copy-source" in req.headers);
       const status = this.dispatch(operation, req, res, `${bucket}/${key}`, key, url.searchParams, body);
       this.requests.push({ method: req.method ?? "", key, operation, status });
     });
   }
 
-  private operationOf(method: string, query: URLSearchParams): string {
+  private operationOf(method: string, query: URLSearchParams, copySource: boolean): string {
     if (method === "HEAD") return "HeadObject";
+    if (method === "GET") return query.get("list-type") === "2" ? "ListObjectsV2" : "GetObject";
+    if (method === "PUT" && copySource) return "CopyObject";
     if (method === "PUT") return query.has("partNumber") ? "UploadPart" : "PutObject";
     if (method === "POST" && query.has("uploads")) return "CreateMultipartUpload";
     if (method === "POST" && query.has("uploadId")) return "CompleteMultipartUpload";
     if (method === "DELETE" && query.has("uploadId")) return "AbortMultipartUpload";
+    if (method === "DELETE") return "DeleteObject";
     return `${method} (unsupported)`;
   }
 
@@ -198,6 +204,61 @@ export class S3StandIn {
             `</CompleteMultipartUploadResult>`,
         );
       }
+      case "ListObjectsV2": {
+        const bucket = id.split("/")[0];
+        const prefix = query.get("prefix") ?? "";
+        const after = query.get("continuation-token") ?? "";
+        const max = Number(query.get("max-keys") ?? 1000);
+        const keys = [...this.objects.keys()]
+          .filter((k) => k.startsWith(`${bucket}/`))
+          .map((k) => k.slice(bucket.length + 1))
+          .filter((k) => k.startsWith(prefix) && k > after)
+          .sort();
+        const page = keys.slice(0, max);
+        const truncated = keys.length > page.length;
+        const contents = page
+          .map((k) => {
+            const object = this.objects.get(`${bucket}/${k}`) as StoredS3Object;
+            return (
+              `<Contents><Key>${xmlEscape(k)}</Key><LastModified>${object.lastModified.toISOString()}</LastModified>` +
+              `<ETag>${xmlEscape(object.etag)}</ETag><Size>${object.body.length}</Size></Contents>`
+            );
+          })
+          .join("");
+        return this.xml(
+          res,
+          `<ListBucketResult><Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix>` +
+            `<KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>` +
+            (truncated ? `<NextContinuationToken>${xmlEscape(page[page.length - 1])}</NextContinuationToken>` : "") +
+            `${contents}</ListBucketResult>`,
+        );
+      }
+      case "GetObject": {
+        const object = this.objects.get(id);
+        if (!object) return this.error(res, 404, "NoSuchKey", "The specified key does not exist.");
+        res
+          .writeHead(200, {
+            "content-length": object.body.length,
+            etag: object.etag,
+            "last-modified": object.lastModified.toUTCString(),
+          })
+          .end(object.body);
+        return 200;
+      }
+      case "CopyObject": {
+        const source = decodeURIComponent(String(req.headers["x-amz-copy-source"]).replace(/^\//, ""));
+        const object = this.objects.get(source);
+        if (!object) return this.error(res, 404, "NoSuchKey", `The copy source ${source} does not exist.`);
+        const etag = this.store(id, object.body, object.metadata);
+        return this.xml(
+          res,
+          `<CopyObjectResult><ETag>${xmlEscape(etag)}</ETag><LastModified>${new Date().toISOString()}</LastModified></CopyObjectResult>`,
+        );
+      }
+      case "DeleteObject":
+        this.objects.delete(id);
+        res.writeHead(204).end();
+        return 204;
       case "AbortMultipartUpload":
         this.uploads.delete(query.get("uploadId") ?? "");
         res.writeHead(204).end();
@@ -209,7 +270,7 @@ export class S3StandIn {
 
   private store(id: string, body: Buffer, metadata: Record<string, string>): string {
     const etag = `"${createHash("md5").update(body).digest("hex")}"`;
-    this.objects.set(id, { body, metadata, etag });
+    this.objects.set(id, { body, metadata, etag, lastModified: new Date() });
     return etag;
   }
 

@@ -106,12 +106,12 @@ describe("record transforms", () => {
     });
   });
 
-  it("covidx_ct: the split comes from the agent's ADDMETADATA; newer agents' extra keys are ignored", () => {
+  it("covidx_ct: the split and release come from the agent's ADDMETADATA; newer agents' extra keys are ignored", () => {
     assert.deepEqual(
       transformRecord(
         dataset("covidx_ct").transform!,
         {
-          metadata: { split: "val" },
+          metadata: { split: "val", version: "2A" },
           dataType: "TEXT",
           data: '{"filename":"NCP_1013_2577_0000.png","class":"2","xmin":"0","ymin":"173","xmax":"512","ymax":"404"}',
         },
@@ -128,6 +128,7 @@ describe("record transforms", () => {
           ymin: 173,
           xmax: 512,
           ymax: 404,
+          version: "ct-2a",
         },
       },
     );

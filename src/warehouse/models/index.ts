@@ -10,7 +10,7 @@ import {
 import { pendingExportStatements } from "../exports";
 import { sqlIdentifier, sqlString, sqlTimestamp } from "../sql";
 import { windowBounds } from "../window";
-import { covidxModel } from "./covidx";
+import { covidxModel, covidxPatientsModel } from "./covidx";
 import { onlineRetailModel } from "./online-retail";
 import { retailRocketModel } from "./retailrocket";
 import { sparkifyModel } from "./sparkify";
@@ -26,6 +26,7 @@ export const MODELS: readonly Model[] = [
   onlineRetailModel,
   weblogsModel,
   covidxModel,
+  covidxPatientsModel,
 ];
 
 /** The models a warehouse holding `datasets` has: those whose datasets are all there. */

@@ -1,0 +1,192 @@
+import { resolve } from "path";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { Command } from "commander";
+import { datasetByName } from "../datasets";
+import { TributaryError } from "../errors";
+import { startOfflineLake } from "../local/lake";
+import { redriveDeadLetterQueue } from "../redrive/dlq";
+import { parseSince, redrive, redriveTypes, type ObjectOutcome, type RedriveReport } from "../redrive/redrive";
+import { folderErrorStore, s3ErrorStore } from "../redrive/stores";
+import {
+  checkClientConfiguration,
+  destinationOf,
+  endpointClientConfig,
+  firehoseClientFor,
+  firehosePort,
+} from "../shipper/firehose";
+import { pulumiCli, resolveStreamName, type PulumiPort } from "../shipper/stream-name";
+import { parseDuration } from "./ship";
+
+export interface RedriveCommandOptions {
+  readonly dataset?: string;
+  readonly type?: string;
+  readonly since?: string;
+  readonly local?: boolean;
+  readonly dir?: string;
+  readonly profile?: string;
+  readonly stack?: string;
+  readonly region?: string;
+  /** A Firehose-compatible endpoint instead of AWS's (with --stack). */
+  readonly endpoint?: string;
+  /** An S3-compatible endpoint instead of AWS's (with --stack), path-style. */
+  readonly s3Endpoint?: string;
+  readonly sqsEndpoint?: string;
+  readonly loaderDlq?: boolean;
+  readonly maxRetryTime?: string;
+  readonly json?: boolean;
+}
+
+/** Exit status when some error objects could not be decoded and were left in place. */
+export const EXIT_OBJECTS_SKIPPED = 3;
+
+function stackOutput(outputs: unknown, name: string, stack: string, hint: string): string {
+  const value = (outputs as Record<string, unknown> | null)?.[name];
+  if (typeof value !== "string" || value === "") {
+    throw new TributaryError(
+      "TRIBUTARY_STACK_OUTPUT_MISSING",
+      `Stack ${stack} has no \`${name}\` output (${hint}). Run \`pulumi up\` on it first.`,
+    );
+  }
+  return value;
+}
+
+function describe(outcome: ObjectOutcome): string {
+  return outcome.movedTo
+    ? `re-drove ${outcome.lines} record(s) of ${outcome.key} → ${outcome.movedTo}`
+    : `left ${outcome.key} in place: ${outcome.problem}`;
+}
+
+function summary(report: RedriveReport): string {
+  const skipped = report.skipped
+    ? `; ${report.skipped} object(s) could not be decoded and were left in place (listed above)`
+    : "";
+  return report.moved === 0 && report.skipped === 0
+    ? `Nothing to re-drive for ${report.dataset} (${report.types.join(", ")}).`
+    : `Re-drove ${report.lines} record(s) from ${report.documents} error document(s) in ${report.moved} object(s) through ${report.streamName} (${report.calls} call(s), ${report.retries} entries resent); the objects are under redriven/${skipped}.`;
+}
+
+/** Runs `tributary redrive`; resolves with the exit status. `pulumi` is a port for tests. */
+export async function runRedrive(options: RedriveCommandOptions, pulumi: PulumiPort = pulumiCli): Promise<number> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (options.loaderDlq) {
+    if (!options.stack) {
+      throw new TributaryError(
+        "TRIBUTARY_REDRIVE_NO_TARGET",
+        "--loader-dlq needs --stack <stack>: the offline loader has no queue (re-run `tributary load --local` instead).",
+      );
+    }
+    const outputs = pulumi.stackOutputs(options.stack);
+    const hint = "the stack has no warehouse loader (tributary:warehouse is none)";
+    const queueUrl = stackOutput(outputs, "loadQueueUrl", options.stack, hint);
+    const deadLetterQueueUrl = stackOutput(outputs, "loadDeadLetterQueueUrl", options.stack, hint);
+    const sqs = new SQSClient({
+      ...endpointClientConfig({ endpoint: options.sqsEndpoint, region: options.region }),
+      maxAttempts: 5,
+      retryMode: "standard",
+    });
+    try {
+      await checkClientConfiguration(sqs, "or pass the right --stack");
+      const moved = await redriveDeadLetterQueue(sqs, { queueUrl, deadLetterQueueUrl });
+      process.stdout.write(
+        options.json
+          ? `${JSON.stringify({ deadLetterQueueUrl, queueUrl, moved })}\n`
+          : `Moved ${moved} message(s) from ${deadLetterQueueUrl} back to ${queueUrl}.\n`,
+      );
+      return 0;
+    } finally {
+      sqs.destroy();
+    }
+  }
+
+  if (!options.dataset) {
+    throw new TributaryError(
+      "TRIBUTARY_REDRIVE_NO_DATASET",
+      "Pass --dataset <name> (or --loader-dlq --stack <stack>).",
+    );
+  }
+  const dataset = datasetByName(options.dataset);
+  const types = redriveTypes(options.type);
+  const since = parseSince(options.since);
+  const maxRetryTimeMs = parseDuration("--max-retry-time", options.maxRetryTime, 10 * 60_000);
+  const run = { dataset: dataset.name, types, since, maxRetryTimeMs, onObject: (o: ObjectOutcome) => log(describe(o)) };
+  let report: RedriveReport;
+  if (options.local) {
+    if (!options.dir) {
+      throw new TributaryError("TRIBUTARY_REDRIVE_NO_DIR", "--local needs --dir <offline lake folder>.");
+    }
+    // The lake's own endpoint and delivery: records go through the same stream (transform, partition
+    // keys, Parquet) as they first did, and closing the lake delivers them.
+    const lake = await startOfflineLake({ dir: resolve(options.dir), datasets: [dataset], stack: options.profile });
+    const client = firehoseClientFor({ endpoint: lake.url });
+    try {
+      report = await redrive(
+        { store: folderErrorStore(lake.bucketDir), firehose: firehosePort(client) },
+        { ...run, streamName: lake.specs[0].streamName, destination: `offline lake ${lake.dir}` },
+      );
+    } finally {
+      client.destroy();
+      await lake.close();
+    }
+  } else if (options.stack) {
+    const streamName = resolveStreamName({ dataset: dataset.name, stack: options.stack }, pulumi);
+    const bucket = stackOutput(pulumi.stackOutputs(options.stack), "bucket", options.stack, "the lake bucket");
+    const firehose = firehoseClientFor({ endpoint: options.endpoint, region: options.region });
+    const s3 = new S3Client({
+      ...endpointClientConfig({ endpoint: options.s3Endpoint, region: options.region }),
+      forcePathStyle: options.s3Endpoint !== undefined,
+      maxAttempts: 5,
+      retryMode: "standard",
+    });
+    try {
+      const target = await checkClientConfiguration(firehose, "or use --local --dir <lake folder>");
+      report = await redrive(
+        { store: s3ErrorStore(s3, bucket), firehose: firehosePort(firehose) },
+        { ...run, streamName, destination: destinationOf({ endpoint: options.endpoint, ...target }).description },
+      );
+    } finally {
+      firehose.destroy();
+      s3.destroy();
+    }
+  } else {
+    throw new TributaryError(
+      "TRIBUTARY_REDRIVE_NO_TARGET",
+      "Pass --stack <stack> for a deployed stack, or --local --dir <lake folder> for the offline lake.",
+    );
+  }
+  process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${summary(report)}\n`);
+  return report.skipped > 0 ? EXIT_OBJECTS_SKIPPED : 0;
+}
+
+export function register(program: Command): void {
+  program
+    .command("redrive")
+    .description(
+      "Send failed records back through their stream: reads the dataset's error output (errors/<dataset>/<type>/…),\n" +
+        "decodes each record's rawData, sends the records packed and retried like `ship`, and moves each error object\n" +
+        "under redriven/ once all its records were acknowledged, so nothing is sent twice. --loader-dlq moves the\n" +
+        "loader's dead-letter messages back to its queue. Exit status 3 when an object could not be decoded (left in place).",
+    )
+    .option("--dataset <name>", "the dataset whose error output is re-driven")
+    .option(
+      "--type <type>",
+      "processing-failed (records the transform or partitioning rejected: what the producer sent), " +
+        "format-conversion-failed (transformed records Parquet conversion refused) or all",
+      "processing-failed",
+    )
+    .option("--since <time>", "only error objects written at or after this ISO date/time (e.g. 2026-11-28T10:00Z)")
+    .option("--local", "the offline lake in --dir")
+    .option("--dir <dir>", "offline lake folder, with --local")
+    .option("--profile <profile>", "with --local: the stack profile whose stream names the lake uses", "dev")
+    .option("--stack <stack>", "a deployed stack: its `bucket` and `streams` outputs (needs the Pulumi CLI)")
+    .option("--region <region>", "AWS region (default: the standard AWS chain)")
+    .option("--endpoint <url>", "with --stack: a Firehose-compatible endpoint instead of AWS's")
+    .option("--s3-endpoint <url>", "with --stack: an S3-compatible endpoint instead of AWS's (path-style)")
+    .option("--sqs-endpoint <url>", "with --loader-dlq: an SQS-compatible endpoint instead of AWS's")
+    .option("--loader-dlq", "with --stack: move the loader's dead-letter messages back to its queue")
+    .option("--max-retry-time <duration>", "give up when a call keeps failing this long (e.g. 10m)", "10m")
+    .option("--json", "print the report as JSON")
+    .action(async (options: RedriveCommandOptions) => {
+      process.exitCode = await runRedrive(options);
+    });
+}

@@ -1,0 +1,81 @@
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import type { ErrorObject, ErrorObjectStore } from "./ports";
+
+/** The bucket folder of an offline lake (`<dir>/s3/<bucket>`): keys are paths under it. */
+export function folderErrorStore(bucketDir: string): ErrorObjectStore {
+  const walk = async (dir: string, out: ErrorObject[]): Promise<void> => {
+    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      // Dot-files are writers' temporaries, renamed into place when complete.
+      if (entry.name.startsWith(".")) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full, out);
+      else if (entry.isFile()) {
+        const key = path.relative(bucketDir, full).split(path.sep).join("/");
+        out.push({ key, lastModified: (await fs.stat(full)).mtime });
+      }
+    }
+  };
+  return {
+    async list(prefix) {
+      // Error prefixes end with "/", so the folder of the prefix holds every object under it.
+      const out: ErrorObject[] = [];
+      await walk(path.join(bucketDir, ...prefix.split("/").filter(Boolean)), out);
+      return out.filter((o) => o.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+    read: (key) => fs.readFile(path.join(bucketDir, key)),
+    async move(key, toKey) {
+      const to = path.join(bucketDir, toKey);
+      await fs.mkdir(path.dirname(to), { recursive: true });
+      // A rename within one file system is atomic: the object is in one place or the other.
+      await fs.rename(path.join(bucketDir, key), to);
+    },
+  };
+}
+
+/**
+ * A bucket in S3 (SDK v3): ListObjectsV2 (paginated), GetObject, and a move as CopyObject then
+ * DeleteObject. The copy takes the bucket's default encryption (SSE-KMS in a Tributary stack); a crash
+ * between the two leaves the object in both places, and the next run re-drives it once more.
+ */
+export function s3ErrorStore(client: Pick<S3Client, "send">, bucket: string): ErrorObjectStore {
+  return {
+    async list(prefix) {
+      const out: ErrorObject[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const o of page.Contents ?? []) {
+          if (o.Key) out.push({ key: o.Key, lastModified: o.LastModified ?? new Date(0) });
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+    async read(key) {
+      const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (!output.Body) return Buffer.alloc(0);
+      return Buffer.from(await output.Body.transformToByteArray());
+    },
+    async move(key, toKey) {
+      await client.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: toKey,
+          CopySource: `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`,
+        }),
+      );
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    },
+  };
+}
