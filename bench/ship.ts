@@ -13,10 +13,24 @@
  *
  *   npx ts-node --transpile-only bench/ship.ts [--mb 200] [--concurrency 4] [--standin child|inprocess|both]
  *   npx ts-node --transpile-only bench/ship.ts --mb 1000 --standin child --no-ceiling   # peak RSS on 1 GB
+ *   npx ts-node --transpile-only bench/ship.ts --mb 1000 --standin standalone          # dist/tributary-ship.js
+ *
+ * The standalone file (dist/tributary-ship.js, copied alone into a temporary folder) is measured as a
+ * server runs it, in its own `node` process against the stand-in in a child process: startup to its
+ * first read of the input, the process's peak RSS (all threads), and its payload rate over the ceiling.
  */
-import { fork, spawnSync } from "child_process";
+import { fork, spawn, spawnSync } from "child_process";
 import type { ChildProcess } from "child_process";
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "fs";
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "fs";
 import { once } from "events";
 import { cpus, loadavg, tmpdir } from "os";
 import { join, resolve } from "path";
@@ -29,6 +43,8 @@ import { FIREHOSE_LIMITS, Packer, billedBytes } from "../src/shipper/packer";
 import type { PackedCall } from "../src/shipper/packer";
 import type { RejectSink } from "../src/shipper/rejects";
 import { Shipper } from "../src/shipper/ship";
+import { lineSpecText } from "../src/shipper/line-spec";
+import { ensureShipperBundle } from "../src/standalone/build";
 import type { ShipStats } from "../src/shipper/ship";
 import { FirehoseStandIn } from "../test/support/firehose-standin";
 import type { StandInStats } from "../test/support/firehose-standin";
@@ -340,6 +356,114 @@ function measureStartup(): void {
   );
 }
 
+/**
+ * A preload for the standalone run: reports the first read of a `.log` file (the input) on stderr, and
+ * the process's peak RSS at exit. It wraps what the bundle calls, not the bundle.
+ */
+const STANDALONE_PROBE = `
+const fsp = require("fs/promises");
+const open = fsp.open;
+let reported = false;
+fsp.open = async function (...args) {
+  const handle = await open.apply(this, args);
+  if (!reported && String(args[0]).endsWith(".log")) {
+    const read = handle.read;
+    handle.read = function (...r) {
+      if (!reported) { reported = true; process.stderr.write("probe first-read\\n"); }
+      return read.apply(this, r);
+    };
+  }
+  return handle;
+};
+if (require("worker_threads").isMainThread)
+  process.on("exit", () => process.stderr.write("probe maxrss " + process.resourceUsage().maxRSS + "\\n"));
+`;
+
+async function measureStandalone(
+  file: string,
+  concurrency: number,
+  withCeiling: boolean,
+  sample: readonly PackedCall[],
+): Promise<void> {
+  const folder = mkdtempSync(join(tmpdir(), "tributary-bench-standalone-"));
+  const standIn = await childStandIn();
+  try {
+    const bundle = join(folder, "tributary-ship.js");
+    copyFileSync(ensureShipperBundle(), bundle);
+    const spec = join(folder, "weblogs.json");
+    writeFileSync(spec, lineSpecText(datasetByName("weblogs")));
+    const probe = join(folder, "probe.js");
+    writeFileSync(probe, STANDALONE_PROBE);
+    const ceilings: number[] = [];
+    const estimate = statSync(file).size * 1.414;
+    const ceilingRun = async () => {
+      const started = process.hrtime.bigint();
+      const bytes = await ceiling(standIn.endpoint, estimate, concurrency, sample);
+      ceilings.push(bytes / 1e6 / (Number(process.hrtime.bigint() - started) / 1e9));
+    };
+    if (withCeiling) await ceilingRun();
+    const acceptedBefore = (await standIn.stats()).acceptedBytes;
+    // `--node-flags "--max-old-space-size=64"`: what a unit could add to trade GC time for memory.
+    const nodeFlags = process.argv.includes("--node-flags")
+      ? process.argv[process.argv.indexOf("--node-flags") + 1].split(" ")
+      : [];
+    const args = [
+      ...nodeFlags,
+      "-r",
+      probe,
+      bundle,
+      "--spec",
+      spec,
+      "--stream",
+      "bench",
+      "--endpoint",
+      standIn.endpoint,
+    ];
+    args.push("--checkpoint-dir", join(folder, "cp"), "--concurrency", String(concurrency), "--json", file);
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { cwd: folder, env: { PATH: process.env.PATH, HOME: folder } });
+    let firstReadMs = NaN;
+    let maxRssKib = NaN;
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    createInterface({ input: child.stderr }).on("line", (line) => {
+      if (line === "probe first-read") firstReadMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const rss = /^probe maxrss (\d+)$/.exec(line);
+      if (rss) maxRssKib = Number(rss[1]);
+    });
+    const [code] = (await once(child, "exit")) as [number];
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    // 3: the sample has a few lines the agent rejects too (the same count as `tributary ship`).
+    if (code !== 0 && code !== 3) throw new Error(`the standalone shipper exited ${code}: ${stdout}`);
+    const payload = (await standIn.stats()).acceptedBytes - acceptedBefore;
+    if (withCeiling) await ceilingRun();
+    const summary = JSON.parse(stdout) as { linesAcknowledged: number };
+    const payloadMBs = payload / 1e6 / seconds;
+    console.log(
+      `\n== standalone dist/tributary-ship.js (${(statSync(bundle).size / 1e6).toFixed(2)} MB, plain node, no node_modules), stand-in in a child process`,
+    );
+    console.log(
+      `startup to first read      ${(firstReadMs / 1000).toFixed(3)} s (spawn to the first read of the input; target <= 0.3 s)`,
+    );
+    console.log(
+      `peak RSS                   ${(maxRssKib / 1024).toFixed(0)} MiB (whole process, both threads; target <= 120 MiB)`,
+    );
+    console.log(
+      `ship                       ${summary.linesAcknowledged.toLocaleString("en-US")} lines, ${(statSync(file).size / 1e6 / seconds).toFixed(1)} MB/s of log, ${payloadMBs.toFixed(1)} MB/s of JSON payload, ${seconds.toFixed(2)} s wall (with startup)`,
+    );
+    if (withCeiling) {
+      const best = Math.max(...ceilings);
+      console.log(
+        `ceiling (SDK, pre-packed)  ${best.toFixed(1)} MB/s of JSON payload (before, after: ${ceilings.map((c) => c.toFixed(1)).join(", ")})`,
+      );
+      console.log(`ratio ship / ceiling       ${(payloadMBs / best).toFixed(3)} (target >= 0.6)`);
+    }
+  } finally {
+    await standIn.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   measureStartup();
   try {
@@ -350,7 +474,7 @@ async function main(): Promise<void> {
   }
   const megabytes = flag("--mb", 200);
   const concurrency = flag("--concurrency", 4);
-  const placement = choice("--standin", ["child", "inprocess", "both"] as const, "both");
+  const placement = choice("--standin", ["child", "inprocess", "both", "standalone"] as const, "both");
   const withCeiling = !process.argv.includes("--no-ceiling");
   const dir = mkdtempSync(join(tmpdir(), "tributary-bench-"));
   const file = join(dir, "access.log");
@@ -363,9 +487,12 @@ async function main(): Promise<void> {
           .map((l) => l.toFixed(2))
           .join(" ")} at start`,
     );
-    for (const where of placement === "both" ? (["child", "inprocess"] as const) : [placement]) {
+    const placements =
+      placement === "both" ? (["child", "inprocess"] as const) : placement === "standalone" ? [] : [placement];
+    for (const where of placements) {
       report(await measure(where, file, dir, concurrency, withCeiling, calls), unpacked);
     }
+    await measureStandalone(file, concurrency, withCeiling, calls);
     console.log(
       `\nload average ${loadavg()
         .map((l) => l.toFixed(2))

@@ -35,6 +35,8 @@ export interface AgentTargetArgs {
   /** Every flow of every dataset, in dataset order. */
   readonly flows: readonly AgentFlow[];
   readonly streamArns: ReadonlyArray<pulumi.Input<string>>;
+  /** The standalone shipper's install objects (ShipperInstall.objectArns) the servers may read. @default none */
+  readonly installObjectArns?: pulumi.Input<string[]>;
   /**
    * Accounts whose principals may assume the agent role from hosts outside EC2 (on premises, other
    * clouds). agent.json then names the role in `assumeRoleARN`. @default none
@@ -118,8 +120,10 @@ export class AgentTarget extends pulumi.ComponentResource {
       {
         role: this.role.id,
         policy: pulumi
-          .all([pulumi.all([...args.streamArns]), this.parameter.arn])
-          .apply(([streamArns, configParameterArn]) => JSON.stringify(agentPolicy({ streamArns, configParameterArn }))),
+          .all([pulumi.all([...args.streamArns]), this.parameter.arn, pulumi.output(args.installObjectArns ?? [])])
+          .apply(([streamArns, configParameterArn, installObjectArns]) =>
+            JSON.stringify(agentPolicy({ streamArns, configParameterArn, installObjectArns })),
+          ),
       },
       { parent: this },
     );

@@ -12,6 +12,8 @@ import {
 import { exportTargetsOf, type ExportTarget } from "../src/warehouse/exports";
 import { modelsFor } from "../src/warehouse/models";
 import { questionsOf, type ModelQuestion } from "../src/warehouse/questions";
+import { lineSpecOf } from "../src/shipper/line-spec";
+import { ensureShipperBundle } from "../src/standalone/build";
 import { AgentTarget } from "./agent-target";
 import { AnalystAccess } from "./analyst-access";
 import { Alarms, errorOutputFilterId } from "./alarms";
@@ -25,6 +27,7 @@ import { Network } from "./network";
 import { Warehouse, type WarehouseSettings } from "./warehouse";
 import { ATHENA_RESULTS_PREFIX, firehoseRoleName, logGroupPrefixes, transformFunctionName } from "./names";
 import { platformArgsProblems } from "./platform-validation";
+import { ShipperInstall } from "./shipper-install";
 import { TransformFunction } from "./transform-function";
 
 /** Everything one stack's platform depends on; stacks/ builds it from a profile and config. */
@@ -75,6 +78,11 @@ export interface PlatformArgs {
     /** Loader reserved concurrency; 0 for none (new accounts cannot reserve any, see LoaderSettings). */
     readonly loaderReservedConcurrency: number;
   };
+  /**
+   * The standalone shipper the stack publishes for the log servers (dist/tributary-ship.js).
+   * @default the bundle built from this checkout's sources, built first when missing or stale
+   */
+  readonly shipperBundlePath?: string;
   readonly tags: Readonly<Record<string, string>>;
 }
 
@@ -124,6 +132,7 @@ export class Platform extends pulumi.ComponentResource {
   /** dataset name → delivery stream */
   readonly deliveryStreams: Readonly<Record<string, DeliveryStream>>;
   readonly agentTarget: AgentTarget;
+  readonly shipperInstall: ShipperInstall;
   readonly alarms: Alarms;
   /** The warehouse and what it needs; undefined when the stack has no warehouse. */
   readonly network?: Network;
@@ -144,6 +153,8 @@ export class Platform extends pulumi.ComponentResource {
   /** The rendered agent.json. */
   readonly agentConfig: pulumi.Output<string>;
   readonly agentInstanceProfile: pulumi.Output<string>;
+  /** `s3://…/install/shipper/`: the standalone shipper, its specs and units. */
+  readonly shipperInstallLocation: pulumi.Output<string>;
   readonly alarmTopicArn: pulumi.Output<string>;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -247,6 +258,26 @@ export class Platform extends pulumi.ComponentResource {
     this.deliveryStreams = deliveryStreams;
     const streamList = Object.values(deliveryStreams);
 
+    // Our shipper for the servers that run it instead of the agent: a spec and unit per dataset the
+    // agent serves, next to agent.json (see ShipperInstall for why S3).
+    const served = this.specs.filter(({ spec }) => spec.agentFlows.length > 0);
+    this.shipperInstall = new ShipperInstall(
+      `${name}-shipper`,
+      {
+        bucketName: this.storage.bucketName,
+        bucketArn: this.storage.bucketArn,
+        region: args.region,
+        bundlePath: args.shipperBundlePath ?? ensureShipperBundle(),
+        datasets: served.map(({ dataset }) => ({
+          lineSpec: lineSpecOf(dataset),
+          filePattern: dataset.source.filePattern,
+          streamName: deliveryStreams[dataset.name].streamName,
+        })),
+        tags,
+      },
+      { parent: this },
+    );
+
     this.agentTarget = new AgentTarget(
       `${name}-agent`,
       {
@@ -255,6 +286,7 @@ export class Platform extends pulumi.ComponentResource {
         account: this.account,
         flows: this.specs.flatMap(({ spec }) => spec.agentFlows),
         streamArns: streamList.map((s) => s.streamArn),
+        installObjectArns: this.shipperInstall.objectArns,
         ...(args.agent.trustedAccountIds !== undefined ? { trustedAccountIds: args.agent.trustedAccountIds } : {}),
         ...(args.agent.assumeRoleExternalId !== undefined
           ? { assumeRoleExternalId: args.agent.assumeRoleExternalId }
@@ -332,6 +364,7 @@ export class Platform extends pulumi.ComponentResource {
     this.agentConfigParameter = this.agentTarget.parameterName;
     this.agentConfig = this.agentTarget.agentConfig;
     this.agentInstanceProfile = this.agentTarget.instanceProfileName;
+    this.shipperInstallLocation = this.shipperInstall.location;
     this.alarmTopicArn = this.alarms.topicArn;
     this.registerOutputs({
       bucketName: this.bucketName,
@@ -342,6 +375,7 @@ export class Platform extends pulumi.ComponentResource {
       athenaWorkgroup: this.athenaWorkgroup,
       agentConfigParameter: this.agentConfigParameter,
       agentInstanceProfile: this.agentInstanceProfile,
+      shipperInstallLocation: this.shipperInstallLocation,
       alarmTopicArn: this.alarmTopicArn,
     });
   }

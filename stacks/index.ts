@@ -24,6 +24,7 @@ export const athenaWorkgroup = outputs.athenaWorkgroup;
 export const agentConfigParameter = outputs.agentConfigParameter;
 export const agentConfig = outputs.agentConfig;
 export const agentInstanceProfile = outputs.agentInstanceProfile;
+export const shipperInstall = outputs.shipperInstall;
 export const alarmTopicArn = outputs.alarmTopicArn;
 export const warehouse = outputs.warehouse;
 export const loaderFunction = outputs.loaderFunction;

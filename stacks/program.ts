@@ -12,6 +12,7 @@ export interface StackOutputs {
   readonly agentConfigParameter: pulumi.Output<string>;
   readonly agentConfig: pulumi.Output<string>;
   readonly agentInstanceProfile: pulumi.Output<string>;
+  readonly shipperInstall: pulumi.Output<string>;
   readonly alarmTopicArn: pulumi.Output<string>;
   /** What `tributary query --stack` and SQL clients need: the Data API target, endpoint and secret (none without a warehouse). */
   readonly warehouse?: pulumi.Output<Record<string, string | number>>;
@@ -67,6 +68,7 @@ export function createStack(config: StackConfig, catalog: readonly Dataset[]): S
     agentConfigParameter: platform.agentConfigParameter,
     agentConfig: platform.agentConfig,
     agentInstanceProfile: platform.agentInstanceProfile,
+    shipperInstall: platform.shipperInstallLocation,
     alarmTopicArn: platform.alarmTopicArn,
     analystRoleArn: platform.analysts.roleArn,
     analystPolicyArn: platform.analysts.policyArn,

@@ -39,13 +39,16 @@ export interface AgentPolicyArgs {
   readonly streamArns: readonly string[];
   /** The SSM parameter holding agent.json, which the server's install step reads. */
   readonly configParameterArn: string;
+  /** The standalone shipper's install objects in S3 (bundle, specs, units): read, each by name. @default none */
+  readonly installObjectArns?: readonly string[];
 }
 
 /**
  * What the Kinesis Agent calls: its FirehoseSender only ever sends PutRecordBatch (never PutRecord),
  * and its metrics go to CloudWatch. cloudwatch:PutMetricData has no resource type, so it takes
  * `Resource: "*"`, narrowed by the only condition key it supports, the namespace. The server also
- * reads its agent.json from SSM once at install (a String parameter: no KMS key involved).
+ * reads its agent.json from SSM once at install (a String parameter: no KMS key involved), or, to
+ * run our shipper instead, exactly the shipper's install objects (SSE-S3: no KMS key involved either).
  */
 export function agentPolicy(args: AgentPolicyArgs): PolicyDocument {
   return policyDocument([
@@ -56,6 +59,16 @@ export function agentPolicy(args: AgentPolicyArgs): PolicyDocument {
       Action: "ssm:GetParameter",
       Resource: args.configParameterArn,
     },
+    ...(args.installObjectArns && args.installObjectArns.length > 0
+      ? [
+          {
+            Sid: "ReadShipperInstall",
+            Effect: "Allow" as const,
+            Action: "s3:GetObject",
+            Resource: [...args.installObjectArns],
+          },
+        ]
+      : []),
     {
       Sid: "PublishAgentMetrics",
       Effect: "Allow",

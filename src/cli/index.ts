@@ -1,6 +1,6 @@
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { loadCatalog } from "../datasets";
-import { TributaryError } from "../errors";
+import { runProgram } from "./run-program";
 
 /**
  * Each command lives in its own module exporting `register(program)`. Adding one: a file beside
@@ -68,19 +68,5 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  const program = buildProgram().exitOverride();
-  try {
-    await program.parseAsync([...argv]);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
-      return;
-    }
-    if (err instanceof TributaryError) {
-      process.stderr.write(`error ${err.code}: ${err.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw err;
-  }
+  await runProgram(buildProgram(), argv);
 }

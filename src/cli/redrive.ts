@@ -16,7 +16,7 @@ import {
   firehosePort,
 } from "../shipper/firehose";
 import { pulumiCli, resolveStreamName, type PulumiPort } from "../shipper/stream-name";
-import { parseDuration } from "./ship";
+import { parseDuration } from "./ship-command";
 
 export interface RedriveCommandOptions {
   readonly dataset?: string;

@@ -109,7 +109,18 @@ function withoutTsNode(execArgv: readonly string[]): string[] {
   return kept;
 }
 
+let bundleEntry: string | undefined;
+
+/**
+ * A single-file build (the standalone shipper, dist/tributary-ship.js) has no packing-worker.js beside
+ * it: it is its own worker entry, running the packing worker when started as a worker thread.
+ */
+export function usePackingWorkerEntry(file: string): void {
+  bundleEntry = file;
+}
+
 function startWorker(workerData: PackingWorkerData): Worker {
+  if (bundleEntry) return new Worker(bundleEntry, { workerData });
   const entry = join(__dirname, `packing-worker${extname(__filename)}`);
   if (extname(__filename) !== ".ts") return new Worker(entry, { workerData });
   // Running from the TypeScript sources (bin/tributary.js, mocha, ts-node): serve the worker's modules

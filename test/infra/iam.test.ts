@@ -63,6 +63,27 @@ describe("infra: IAM policy documents (pure)", function () {
       configParameterArn: "arn:aws:ssm:eu-west-1:123456789012:parameter/tributary/x/agent.json",
     });
     assert.deepEqual(doc.Statement[0].Action, "firehose:PutRecordBatch");
+    assert.equal(
+      doc.Statement.find((s) => s.Sid === "ReadShipperInstall"),
+      undefined,
+      "no S3 grant without install objects",
+    );
+  });
+
+  it("the standalone shipper's servers read exactly its install objects, and nothing else in the bucket", function () {
+    const objects = [
+      "arn:aws:s3:::lake/install/shipper/tributary-ship.js",
+      "arn:aws:s3:::lake/install/shipper/specs/a.json",
+    ];
+    const doc = agentPolicy({
+      streamArns: ["arn:aws:firehose:eu-west-1:123456789012:deliverystream/a"],
+      configParameterArn: "arn:aws:ssm:eu-west-1:123456789012:parameter/tributary/x/agent.json",
+      installObjectArns: objects,
+    });
+    assert.deepEqual(
+      doc.Statement.find((s) => s.Sid === "ReadShipperInstall"),
+      { Sid: "ReadShipperInstall", Effect: "Allow", Action: "s3:GetObject", Resource: objects },
+    );
   });
 
   it("trusting other accounts without an external id is refused", function () {

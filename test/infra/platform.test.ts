@@ -11,6 +11,7 @@ import {
 import type { PolicyDocument, PolicyStatement } from "../../infra/iam/policy";
 import { MOCK_ACCOUNT_ID, MOCK_REGION, promiseOf, unsecret, type RecordedResource } from "../support/pulumi-mocks";
 import { BASE_ARGS, basePlatform, parsed, type BuiltPlatform } from "./fixture";
+import { lineSpecOf } from "../../src/shipper/line-spec";
 
 const DATASETS = allDatasets();
 
@@ -19,6 +20,8 @@ const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
 const LOG_BUCKET = `tributary-test-access-logs-${MOCK_ACCOUNT_ID}-${MOCK_REGION}`;
 const LAKE_KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:key/tributary-storage-key-id`;
 const WITH_TRANSFORM = DATASETS.filter((d) => d.transform !== undefined);
+/** The datasets the Kinesis Agent (and so the standalone shipper's install) serves. */
+const SERVED = DATASETS.filter((d) => !d.source.agentUnsupported);
 
 const T = {
   stream: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
@@ -101,6 +104,9 @@ describe("infra: Platform with secure defaults (every dataset of the catalog)", 
       "tributary:delivery:DeliveryStream": n,
       "tributary:access:AnalystAccess": 1,
       "tributary:agent:AgentTarget": 1,
+      "tributary:agent:ShipperInstall": 1,
+      // The standalone shipper, and a line spec and systemd unit per dataset the agent serves.
+      "aws:s3/bucketObjectv2:BucketObjectv2": 1 + 2 * SERVED.length,
       "tributary:alarms:Alarms": 1,
       "tributary:dashboard:Dashboard": 1,
       "aws:cloudwatch/dashboard:Dashboard": 1,
@@ -616,6 +622,46 @@ describe("infra: Platform with secure defaults (every dataset of the catalog)", 
         Resource: `arn:aws:ssm:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:parameter/tributary/tributary-test/agent.json`,
       });
       assert.equal(built.named("tributary-agent-instance-profile").inputs.role, "tributary-test-agent");
+    });
+
+    it("publishes the standalone shipper, a line spec and a unit per served dataset, SSE-S3; the role reads exactly those", async function () {
+      const objects = built.resources.filter((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2");
+      const keys = objects.map((o) => String(o.inputs.key)).sort();
+      assert.deepEqual(
+        keys,
+        [
+          "install/shipper/tributary-ship.js",
+          ...SERVED.flatMap((d) => [
+            `install/shipper/specs/${d.name}.json`,
+            `install/shipper/units/tributary-ship-${d.name}.service`,
+          ]),
+        ].sort(),
+      );
+      for (const o of objects) {
+        assert.equal(o.inputs.bucket, BUCKET, String(o.inputs.key));
+        assert.equal(o.inputs.serverSideEncryption, "AES256", String(o.inputs.key));
+      }
+      for (const dataset of SERVED) {
+        const spec = JSON.parse(String(built.named(`tributary-shipper-${dataset.name}-spec`).inputs.content));
+        assert.deepEqual(spec, JSON.parse(JSON.stringify(lineSpecOf(dataset))));
+        const unit = String(built.named(`tributary-shipper-${dataset.name}-unit`).inputs.content);
+        assert.match(
+          unit,
+          new RegExp(`--spec /etc/tributary/${dataset.name}\\.json --stream tributary-test-${dataset.name} `),
+        );
+      }
+      const policy = parsed<PolicyDocument>(built.named("tributary-agent-role-policy"), "policy");
+      const read = policy.Statement.find((s) => s.Sid === "ReadShipperInstall");
+      assert.deepEqual(
+        [...asList(read?.Resource)].sort(),
+        keys.map((k) => `${BUCKET_ARN}/${k}`),
+      );
+      assert.deepEqual(read?.Action, "s3:GetObject");
+      assert.ok(
+        policy.Statement.every((s) => !asList(s.Action).some((a) => a.startsWith("kms:"))),
+        "the servers need no use of the lake key",
+      );
+      assert.equal(await promiseOf(built.platform.shipperInstallLocation), `s3://${BUCKET}/install/shipper/`);
     });
 
     it("publishes agent.json with every dataset's flows in SSM, compact, on the tier its size needs", async function () {

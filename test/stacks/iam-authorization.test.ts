@@ -314,6 +314,10 @@ function agentFlows(index: PlanIndex): Flow[] {
   const role = `arn:aws:iam::${account}:role/${String(profile.inputs.role)}`;
   const parameter = ofType(index.resources, "aws:ssm/parameter:Parameter")[0];
   const parameterArn = `arn:aws:ssm:${region}:${account}:parameter${String(parameter.inputs.name)}`;
+  const objects = ofType(index.resources, "aws:s3/bucketObjectv2:BucketObjectv2");
+  assert.ok(objects.length >= 3, "the shipper's bundle, and a spec and unit per dataset");
+  const installObjects = objects.map((o) => `arn:aws:s3:::${String(o.inputs.bucket)}/${String(o.inputs.key)}`);
+  const lakeBucket = `arn:aws:s3:::${String(objects[0].inputs.bucket)}`;
   const flow = (what: string, action: string, resource: string, expect: Verdict, context = {}): Flow => ({
     what: `agent: ${what}`,
     principal: role,
@@ -328,6 +332,12 @@ function agentFlows(index: PlanIndex): Flow[] {
       return flow(`PutRecordBatch to ${String(s.inputs.name)}`, "firehose:PutRecordBatch", arn, "Allowed");
     }),
     flow("reads its agent.json", "ssm:GetParameter", parameterArn, "Allowed"),
+    // Or, to run our shipper instead: exactly the install objects (bundle, specs, units), over TLS.
+    ...installObjects.map((arn) => flow(`downloads ${arn}`, "s3:GetObject", arn, "Allowed", TLS)),
+    flow("downloads without TLS", "s3:GetObject", installObjects[0], "Denied", { "aws:SecureTransport": "false" }),
+    flow("reads lake data", "s3:GetObject", `${lakeBucket}/raw/part-0001.parquet`, "Denied", TLS),
+    flow("reads beside the install objects", "s3:GetObject", `${lakeBucket}/install/shipper/other.js`, "Denied", TLS),
+    flow("replaces the bundle", "s3:PutObject", installObjects[0], "Denied", TLS),
     flow("metrics", "cloudwatch:PutMetricData", "*", "Allowed", { "cloudwatch:namespace": "AWSKinesisAgent" }),
     flow("metrics elsewhere", "cloudwatch:PutMetricData", "*", "Denied", { "cloudwatch:namespace": "Other" }),
     flow(

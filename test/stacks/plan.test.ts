@@ -103,6 +103,36 @@ for (const stack of ["dev", "prod"]) {
       assert.equal(topics.size, 1);
     });
 
+    it("the standalone shipper for the log servers: the bundle, a spec and a unit per served dataset, and the agent role's read of exactly those", () => {
+      const objects = ofType(resources, "aws:s3/bucketObjectv2:BucketObjectv2");
+      const served = allDatasets().filter((d) => !d.source.agentUnsupported);
+      const byKey = new Map(objects.map((o) => [String(o.inputs.key), o]));
+      const bundle = byKey.get("install/shipper/tributary-ship.js");
+      assert.ok(bundle, "the bundle object");
+      assert.ok(bundle.inputs.source, "the bundle is uploaded from the built file");
+      for (const d of served) {
+        const spec = byKey.get(`install/shipper/specs/${d.name}.json`);
+        assert.equal(JSON.parse(String(spec?.inputs.content)).name, d.name);
+        const unit = String(byKey.get(`install/shipper/units/tributary-ship-${d.name}.service`)?.inputs.content);
+        assert.match(
+          unit,
+          new RegExp(
+            `^ExecStart=.*--spec /etc/tributary/${d.name}\\.json --stream tributary-${stack}-${d.name} .*--follow`,
+            "m",
+          ),
+        );
+      }
+      assert.equal(objects.length, 1 + 2 * served.length);
+      const grant = policies(resources)
+        .filter((p) => p.where.endsWith("agent-role-policy.policy"))
+        .flatMap((p) => p.statements)
+        .find((st) => st.Sid === "ReadShipperInstall");
+      assert.deepEqual(
+        [...list(grant?.Resource as string | string[])].sort(),
+        objects.map((o) => `arn:aws:s3:::${String(o.inputs.bucket)}/${String(o.inputs.key)}`).sort(),
+      );
+    });
+
     it("no IAM allow statement with action * or service:*, and Resource * only for actions that have no resource scope", () => {
       const docs = policies(resources);
       assert.ok(docs.length > 30, `${docs.length} policy documents`);
