@@ -275,7 +275,7 @@ function compileStep(option: AgentProcessingOption): Step {
     }
     case "ADDMETADATA":
       // AddMetadataConverter: {"metadata": <metadata>, "data": <the record so far, as a string>}. Newer
-      // agent releases add "dataType":"TEXT" (and "ts" when asked); the covidx transform ignores both.
+      // agent releases add "dataType":"TEXT" (and "ts" when asked); the generic transform reads only `metadata` and `data`.
       return (input) => ({ ok: true, json: JSON.stringify({ metadata: option.metadata, data: input }) });
     case "ADDBRACKETS":
       // BracketsDataConverter: the agent's example converter, "{" + record + "}".

@@ -37,8 +37,8 @@ export function buildProgram(): Command {
       "Tributary: a server-log data lake on AWS (Firehose → partitioned Parquet in S3 → Glue/Athena → " +
         "Redshift), and the same pipeline offline on one machine (no AWS account needed).",
     )
-    .addHelpText(
-      "after",
+    // A function: the catalog is read only when help is printed, not on every command's start.
+    .addHelpText("after", () =>
       [
         "",
         "Start here:",

@@ -1,5 +1,5 @@
 import { DuckDBInstance } from "@duckdb/node-api";
-import { mkdtemp, rm } from "fs/promises";
+import { mkdtemp, rm, writeFile } from "fs/promises";
 import { tmpdir } from "os";
 import { join } from "path";
 import { lineProcessorFor } from "../agent/processing";
@@ -166,7 +166,6 @@ async function parquetRoundTrip(
   const connection = await db.connect();
   try {
     const jsonFile = join(dir, "rows.json");
-    const { writeFile } = await import("fs/promises");
     await writeFile(jsonFile, rows.map((r) => JSON.stringify(r)).join("\n"));
     const columns = dataset.columns
       .map((c) => `${sqlString(c.name, "column")}: ${sqlString(duckdbType(c.type), "type")}`)
