@@ -8,6 +8,7 @@ import { TributaryError } from "../src/errors";
 // Imported at the top on purpose: Pulumi serializes the functions this module references into the
 // Lambda's code. A require() inside the factory would not be bundled and would fail in Lambda.
 import { drainAndLoad, type DrainReport, type LoaderConfig } from "../src/loader/drain";
+import { s3ObjectColumns } from "../src/loader/parquet-columns";
 import { LOADER_RUN_METRICS, loaderRunDocuments } from "../src/loader/metrics";
 import { writeEmfLine } from "../src/metrics/emf";
 import packageJson from "../package.json";
@@ -36,10 +37,20 @@ export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
 export const LOADER_ALARM_PERIOD_SECONDS = 300;
 
 /**
- * The serialized loader requires only @aws-sdk/* (in the Lambda runtime) and Node built-ins, so every
- * dependency of the project stays out of the zip.
+ * The one project dependency the loader's zip carries: hyparquet reads each file's columns from its
+ * Parquet footer (two ranged GETs), which picks the file's COPY column list after a column was added.
+ * It is plain JavaScript with no dependencies of its own (≈ 0.5 MB; an ES module, which the
+ * nodejs22.x runtime loads with require()).
  */
-export const LOADER_EXCLUDED_PACKAGES: readonly string[] = Object.keys(packageJson.dependencies);
+export const LOADER_BUNDLED_PACKAGES: readonly string[] = ["hyparquet"];
+
+/**
+ * Everything else stays out of the zip: the serialized loader requires only @aws-sdk/* (in the Lambda
+ * runtime), Node built-ins and LOADER_BUNDLED_PACKAGES.
+ */
+export const LOADER_EXCLUDED_PACKAGES: readonly string[] = Object.keys(packageJson.dependencies).filter(
+  (name) => !LOADER_BUNDLED_PACKAGES.includes(name),
+);
 
 /** Environment variables the loader Lambda reads its settings from. */
 export const LOADER_ENV = {
@@ -366,6 +377,7 @@ export class Loader extends pulumi.ComponentResource {
                 secretKeyArn,
                 bucketArn,
                 manifestPrefix: MANIFEST_PREFIX,
+                curatedPrefix: CURATED_PREFIX,
                 lakeKeyArn,
                 logGroupArn,
               }),
@@ -419,7 +431,10 @@ export class Loader extends pulumi.ComponentResource {
           const redshiftData = new RedshiftDataClient({});
           return async (_event: ScheduledEvent, context: aws.lambda.Context): Promise<DrainReport> => {
             const config = loaderConfigFromEnvironment(process.env, context.getRemainingTimeInMillis(), datasets);
-            const report = await drainAndLoad({ sqs, s3Put: s3, redshiftData }, config);
+            const report = await drainAndLoad(
+              { sqs, s3Put: s3, redshiftData, parquetColumns: (object) => s3ObjectColumns(s3, object) },
+              config,
+            );
             console.log(JSON.stringify({ message: "load run finished", ...report }));
             // EMF: CloudWatch turns these log lines into the loader's metrics (no API call).
             for (const document of loaderRunDocuments(context.functionName, report, Date.now())) {

@@ -18,6 +18,8 @@ export interface LoaderPolicyArgs {
   readonly bucketArn: string;
   /** Where manifests are written, e.g. `manifests/`. */
   readonly manifestPrefix: string;
+  /** Where Firehose writes Parquet, e.g. `curated/`: the loader reads each new file's footer there. */
+  readonly curatedPrefix: string;
   readonly lakeKeyArn: string;
   readonly logGroupArn: string;
 }
@@ -64,10 +66,12 @@ export function dataApiStatements(warehouseArn: string): PolicyStatement[] {
 /**
  * The loader Lambda's role: drain its own queue, run statements on this warehouse only (authenticated
  * with the one admin secret), follow its own statements, write manifests, write its own logs.
- * It reads no lake object: sizes come from the S3 event and COPY reads the data with the COPY role.
+ * and read the footers of curated Parquet files (their column lists; COPY reads the data with the COPY
+ * role). Sizes come from the S3 event.
  */
 export function loaderPolicy(args: LoaderPolicyArgs): PolicyDocument {
   const manifests = `${args.bucketArn}/${args.manifestPrefix}*`;
+  const curated = `${args.bucketArn}/${args.curatedPrefix}*`;
   const warehouseArn = args.warehouse.kind === "serverless" ? args.warehouse.workgroupArn : args.warehouse.clusterArn;
   return policyDocument([
     {
@@ -125,6 +129,19 @@ export function loaderPolicy(args: LoaderPolicyArgs): PolicyDocument {
         StringEquals: { "kms:ViaService": serviceHost("s3", args.region) },
         // With an S3 Bucket Key the encryption context is the bucket ARN, without one the object ARN.
         StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, manifests] },
+      },
+    },
+    // Two ranged GETs per new file (the footer length, then the footer): a file written before a column
+    // was added has fewer columns than the table, and COPY must name the file's own columns.
+    { Sid: "ReadCuratedParquetFooters", Effect: "Allow", Action: "s3:GetObject", Resource: curated },
+    {
+      Sid: "DecryptCuratedObjectsThroughS3",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: args.lakeKeyArn,
+      Condition: {
+        StringEquals: { "kms:ViaService": serviceHost("s3", args.region) },
+        StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, curated] },
       },
     },
     {

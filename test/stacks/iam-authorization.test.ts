@@ -438,6 +438,13 @@ function warehouseFlows(index: PlanIndex): Flow[] {
     byLoader("grants on the lake key", "kms:CreateGrant", lakeKey, "Denied", viaDataApi),
     byLoader("writes a manifest", "s3:PutObject", manifest, "Allowed"),
     byLoader("encrypts it", "kms:GenerateDataKey", lakeKey, "Allowed", viaS3),
+    byLoader("decrypts a curated file", "kms:Decrypt", lakeKey, "Allowed", viaS3),
+    byLoader("reads raw/", "s3:GetObject", `${bucket}/raw/any/server.log`, "Denied"),
+    byLoader("reads analytics/", "s3:GetObject", `${bucket}/analytics/any/t/0000_part_00.parquet`, "Denied"),
+    byLoader("decrypts outside S3", "kms:Decrypt", lakeKey, "Denied", {
+      ...viaS3,
+      "kms:ViaService": `sqs.${region}.amazonaws.com`,
+    }),
     byLoader("writes a manifest without TLS", "s3:PutObject", manifest, "Denied", { "aws:SecureTransport": "false" }),
     ...["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"].map((a) =>
       byLoader("drains its queue", a, queue, "Allowed"),
@@ -507,10 +514,17 @@ function warehouseFlows(index: PlanIndex): Flow[] {
         `${bucket}/${keyUnder(String(s3.prefix))}`,
         "Denied",
       ),
+      // The footer: a file's own column list for its COPY.
       byLoader(
         `reads ${String(stream.inputs.name)}'s curated objects`,
         "s3:GetObject",
         `${bucket}/${keyUnder(String(s3.prefix))}`,
+        "Allowed",
+      ),
+      byLoader(
+        `reads ${String(stream.inputs.name)}'s failed records`,
+        "s3:GetObject",
+        `${bucket}/${keyUnder(String(s3.errorOutputPrefix))}`,
         "Denied",
       ),
     );

@@ -2,19 +2,35 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { capturingStdout } from "../../support/capture-stdout";
-import { datasetByName } from "../../../src/datasets";
+import { allDatasets } from "../../../src/datasets";
 import { startRedshiftDataStandin, type RedshiftDataStandin } from "../../support/redshift-data-standin";
 import { buildStack, DEV_WAREHOUSE, LAKE, REGION } from "./stack";
 import { startSqsS3Standin, type SqsS3Standin } from "./sqs-s3-standin";
 
 const PROJECT_ROOT = path.resolve(__dirname, "../../..");
-const OBJECT_KEY = "curated/weblogs/dt=2015-05-17/status_class=2xx/tributary-dev-weblogs-1.parquet";
-const OBJECT_SIZE = 48_213;
+/** Whichever dataset the catalog declares first: the loader must not care which. */
+const DATASET = allDatasets()[0];
+const OBJECT_KEY = `curated/${DATASET.name}/dt=2015-05-17/tributary-dev-${DATASET.name}-1.parquet`;
 const OBJECT_ETAG = "9b2cf535f27731c974343645a3985328";
 
+/** A one-row Parquet file with these top-level columns, as DuckDB writes it. */
+async function parquetWithColumns(file: string, columns: readonly string[]): Promise<Buffer> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    const select = columns.map((c) => `'x'::VARCHAR AS "${c}"`).join(", ");
+    await connection.run(`COPY (SELECT ${select}) TO '${file}' (FORMAT parquet)`);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+  return fs.readFileSync(file);
+}
+
 /** What S3 sends for one Firehose PUT (keys URL-encoded, `=` as %3D). */
-function s3Notification(): string {
+function s3Notification(objectSize: number): string {
   return JSON.stringify({
     Records: [
       {
@@ -29,7 +45,7 @@ function s3Notification(): string {
           bucket: { name: LAKE.bucketName, arn: LAKE.bucketArn },
           object: {
             key: OBJECT_KEY.replace(/=/g, "%3D"),
-            size: OBJECT_SIZE,
+            size: objectSize,
             eTag: OBJECT_ETAG,
             sequencer: "0065F2A0C1D2E3F4A5",
           },
@@ -83,19 +99,42 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
     const code = fn.inputs.code as { assets: Promise<Record<string, ArchiveAsset>> };
     const assets = await code.assets;
     // Every project dependency is excluded: the zip is the one generated file.
-    assert.deepStrictEqual(Object.keys(assets), ["__index.js"]);
+    // The zip: the generated file and the one bundled package (the footer reader); every other project
+    // dependency is excluded.
+    assert.deepStrictEqual(Object.keys(assets).sort(), ["__index.js", "node_modules/hyparquet"]);
+    const bundled = assets["node_modules/hyparquet"] as unknown as { path: Promise<string> | string };
+    const bundledDir = path.resolve(PROJECT_ROOT, await bundled.path);
+    const bundledPackage = JSON.parse(fs.readFileSync(path.join(bundledDir, "package.json"), "utf8")) as {
+      dependencies?: Record<string, string>;
+    };
+    assert.deepStrictEqual(bundledPackage.dependencies ?? {}, {}, "the bundled package must need nothing else");
     const source = await assets["__index.js"].text;
     const required = [...source.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).sort();
-    // Only what the nodejs22.x runtime provides: Node built-ins and the AWS SDK v3.
+    // Only what the nodejs22.x runtime provides (Node built-ins and the AWS SDK v3) and the zip carries.
     assert.deepStrictEqual(required, [
       "@aws-sdk/client-redshift-data/dist-cjs/index.js",
       "@aws-sdk/client-s3/dist-cjs/index.js",
       "@aws-sdk/client-sqs/dist-cjs/index.js",
       "crypto",
+      "hyparquet",
     ]);
     fs.writeFileSync(path.join(codeDir, "__index.js"), source);
-    // The runtime's SDK, played by the project's node_modules.
-    fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(codeDir, "node_modules"), "dir");
+    // node_modules as the function sees it: the zip's copy of the bundled package, and the runtime's SDK
+    // played by the project's other packages.
+    const modules = path.join(codeDir, "node_modules");
+    fs.mkdirSync(modules);
+    fs.cpSync(bundledDir, path.join(modules, "hyparquet"), { recursive: true });
+    for (const entry of fs.readdirSync(path.join(PROJECT_ROOT, "node_modules"))) {
+      if (entry === "hyparquet" || entry === ".bin") continue;
+      fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules", entry), path.join(modules, entry));
+    }
+
+    // The curated file, written before the dataset's last column was added: its COPY must name only
+    // the columns the file has (COPY … FORMAT AS PARQUET matches by position and count).
+    const declared = DATASET.columns.map((c) => c.name);
+    const fileColumns = declared.slice(0, -1);
+    const parquet = await parquetWithColumns(path.join(codeDir, "older.parquet"), fileColumns);
+    sqsS3.putObject(`${LAKE.bucketName}/${OBJECT_KEY}`, parquet);
 
     const environment = (fn.inputs.environment as { variables: Record<string, string> }).variables;
     Object.assign(process.env, environment, {
@@ -108,7 +147,7 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
-    const message = sqsS3.enqueue(s3Notification());
+    const message = sqsS3.enqueue(s3Notification(parquet.length));
 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const lambda = require(path.join(codeDir, "__index.js")) as {
@@ -162,7 +201,7 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
             },
           ],
           FunctionName: "tributary-dev-loader",
-          Dataset: "weblogs",
+          Dataset: DATASET.name,
           ObjectsLoaded: 1,
           ObjectsFailed: 0,
         },
@@ -174,10 +213,10 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
     const [[manifestPath, manifestBody]] = [...sqsS3.objects];
     const manifestKey = manifestPath.slice(LAKE.bucketName.length + 1);
     assert.strictEqual(manifestPath.slice(0, LAKE.bucketName.length + 1), `${LAKE.bucketName}/`);
-    assert.match(manifestKey, /^manifests\/load-[0-9a-f]{16}\/weblogs\.manifest$/);
+    assert.match(manifestKey, new RegExp(`^manifests/load-[0-9a-f]{16}/${DATASET.name}\\.manifest$`));
     assert.deepStrictEqual(JSON.parse(manifestBody), {
       entries: [
-        { url: `s3://${LAKE.bucketName}/${OBJECT_KEY}`, mandatory: true, meta: { content_length: OBJECT_SIZE } },
+        { url: `s3://${LAKE.bucketName}/${OBJECT_KEY}`, mandatory: true, meta: { content_length: parquet.length } },
       ],
     });
 
@@ -191,11 +230,7 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
     assert.deepStrictEqual(
       sqls.filter((sql) => sql.startsWith("COPY ")),
       [
-        `COPY staging.weblogs (${datasetByName("weblogs")
-          .columns.map((c) => c.name)
-          .join(
-            ", ",
-          )}) FROM 's3://${LAKE.bucketName}/${manifestKey}' IAM_ROLE '${copyRoleArn}' FORMAT AS PARQUET MANIFEST`,
+        `COPY staging.${DATASET.name} (${fileColumns.join(", ")}) FROM 's3://${LAKE.bucketName}/${manifestKey}' IAM_ROLE '${copyRoleArn}' FORMAT AS PARQUET MANIFEST`,
       ],
     );
     assert.ok(
@@ -207,6 +242,13 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
       ),
       "the ledger insert for the object is not in the COPY's transaction",
     );
+
+    // The columns came from the footer alone: ranged GETs of the one object, never a whole-object read.
+    assert.ok(sqsS3.getRequests.length >= 1);
+    for (const get of sqsS3.getRequests) {
+      assert.strictEqual(get.path, `${LAKE.bucketName}/${OBJECT_KEY}`);
+      assert.match(get.range ?? "", /^bytes=\d+-\d+$/);
+    }
 
     // Every submission authenticated the same way: this workgroup, this database, the admin secret.
     const submissions = redshift.requests.filter(
@@ -239,7 +281,7 @@ describe("infra/loader: the serialized loader Lambda runs", function () {
         dataset: l.dataset,
         objects: l.objects,
       })),
-      [{ dataset: "weblogs", objects: 1 }],
+      [{ dataset: DATASET.name, objects: 1 }],
     );
   });
 });

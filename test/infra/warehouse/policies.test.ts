@@ -21,6 +21,7 @@ const loaderArgs = {
   secretKeyArn: WAREHOUSE_KEY,
   bucketArn: BUCKET,
   manifestPrefix: "manifests/",
+  curatedPrefix: "curated/",
   lakeKeyArn: LAKE_KEY,
   logGroupArn: LOG_GROUP,
 } as const;
@@ -146,7 +147,7 @@ describe("infra/iam: warehouse and loader policies", () => {
     assert.deepStrictEqual(wildcardViolations(document), []);
   });
 
-  it("loader (Serverless): its queue, this workgroup, its own statements, the one secret, manifests/, its log group", () => {
+  it("loader (Serverless): its queue, this workgroup, its own statements, the one secret, manifests/, curated/ footers, its log group", () => {
     const document = loaderPolicy(loaderArgs);
     assert.deepStrictEqual(document, {
       Version: "2012-10-17",
@@ -216,6 +217,17 @@ describe("infra/iam: warehouse and loader policies", () => {
           Condition: {
             StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" },
             StringLike: { "kms:EncryptionContext:aws:s3:arn": [BUCKET, `${BUCKET}/manifests/*`] },
+          },
+        },
+        { Sid: "ReadCuratedParquetFooters", Effect: "Allow", Action: "s3:GetObject", Resource: `${BUCKET}/curated/*` },
+        {
+          Sid: "DecryptCuratedObjectsThroughS3",
+          Effect: "Allow",
+          Action: "kms:Decrypt",
+          Resource: LAKE_KEY,
+          Condition: {
+            StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" },
+            StringLike: { "kms:EncryptionContext:aws:s3:arn": [BUCKET, `${BUCKET}/curated/*`] },
           },
         },
         {

@@ -8,7 +8,8 @@ import type { AddressInfo } from "net";
  * AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_S3:
  * - SQS, AWS JSON 1.0 (`X-Amz-Target: AmazonSQS.<Operation>`): ReceiveMessage hands out each queued
  *   message once (it then stays in flight), DeleteMessageBatch deletes by receipt handle.
- * - S3, REST path-style: PutObject stores the body.
+ * - S3, REST path-style: PutObject stores the body; GetObject serves an object put with `putObject`,
+ *   honouring a `Range: bytes=a-b` header (206), as the loader's footer reads need.
  */
 
 export interface QueuedMessage {
@@ -27,7 +28,11 @@ export interface SqsS3Standin {
   readonly sqsRequests: { readonly operation: string; readonly body: Record<string, unknown> }[];
   /** `bucket/key` → body, for every PutObject. */
   readonly objects: Map<string, string>;
+  /** Every GetObject: the object and the Range header it asked for. */
+  readonly getRequests: { readonly path: string; readonly range?: string }[];
   enqueue(body: string): QueuedMessage;
+  /** Stores an object for GetObject (`bucket/key`). */
+  putObject(path: string, body: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -48,7 +53,12 @@ function decodeAwsChunked(raw: Buffer): Buffer {
 
 export async function startSqsS3Standin(): Promise<SqsS3Standin> {
   let next = 1;
+  const readable = new Map<string, Buffer>();
   const standin: SqsS3Standin = {
+    getRequests: [],
+    putObject(path: string, body: Buffer): void {
+      readable.set(path, body);
+    },
     endpoint: "",
     visible: [],
     inFlight: [],
@@ -146,6 +156,27 @@ export async function startSqsS3Standin(): Promise<SqsS3Standin> {
         standin.objects.set(path, (chunked ? decodeAwsChunked(raw) : raw).toString("utf8"));
         res.writeHead(200, { etag: `"${createHash("md5").update(raw).digest("hex")}"`, "content-length": 0 });
         return res.end();
+      }
+      if (req.method === "GET") {
+        const path = decodeURIComponent(new URL(req.url ?? "/", "http://standin").pathname.slice(1));
+        const range = req.headers.range;
+        standin.getRequests.push({ path, ...(range !== undefined ? { range } : {}) });
+        const body = readable.get(path);
+        if (!body) {
+          res.writeHead(404, { "content-type": "application/xml" });
+          return res.end("<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>");
+        }
+        const match = /^bytes=(\d+)-(\d+)$/.exec(range ?? "");
+        if (!match) {
+          res.writeHead(200, { "content-length": body.length });
+          return res.end(body);
+        }
+        const [start, end] = [Number(match[1]), Math.min(Number(match[2]), body.length - 1)];
+        res.writeHead(206, {
+          "content-length": end - start + 1,
+          "content-range": `bytes ${start}-${end}/${body.length}`,
+        });
+        return res.end(body.subarray(start, end + 1));
       }
       res.writeHead(400, { "content-type": "application/xml" });
       res.end(`<Error><Code>NotImplemented</Code><Message>${req.method ?? ""} ${req.url ?? ""}</Message></Error>`);
