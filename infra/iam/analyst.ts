@@ -1,4 +1,4 @@
-import { accountRootArn, policyDocument, serviceHost, type AccountContext, type PolicyDocument } from "./policy";
+import { accountRootArn, keyThroughS3, policyDocument, type AccountContext, type PolicyDocument } from "./policy";
 import { dataApiStatements } from "./loader";
 import { SPECTRUM_GLUE_ACTIONS } from "./warehouse";
 
@@ -65,6 +65,7 @@ export interface AnalystPolicyArgs {
 export function analystPolicy(args: AnalystPolicyArgs): PolicyDocument {
   const readable = args.readPrefixes.map((prefix) => `${args.bucketArn}/${prefix}*`);
   const results = `${args.bucketArn}/${args.athenaResultsPrefix}*`;
+  const lakeKey = { keyArn: args.lakeKeyArn, region: args.region, bucketArn: args.bucketArn };
   const listable = [...args.readPrefixes, args.athenaResultsPrefix];
   const statements: PolicyDocument["Statement"][number][] = [
     {
@@ -94,27 +95,8 @@ export function analystPolicy(args: AnalystPolicyArgs): PolicyDocument {
       Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
       Resource: results,
     },
-    {
-      Sid: "DecryptLakeObjectsThroughS3",
-      Effect: "Allow",
-      Action: "kms:Decrypt",
-      Resource: args.lakeKeyArn,
-      Condition: {
-        StringEquals: { "kms:ViaService": serviceHost("s3", args.region) },
-        // With an S3 Bucket Key the encryption context is the bucket ARN, without one the object ARN.
-        StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, ...readable, results] },
-      },
-    },
-    {
-      Sid: "EncryptQueryResultsThroughS3",
-      Effect: "Allow",
-      Action: "kms:GenerateDataKey",
-      Resource: args.lakeKeyArn,
-      Condition: {
-        StringEquals: { "kms:ViaService": serviceHost("s3", args.region) },
-        StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, results] },
-      },
-    },
+    keyThroughS3("DecryptLakeObjectsThroughS3", "kms:Decrypt", lakeKey, [...readable, results]),
+    keyThroughS3("EncryptQueryResultsThroughS3", "kms:GenerateDataKey", lakeKey, [results]),
   ];
   if (args.warehouse) {
     const warehouseArn = args.warehouse.kind === "serverless" ? args.warehouse.workgroupArn : args.warehouse.clusterArn;

@@ -1,4 +1,4 @@
-import { policyDocument, serviceHost, serviceTrustPolicy, type PolicyDocument, type PolicyStatement } from "./policy";
+import { keyThroughS3, policyDocument, serviceTrustPolicy, type PolicyDocument, type PolicyStatement } from "./policy";
 
 /**
  * Firehose assumes the delivery role only when it passes this account's id as the external id,
@@ -48,17 +48,7 @@ export function firehoseDeliveryPolicy(args: FirehoseDeliveryPolicyArgs): Policy
       Action: ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
       Resource: objects,
     },
-    {
-      Sid: "EncryptObjectsThroughS3",
-      Effect: "Allow",
-      Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-      Resource: args.keyArn,
-      Condition: {
-        StringEquals: { "kms:ViaService": serviceHost("s3", args.region) },
-        // With an S3 Bucket Key the encryption context is the bucket ARN, without one the object ARN.
-        StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, ...objects] },
-      },
-    },
+    keyThroughS3("EncryptObjectsThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"], args, objects),
     {
       Sid: "ReadTheParquetSchema",
       Effect: "Allow",

@@ -1,4 +1,11 @@
-import { policyDocument, serviceHost, type AccountContext, type PolicyDocument, type PolicyStatement } from "./policy";
+import {
+  keyThroughS3,
+  policyDocument,
+  serviceHost,
+  type AccountContext,
+  type PolicyDocument,
+  type PolicyStatement,
+} from "./policy";
 
 /** The warehouse the loader's Data API statements may run on. */
 export type LoaderWarehouseTarget =
@@ -72,6 +79,7 @@ export function dataApiStatements(warehouseArn: string): PolicyStatement[] {
 export function loaderPolicy(args: LoaderPolicyArgs): PolicyDocument {
   const manifests = `${args.bucketArn}/${args.manifestPrefix}*`;
   const curated = `${args.bucketArn}/${args.curatedPrefix}*`;
+  const lakeKey = { keyArn: args.lakeKeyArn, region: args.region, bucketArn: args.bucketArn };
   const warehouseArn = args.warehouse.kind === "serverless" ? args.warehouse.workgroupArn : args.warehouse.clusterArn;
   return policyDocument([
     {
@@ -120,30 +128,11 @@ export function loaderPolicy(args: LoaderPolicyArgs): PolicyDocument {
       },
     },
     { Sid: "WriteManifests", Effect: "Allow", Action: "s3:PutObject", Resource: manifests },
-    {
-      Sid: "EncryptManifestsThroughS3",
-      Effect: "Allow",
-      Action: "kms:GenerateDataKey",
-      Resource: args.lakeKeyArn,
-      Condition: {
-        StringEquals: { "kms:ViaService": serviceHost("s3", args.region) },
-        // With an S3 Bucket Key the encryption context is the bucket ARN, without one the object ARN.
-        StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, manifests] },
-      },
-    },
+    keyThroughS3("EncryptManifestsThroughS3", "kms:GenerateDataKey", lakeKey, [manifests]),
     // Two ranged GETs per new file (the footer length, then the footer): a file written before a column
     // was added has fewer columns than the table, and COPY must name the file's own columns.
     { Sid: "ReadCuratedParquetFooters", Effect: "Allow", Action: "s3:GetObject", Resource: curated },
-    {
-      Sid: "DecryptCuratedObjectsThroughS3",
-      Effect: "Allow",
-      Action: "kms:Decrypt",
-      Resource: args.lakeKeyArn,
-      Condition: {
-        StringEquals: { "kms:ViaService": serviceHost("s3", args.region) },
-        StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, curated] },
-      },
-    },
+    keyThroughS3("DecryptCuratedObjectsThroughS3", "kms:Decrypt", lakeKey, [curated]),
     {
       Sid: "WriteOwnLogs",
       Effect: "Allow",

@@ -46,6 +46,28 @@ export const accountRootArn = (account: AccountContext, accountId = account.acco
 export const serviceHost = (service: string, region: string): string =>
   `${service}.${region}.${region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com"}`;
 
+/**
+ * Use of a bucket's KMS key through S3 only, for the given objects: with an S3 Bucket Key the
+ * encryption context is the bucket ARN, without one the object ARN, so both are listed.
+ */
+export function keyThroughS3(
+  sid: string,
+  action: string | readonly string[],
+  args: { readonly keyArn: string; readonly region: string; readonly bucketArn: string },
+  objects: readonly string[],
+): PolicyStatement {
+  return {
+    Sid: sid,
+    Effect: "Allow",
+    Action: action,
+    Resource: args.keyArn,
+    Condition: {
+      StringEquals: { "kms:ViaService": serviceHost("s3", args.region) },
+      StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, ...objects] },
+    },
+  };
+}
+
 /** A trust policy letting one AWS service assume a role. */
 export function serviceTrustPolicy(service: string, condition?: Condition): PolicyDocument {
   return policyDocument([

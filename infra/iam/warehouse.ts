@@ -1,5 +1,5 @@
 import { KEY_ACCOUNT_ACTIONS } from "./kms";
-import { accountRootArn, policyDocument, serviceHost, type AccountContext, type PolicyDocument } from "./policy";
+import { accountRootArn, keyThroughS3, policyDocument, type AccountContext, type PolicyDocument } from "./policy";
 
 /**
  * Redshift assumes the COPY role for COPY, UNLOAD and Spectrum. Serverless assumes it as
@@ -55,7 +55,7 @@ export function copyRolePolicy(args: CopyRolePolicyArgs): PolicyDocument {
   const objects = args.readPrefixes.map((prefix) => `${args.bucketArn}/${prefix}*`);
   const writePrefixes = args.writePrefixes ?? [];
   const written = writePrefixes.map((prefix) => `${args.bucketArn}/${prefix}*`);
-  const viaS3 = { "kms:ViaService": serviceHost("s3", args.region) };
+  const lakeKey = { keyArn: args.lakeKeyArn, region: args.region, bucketArn: args.bucketArn };
   return policyDocument([
     { Sid: "LocateTheLakeBucket", Effect: "Allow", Action: "s3:GetBucketLocation", Resource: args.bucketArn },
     {
@@ -78,30 +78,11 @@ export function copyRolePolicy(args: CopyRolePolicyArgs): PolicyDocument {
             Action: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
             Resource: written,
           },
-          {
-            Sid: "EncryptUnloadedObjectsThroughS3",
-            Effect: "Allow" as const,
-            Action: "kms:GenerateDataKey",
-            Resource: args.lakeKeyArn,
-            Condition: {
-              StringEquals: viaS3,
-              StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, ...written] },
-            },
-          },
+          keyThroughS3("EncryptUnloadedObjectsThroughS3", "kms:GenerateDataKey", lakeKey, written),
         ]
       : []),
-    {
-      Sid: "DecryptLakeObjectsThroughS3",
-      Effect: "Allow",
-      Action: "kms:Decrypt",
-      Resource: args.lakeKeyArn,
-      Condition: {
-        StringEquals: viaS3,
-        // With an S3 Bucket Key the encryption context is the bucket ARN, without one the object ARN.
-        // Multipart uploads (large UNLOAD files) decrypt the data key of their parts, hence the written objects.
-        StringLike: { "kms:EncryptionContext:aws:s3:arn": [args.bucketArn, ...objects, ...written] },
-      },
-    },
+    // Multipart uploads (large UNLOAD files) decrypt the data key of their parts, hence the written objects.
+    keyThroughS3("DecryptLakeObjectsThroughS3", "kms:Decrypt", lakeKey, [...objects, ...written]),
     {
       Sid: "ReadTheLakeCatalogForSpectrum",
       Effect: "Allow",
