@@ -26,16 +26,24 @@ export interface CatalogLoad {
   readonly problems: readonly string[];
 }
 
-/** The project's own dataset folder: `src/datasets` under the package root, wherever this file runs from. */
-export function defaultDatasetsDir(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "src", "datasets"))) {
-      return join(dir, "src", "datasets");
+/** A dataset declaration's file name. */
+const DECLARATION_FILE = /\.ya?ml$/;
+
+/**
+ * The project's own dataset folder: `src/datasets` under the package root, wherever this file runs from.
+ * The compiled CLI runs from `dist/src/datasets`, and `dist/` holds a `package.json` and a `src/datasets`
+ * of compiled code but no declaration, so the root is the nearest ancestor whose `src/datasets` holds a
+ * `*.yaml`; a project whose folder holds none yet gets its own (empty) folder, named in the error.
+ */
+export function defaultDatasetsDir(from: string = __dirname): string {
+  let first: string | undefined;
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, "src", "datasets");
+    if (existsSync(join(dir, "package.json")) && existsSync(candidate)) {
+      if (readdirSync(candidate).some((f) => DECLARATION_FILE.test(f))) return candidate;
+      first ??= candidate;
     }
-    const parent = dirname(dir);
-    if (parent === dir) return __dirname;
-    dir = parent;
+    if (dirname(dir) === dir) return first ?? from;
   }
 }
 
@@ -124,7 +132,7 @@ export function loadCatalog(dir = datasetsDir()): CatalogLoad {
     return { dir: root, datasets: [], problems: [`${root}: the datasets folder does not exist.`] };
   }
   const files = readdirSync(root)
-    .filter((f) => /\.ya?ml$/.test(f))
+    .filter((f) => DECLARATION_FILE.test(f))
     .sort();
   const datasets: Dataset[] = [];
   const problems: string[] = [];

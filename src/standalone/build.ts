@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, statSync } from "fs";
 import { dirname, join } from "path";
+import { projectDir } from "../cli/project-dir";
 import { TributaryError } from "../errors";
 
 /**
@@ -9,7 +10,8 @@ import { TributaryError } from "../errors";
  * `ensureShipperBundle()`, which builds only when the file is missing or older than the sources.
  */
 
-const ROOT = join(__dirname, "..", "..");
+// The project folder, also when this runs compiled from dist/src/standalone.
+const ROOT = projectDir(__dirname);
 /** Where `npm run build:shipper` writes the bundle, and where the stack takes it from. */
 export const SHIPPER_BUNDLE = join(ROOT, "dist", "tributary-ship.js");
 const ENTRY = join(ROOT, "src", "standalone", "ship.ts");

@@ -5,6 +5,7 @@ import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { promisify } from "util";
 import { allDatasets, loadCatalog } from "../../src/datasets";
+import { defaultDatasetsDir } from "../../src/datasets/catalog";
 import { lineProcessorFor } from "../../src/agent/processing";
 import { checkDataset } from "../../src/datasets/check";
 import { sampleArrivalMs, sampleFileName, sampleLines } from "../../src/datasets/samples";
@@ -91,6 +92,31 @@ describe("dataset catalog: CRLF files as the Kinesis Agent reads them (lines spl
       }
     });
   }
+});
+
+describe("dataset catalog: found from the compiled CLI", () => {
+  // `npm run build` writes dist/package.json and dist/src/datasets/*.js next to no declaration; the
+  // compiled CLI must read the project's src/datasets, not stop at dist/ (it failed with
+  // TRIBUTARY_INVALID_CATALOG: "no dataset (*.yaml) in the folder").
+  it("skips dist/ and finds the project's declarations", () => {
+    const project = mkdtempSync(join(tmpdir(), "tributary-root-"));
+    mkdirSync(join(project, "src", "datasets"), { recursive: true });
+    writeFileSync(join(project, "package.json"), "{}");
+    writeFileSync(join(project, "src", "datasets", "orders.yaml"), "name: orders\n");
+    const compiled = join(project, "dist", "src", "datasets");
+    mkdirSync(compiled, { recursive: true });
+    writeFileSync(join(project, "dist", "package.json"), "{}");
+    writeFileSync(join(compiled, "catalog.js"), "");
+    assert.equal(defaultDatasetsDir(compiled), join(project, "src", "datasets"));
+    assert.equal(defaultDatasetsDir(join(project, "src", "datasets")), join(project, "src", "datasets"));
+  });
+
+  it("names the project's own folder when it holds no declaration yet", () => {
+    const project = mkdtempSync(join(tmpdir(), "tributary-empty-"));
+    mkdirSync(join(project, "src", "datasets"), { recursive: true });
+    writeFileSync(join(project, "package.json"), "{}");
+    assert.equal(defaultDatasetsDir(join(project, "src", "datasets")), join(project, "src", "datasets"));
+  });
 });
 
 describe("dataset catalog: validation a user can act on", () => {
