@@ -1,6 +1,7 @@
 import type { ColumnDeclaration, DatasetDeclaration } from "./declaration";
 import { compileFormat } from "./formats";
 import { compilePartitionKey } from "./partition-keys";
+import { reservedIn } from "./reserved-words";
 import type { Column, ColumnRule, Dataset, FileVariant, PartitionKey, TransformSpec } from "./types";
 import { compilePattern } from "../transform/timestamps";
 
@@ -197,6 +198,13 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
         `"${c.name}" must be lower-case snake_case (Glue lower-cases names; OpenX matches keys case-insensitively).`,
       );
     }
+    const engines = reservedIn(c.name);
+    if (engines.length > 0) {
+      at(
+        `${path}.name`,
+        `"${c.name}" is a reserved word in ${engines.join(" and ")}, so the warehouse's DDL and every query would fail on it. Name the column differently (e.g. "${c.name}_value") and keep reading the same source field with \`field: ${c.field ?? c.name}\`.`,
+      );
+    }
     if (seen.has(c.name)) at(`${path}.name`, `"${c.name}" is declared twice.`);
     seen.add(c.name);
     const sources = [c.field !== undefined, c.constant !== undefined, c.fileName !== undefined].filter(Boolean).length;
@@ -264,6 +272,12 @@ export function compileDataset(declaration: DatasetDeclaration, file: string): C
   d.partitionKeys.forEach((k, i) => {
     const path = `partitionKeys[${i}]`;
     if (!SNAKE.test(k.name)) at(`${path}.name`, `"${k.name}" must be lower-case snake_case.`);
+    const keyEngines = reservedIn(k.name);
+    if (keyEngines.length > 0)
+      at(
+        `${path}.name`,
+        `"${k.name}" is a reserved word in ${keyEngines.join(" and ")}; rename the key (e.g. "${k.name}_part").`,
+      );
     if (byName.has(k.name)) {
       at(
         `${path}.name`,

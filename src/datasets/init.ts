@@ -5,6 +5,7 @@ import { TributaryError } from "../errors";
 import { timeParser } from "../transform/timestamps";
 import type { ColumnDeclaration, DatasetDeclaration, PartitionKeyDeclaration, SourceFormatName } from "./declaration";
 import { SYSLOG_RFC3164_PATTERN, SYSLOG_RFC5424_PATTERN } from "./formats";
+import { reservedIn } from "./reserved-words";
 import type { GlueType } from "./types";
 
 /**
@@ -250,6 +251,9 @@ export function inferDeclaration(name: string, file: string, text: string, forma
     const used = new Set<string>();
     columns = inferred.fields.map(({ field, values }) => {
       let column = snakeCase(field);
+      // A reserved word (`user`, `at`, `timestamp`) would fail the warehouse's DDL: the column gets a
+      // name of its own and keeps reading the field (see reserved-words.ts).
+      if (reservedIn(column).length > 0) column = `${column}_value`;
       while (used.has(column)) column = `${column}_`;
       used.add(column);
       const t = inferType(field, values);

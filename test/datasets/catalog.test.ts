@@ -6,8 +6,11 @@ import { join, resolve } from "path";
 import { promisify } from "util";
 import { allDatasets, loadCatalog } from "../../src/datasets";
 import { defaultDatasetsDir } from "../../src/datasets/catalog";
+import { DUCKDB_RESERVED } from "../../src/datasets/reserved-words";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { lineProcessorFor } from "../../src/agent/processing";
 import { checkDataset } from "../../src/datasets/check";
+import { inferDeclaration } from "../../src/datasets/init";
 import { sampleArrivalMs, sampleFileName, sampleLines } from "../../src/datasets/samples";
 import { compiledTransform } from "../../src/transform/handler";
 import { createJqEngine, jqBinaryVersion } from "../../src/local/jq";
@@ -163,6 +166,57 @@ dedupeKey: [order_idd]`),
       'orders.yaml: partitionKeys[1].values: column "amount" must be limited to these values (declare allowed: [a, b] on it), or use cases with else: a value outside the set would land where Athena\'s projection never looks.',
       'orders.yaml: dedupeKey[0]: no column "order_idd" (did you mean "order_id"?).',
     ]);
+  });
+
+  it("refuses a column or key named as a reserved word, and says how to keep the field", () => {
+    const problems = problemsOf(
+      "orders",
+      orders(`  - { name: user, type: string, comment: who }
+  - { name: at, type: string, comment: where }
+partitionKeys:
+  - { name: dt, column: order_time, function: date }
+dedupeKey: [order_id]`),
+    );
+    assert.deepEqual(problems, [
+      'orders.yaml: columns[3].name: "user" is a reserved word in Redshift, so the warehouse\'s DDL and every query would fail on it. Name the column differently (e.g. "user_value") and keep reading the same source field with `field: user`.',
+      'orders.yaml: columns[4].name: "at" is a reserved word in DuckDB, so the warehouse\'s DDL and every query would fail on it. Name the column differently (e.g. "at_value") and keep reading the same source field with `field: at`.',
+    ]);
+  });
+
+  it("holds the DuckDB list to the bundled DuckDB's reserved and type_function keywords", async () => {
+    const instance = await DuckDBInstance.create(":memory:");
+    const db = await instance.connect();
+    try {
+      const keywords = (
+        await db.runAndReadAll("SELECT keyword_name, keyword_category FROM duckdb_keywords()")
+      ).getRows() as [string, string][];
+      const listed = keywords
+        .filter(([, category]) => category === "reserved" || category === "type_function")
+        .map(([w]) => w)
+        .sort();
+      assert.deepEqual([...DUCKDB_RESERVED].sort(), listed);
+      // The reason for the rule, proven on the engine: a listed word breaks CREATE TABLE or a query.
+      for (const word of ["at", "window", "join"]) {
+        await assert.rejects(
+          db.run(`CREATE TEMP TABLE t_${word} (${word} VARCHAR); SELECT ${word} FROM t_${word} WHERE ${word} > 'a'`),
+          /syntax error/i,
+        );
+      }
+    } finally {
+      db.closeSync();
+    }
+  });
+
+  it("dataset init names a reserved-word field's column differently and keeps reading the field", () => {
+    const text = [
+      '{"user":"ana","at":"/cart","ts":"2024-05-01T10:00:00Z"}',
+      '{"user":"bo","at":"/home","ts":"2024-05-01T10:00:01Z"}',
+    ].join("\n");
+    const { declaration } = inferDeclaration("clicks", "/var/log/clicks.jsonl", text);
+    const byField = new Map(declaration.columns.map((c) => [c.field ?? c.name, c.name]));
+    assert.equal(byField.get("user"), "user_value");
+    assert.equal(byField.get("at"), "at_value");
+    assert.equal(byField.get("ts"), "ts");
   });
 
   it("checks enum values and formats against the schema", () => {
