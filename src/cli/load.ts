@@ -3,6 +3,7 @@ import { Command } from "commander";
 import Table from "cli-table3";
 import { TributaryError } from "../errors";
 import { loadLakeOnce, type LocalLoadReport } from "../loader/duckdb";
+import { formatTrace, type TraceEntry } from "../loader/trace";
 
 /**
  * `tributary load --local --dir D`: one run of the offline loader (lake folder → DuckDB). On AWS the
@@ -62,15 +63,24 @@ export function register(program: Command): void {
       "list the whole lake instead of reading the announcements of new objects (for a lake copied in)",
     )
     .option("--json", "print the report as JSON")
-    .action(async (options: { local?: boolean; dir?: string; json?: boolean; rescan?: boolean }) => {
+    .option("--trace", "also print each statement the load ran with its time (where a slow load spends it)")
+    .action(async (options: { local?: boolean; dir?: string; json?: boolean; rescan?: boolean; trace?: boolean }) => {
       if (!options.local || !options.dir) {
         throw new TributaryError(
           "TRIBUTARY_LOAD_LOCAL_ONLY",
           "Use `tributary load --local --dir <lake folder>`; on AWS the loader Lambda drains its queue on the stack's schedule.",
         );
       }
-      const report = await loadLakeOnce(options.dir, { rescan: options.rescan ?? false });
-      process.stdout.write(options.json ? JSON.stringify(report, null, 2) + "\n" : formatLoadReport(report));
+      const trace: TraceEntry[] = [];
+      const report = await loadLakeOnce(options.dir, {
+        rescan: options.rescan ?? false,
+        ...(options.trace ? { trace: (entry: TraceEntry) => trace.push(entry) } : {}),
+      });
+      if (options.json) {
+        process.stdout.write(JSON.stringify(options.trace ? { ...report, trace } : report, null, 2) + "\n");
+      } else {
+        process.stdout.write(formatLoadReport(report) + (options.trace ? formatTrace(trace) : ""));
+      }
       if (report.results.some((r) => !r.ok)) process.exitCode = 1;
     });
 }

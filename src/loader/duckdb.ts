@@ -26,6 +26,7 @@ import { datasetOfKey } from "./s3-events";
 import { runDuckdbExports } from "./duckdb-exports";
 import type { ExportResult } from "../warehouse/exports";
 import { OFFLINE_LAKE_BUCKET } from "../spec/names";
+import { traced, type Trace } from "./trace";
 
 /**
  * DuckDB adapter for the offline lake: the same load plan, rendered as
@@ -120,10 +121,11 @@ export function renderDuckdbLoad(
 export async function applyDuckdbDdl(
   connection: DuckDBConnection,
   datasets: readonly WarehouseDataset[] = allDatasets(),
+  trace?: Trace,
 ): Promise<void> {
-  for (const statement of warehouseDdl("duckdb", datasets)) await connection.run(statement);
-  for (const statement of ledgerEvolution("duckdb", await readDuckdbColumns(connection)))
-    await connection.run(statement);
+  const run = (sql: string) => traced(trace, sql, () => connection.run(sql));
+  for (const statement of warehouseDdl("duckdb", datasets)) await run(statement);
+  for (const statement of ledgerEvolution("duckdb", await readDuckdbColumns(connection))) await run(statement);
 }
 
 /** The warehouse's own columns (information_schema), which schema evolution compares with the declaration. */
@@ -153,10 +155,12 @@ export async function runDuckdbLoad(
   lakeDir: string,
   loadedAt: Date,
   datasets: readonly WarehouseDataset[] = allDatasets(),
+  trace?: Trace,
 ): Promise<DatasetLoadResult[]> {
   const results: DatasetLoadResult[] = [];
   for (const planned of plan.loads) {
     let load = planned;
+    const run = (sql: string) => traced(trace, sql, () => connection.run(sql), planned.dataset);
     try {
       const dataset = warehouseDataset(datasets, planned.dataset);
       load = await withFileSchemas(planned, dataset, (o) => fileColumns(lakeObjectPath(lakeDir, o.bucket, o.key)));
@@ -166,20 +170,22 @@ export async function runDuckdbLoad(
       const [clearStaging, fillStaging, ...rest] = rendered.slice(evolution.length);
       await connection.run("BEGIN TRANSACTION");
       try {
-        for (const statement of evolution) await connection.run(statement);
-        await connection.run(clearStaging);
-        await connection.run(fillStaging);
+        for (const statement of evolution) await run(statement);
+        await run(clearStaging);
+        await run(fillStaging);
         const rangeQuery = stagedRangeQuery(dataset);
         let statements = rest;
         if (rangeQuery) {
-          const [min, max] = (await connection.runAndReadAll(rangeQuery)).getRows()[0] ?? [null, null];
+          const [min, max] = (
+            await traced(trace, rangeQuery, () => connection.runAndReadAll(rangeQuery), planned.dataset)
+          ).getRows()[0] ?? [null, null];
           statements = bindStagedRange(dataset, rest, {
             min: min === null ? null : String(min),
             max: max === null ? null : String(max),
           });
         }
-        for (const statement of statements) await connection.run(statement);
-        await connection.run("COMMIT");
+        for (const statement of statements) await run(statement);
+        await run("COMMIT");
       } catch (err) {
         await connection.run("ROLLBACK");
         throw err;
@@ -227,6 +233,8 @@ export interface LocalLoadOptions {
   readonly rescan?: boolean;
   /** The lake bucket model tables are exported to. @default the bucket of the loaded objects, else the offline lake's */
   readonly bucket?: string;
+  /** Called with each statement's time (src/loader/trace.ts). */
+  readonly trace?: Trace;
 }
 
 /**
@@ -248,9 +256,9 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
   const instance = await DuckDBInstance.create(file);
   const connection = await instance.connect();
   try {
-    await applyDuckdbDdl(connection);
+    await applyDuckdbDdl(connection, allDatasets(), options.trace);
     const plan = planLoad(objects, await readDuckdbLedger(connection, objects), allDatasets());
-    const results = await runDuckdbLoad(connection, plan, lakeDir, now());
+    const results = await runDuckdbLoad(connection, plan, lakeDir, now(), allDatasets(), options.trace);
     // With nothing new (a run that only retries exports) the lake's bucket is the one loads came from.
     const lastBucket = async () =>
       (
@@ -259,7 +267,9 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
         )
       ).getRows()[0]?.[0];
     const bucket = options.bucket ?? objects[0]?.bucket ?? String((await lastBucket()) ?? OFFLINE_LAKE_BUCKET);
-    const lakeExports = await runDuckdbExports(connection, lakeDir, bucket, allDatasets(), plan.loadId);
+    const lakeExports = await traced(options.trace, "model tables exported to analytics/ (COPY … TO Parquet)", () =>
+      runDuckdbExports(connection, lakeDir, bucket, allDatasets(), plan.loadId),
+    );
     const done = new Set(plan.alreadyLoaded.map(ledgerKey));
     for (const r of results) if (r.ok) for (const o of r.objects) done.add(ledgerKey(o));
     // As the Lambda acknowledges SQS messages: only when every object named is in the ledger.
