@@ -102,7 +102,8 @@ export function renderCreateTable(table: TableSpec, dialect: Dialect): string {
     const encode = dialect === "redshift" ? ` ENCODE ${redshiftEncoding(c, table)}` : "";
     return `  ${sqlIdentifier(c.name)} ${type}${encode}`;
   });
-  if (table.primaryKey) lines.push(`  PRIMARY KEY (${table.primaryKey.map(sqlIdentifier).join(", ")})`);
+  if (table.primaryKey && (dialect === "redshift" || table.enforcedOffline))
+    lines.push(`  PRIMARY KEY (${table.primaryKey.map(sqlIdentifier).join(", ")})`);
   let physical = "";
   if (dialect === "redshift") {
     physical += table.distKey ? `\nDISTSTYLE KEY DISTKEY (${sqlIdentifier(table.distKey)})` : "\nDISTSTYLE AUTO";
