@@ -61,7 +61,7 @@ function syntheticRows(dataset: Dataset, from: number, to: number): string {
     let value: string;
     if (c.type === "timestamp") value = `make_timestamp(${micros})`;
     else if (c.type === "date") value = `CAST(make_timestamp(${micros}) AS DATE)`;
-    else if (c.type === "bigint") value = c.name === window?.column ? `${BASE_MS}::BIGINT + i * 1000` : "i";
+    else if (c.type === "bigint") value = c.name === window?.column ? `${BASE_MS}::BIGINT + i * 1000` : "i % 1000";
     // The distribution key (an invoice, a session) groups a few consecutive rows, as such keys do;
     // every other value recurs across all of history.
     else if (c.type === "string")

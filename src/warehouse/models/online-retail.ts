@@ -12,10 +12,10 @@ const STAGED_CUSTOMERS = "SELECT s.customer_id FROM staging.ecommerce_invoices s
 const STAGED_STOCK_CODES = "SELECT s.stock_code FROM staging.ecommerce_invoices s";
 const STAGED_DAYS = "SELECT CAST(s.invoice_date AS DATE) FROM staging.ecommerce_invoices s";
 
-/** Daily stock sales by year and month of the day. */
-const BY_YEAR_AND_MONTH: readonly ExportPartition[] = [
-  { name: "year", type: "int", expression: "CAST(EXTRACT(year FROM t.day) AS INTEGER)", range: [2000, 2099] },
-  { name: "month", type: "int", expression: "CAST(EXTRACT(month FROM t.day) AS INTEGER)", range: [1, 12] },
+/** Tables that grow with history are exported by year and month of their time, so a load rewrites its months only. */
+const byYearAndMonth = (column: string): readonly ExportPartition[] => [
+  { name: "year", type: "int", expression: `CAST(EXTRACT(year FROM t.${column}) AS INTEGER)`, range: [2000, 2099] },
+  { name: "month", type: "int", expression: `CAST(EXTRACT(month FROM t.${column}) AS INTEGER)`, range: [1, 12] },
 ];
 
 export const onlineRetailModel: Model = {
@@ -189,12 +189,19 @@ LEFT JOIN (
     },
   },
   exports: [
-    { table: "invoices" },
+    {
+      table: "invoices",
+      partitionBy: byYearAndMonth("invoice_date"),
+      changedRows: {
+        ecommerce_invoices: (lookup) =>
+          `${inRedeliveryWindow(lookup("ecommerce_invoices"), "t.invoice_date")} AND t.invoice_no IN (${STAGED_INVOICES})`,
+      },
+    },
     { table: "customers" },
     { table: "stock_items" },
     {
       table: "stock_item_days",
-      partitionBy: BY_YEAR_AND_MONTH,
+      partitionBy: byYearAndMonth("day"),
       changedRows: {
         ecommerce_invoices: (lookup) =>
           `${onStagedDays(lookup("ecommerce_invoices"), "t.day")} AND t.day IN (${STAGED_DAYS})`,
