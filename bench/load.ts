@@ -146,7 +146,8 @@ async function main(): Promise<void> {
           let t = process.hrtime.bigint();
           const report = await loadLakeOnce(lakeDir, tracing ? { trace: (e) => trace.push(e) } : {});
           row.batch.push(seconds(t));
-          if (tracing && run === runs - 1) process.stdout.write(`  last batch load at history ${history}: ${formatTrace(trace)}`);
+          if (tracing && run === runs - 1)
+            process.stdout.write(`  last batch load at history ${history}: ${formatTrace(trace)}`);
           if (report.results.length !== 1 || !report.results[0].ok) throw new Error(JSON.stringify(report.results));
           t = process.hrtime.bigint();
           const idle = await loadLakeOnce(lakeDir);
