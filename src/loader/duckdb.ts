@@ -267,7 +267,7 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
     ? await discoverLakeObjects(lakeDir)
     : announcements.flatMap((a) => (a.ok ? a.objects : []));
   const unreadable = announcements.flatMap((a) => (a.ok ? [] : [`announcement ${a.reason}`]));
-  const instance = await DuckDBInstance.create(file);
+  const instance = await traced(options.trace, `open ${WAREHOUSE_FILE}`, () => DuckDBInstance.create(file));
   const connection = await instance.connect();
   try {
     await applyDuckdbDdl(connection, allDatasets(), options.trace);
@@ -311,7 +311,10 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
       exports: lakeExports,
     };
   } finally {
-    connection.closeSync();
-    instance.closeSync();
+    // Closing checkpoints the load's changes into the file: part of what a load costs.
+    await traced(options.trace, `close ${WAREHOUSE_FILE} (checkpoint)`, async () => {
+      connection.closeSync();
+      instance.closeSync();
+    });
   }
 }
