@@ -198,6 +198,7 @@ LEFT JOIN (
     {
       table: "invoices",
       partitionBy: byDay("invoice_date"),
+      partitionTime: "invoice_date",
       changedRows: {
         ecommerce_invoices: (lookup) =>
           `${inRedeliveryWindow(lookup("ecommerce_invoices"), "t.invoice_date")} AND t.invoice_no IN (${STAGED_INVOICES})`,
@@ -208,6 +209,7 @@ LEFT JOIN (
     {
       table: "stock_item_days",
       partitionBy: byYearAndMonth("day"),
+      partitionTime: "day",
       changedRows: {
         ecommerce_invoices: (lookup) =>
           `${onStagedDays(lookup("ecommerce_invoices"), "t.day")} AND t.day IN (${STAGED_DAYS})`,
