@@ -6,11 +6,17 @@
  *   - a run with nothing new (reads the announcements folder),
  *   - a --rescan run with nothing new (lists and hashes the whole lake: the old way, for comparison).
  * Rows are synthetic but shaped like the dataset: one row per second, the window column increasing,
- * other values cycling through 1,000 distinct values. Prints a Markdown table and the ratio of each
+ * the distribution key's value shared by 10 consecutive rows (an invoice's lines), other values cycling
+ * through 1,000 distinct values. Prints a Markdown table and the ratio of each
  * batch load to the one at the smallest history (target: ≤ 1.5 at 10M rows).
  *
+ * With --trace it prints each statement of every size's last batch load with its time
+ * (src/loader/trace.ts), so a load that grows with history shows which statement grows; with --keep it
+ * keeps each size's lake folder (and its warehouse.duckdb) and prints where, for `tributary load
+ * --local --trace` or `tributary query --local` by hand.
+ *
  *   npx ts-node --transpile-only bench/load.ts [--history 100000,1000000,3000000,10000000]
- *     [--batch 20000] [--dataset NAME] [--runs 3]
+ *     [--batch 20000] [--dataset NAME] [--runs 3] [--trace] [--keep]
  */
 import { mkdtempSync, mkdirSync, rmSync, statSync } from "fs";
 import { loadavg, tmpdir } from "os";
@@ -19,6 +25,7 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { allDatasets, datasetByName, type Dataset } from "../src/datasets";
 import { announceObjects, fileEtag } from "../src/loader/announcements";
 import { lakeObjectPath, loadLakeOnce } from "../src/loader/duckdb";
+import { formatTrace, type TraceEntry } from "../src/loader/trace";
 import { duckdbType } from "../src/warehouse/ddl";
 import { redeliveryWindowOf } from "../src/warehouse/window";
 
@@ -54,8 +61,11 @@ function syntheticRows(dataset: Dataset, from: number, to: number): string {
     let value: string;
     if (c.type === "timestamp") value = `make_timestamp(${micros})`;
     else if (c.type === "date") value = `CAST(make_timestamp(${micros}) AS DATE)`;
-    else if (c.type === "bigint") value = c.name === window?.column ? `${BASE_MS}::BIGINT + i * 1000` : "i";
-    else if (c.type === "string") value = `'v' || CAST(i % 1000 AS VARCHAR)`;
+    else if (c.type === "bigint") value = c.name === window?.column ? `${BASE_MS}::BIGINT + i * 1000` : "i % 1000";
+    // The distribution key (an invoice, a session) groups a few consecutive rows, as such keys do;
+    // every other value recurs across all of history.
+    else if (c.type === "string")
+      value = `'v' || CAST(${c.name === dataset.warehouse.distKey ? "i // 10" : "i % 1000"} AS VARCHAR)`;
     else if (c.type === "boolean") value = "false";
     else value = "i % 1000";
     return `CAST(${value} AS ${type}) AS ${c.name}`;
@@ -86,7 +96,18 @@ interface Row {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+const USAGE = `usage: npx ts-node --transpile-only bench/load.ts [--history 100000,1000000,3000000,10000000]
+  [--batch 20000] [--dataset NAME] [--runs 3] [--trace] [--keep]
+  --trace  print each statement of every size's last batch load with its time
+  --keep   keep each size's lake folder (with warehouse.duckdb) and print its path`;
+
 async function main(): Promise<void> {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    console.log(USAGE);
+    return;
+  }
+  const tracing = process.argv.includes("--trace");
+  const keep = process.argv.includes("--keep");
   const sizes = flag("--history", "100000,1000000,3000000,10000000").split(",").map(Number);
   const batch = Number(flag("--batch", "20000"));
   const runs = Number(flag("--runs", "3"));
@@ -121,9 +142,12 @@ async function main(): Promise<void> {
         // Each run appends a new batch after the previous one, as successive loads do.
         for (let run = 0, next = history; run < runs; run++, next += batch) {
           await writeObject(connection, lakeDir, dataset, `${prefix}/b-${run}.parquet`, next, next + batch);
+          const trace: TraceEntry[] = [];
           let t = process.hrtime.bigint();
-          const report = await loadLakeOnce(lakeDir);
+          const report = await loadLakeOnce(lakeDir, tracing ? { trace: (e) => trace.push(e) } : {});
           row.batch.push(seconds(t));
+          if (tracing && run === runs - 1)
+            process.stdout.write(`  last batch load at history ${history}: ${formatTrace(trace)}`);
           if (report.results.length !== 1 || !report.results[0].ok) throw new Error(JSON.stringify(report.results));
           t = process.hrtime.bigint();
           const idle = await loadLakeOnce(lakeDir);
@@ -138,7 +162,8 @@ async function main(): Promise<void> {
           `  batch ${row.batch.map((s) => s.toFixed(2)).join(" / ")} s; nothing new ${row.nothingNew.map((s) => s.toFixed(2)).join(" / ")} s; rescan ${row.rescan.toFixed(2)} s`,
         );
       } finally {
-        rmSync(lakeDir, { recursive: true, force: true });
+        if (keep) console.log(`  kept ${lakeDir}`);
+        else rmSync(lakeDir, { recursive: true, force: true });
       }
     }
   } finally {

@@ -90,6 +90,11 @@ function redshiftEncoding(column: TableColumn, table: TableSpec): string {
   return "AZ64";
 }
 
+/** Whether the warehouse declares the table's primary key (see `TableSpec.primaryKey`). */
+export function declaresKey(table: TableSpec, dialect: Dialect): boolean {
+  return table.primaryKey !== undefined && (dialect === "redshift" || table.enforcedOffline === true);
+}
+
 export function renderCreateTable(table: TableSpec, dialect: Dialect): string {
   const names = new Set(table.columns.map((c) => c.name));
   for (const hinted of [table.distKey, ...(table.sortKey ?? []), ...(table.primaryKey ?? [])]) {
@@ -102,7 +107,8 @@ export function renderCreateTable(table: TableSpec, dialect: Dialect): string {
     const encode = dialect === "redshift" ? ` ENCODE ${redshiftEncoding(c, table)}` : "";
     return `  ${sqlIdentifier(c.name)} ${type}${encode}`;
   });
-  if (table.primaryKey) lines.push(`  PRIMARY KEY (${table.primaryKey.map(sqlIdentifier).join(", ")})`);
+  if (table.primaryKey && declaresKey(table, dialect))
+    lines.push(`  PRIMARY KEY (${table.primaryKey.map(sqlIdentifier).join(", ")})`);
   let physical = "";
   if (dialect === "redshift") {
     physical += table.distKey ? `\nDISTSTYLE KEY DISTKEY (${sqlIdentifier(table.distKey)})` : "\nDISTSTYLE AUTO";
@@ -124,15 +130,47 @@ export function renderCreateView(view: ViewSpec): string {
  */
 export function warehouseDdl(dialect: Dialect, datasets: readonly Dataset[]): string[] {
   const statements = Object.values(SCHEMAS).map((s) => `CREATE SCHEMA IF NOT EXISTS ${sqlIdentifier(s)}`);
-  statements.push(renderCreateTable(LEDGER_TABLE, dialect));
-  statements.push(renderCreateTable(LATE_DUPLICATES_TABLE, dialect));
-  statements.push(renderCreateTable(PENDING_EXPORTS_TABLE, dialect));
-  for (const dataset of datasets) {
-    statements.push(renderCreateTable(stagingTable(dataset), dialect));
-    statements.push(renderCreateTable(historyTable(dataset), dialect));
-  }
-  const models = modelsFor(datasets);
-  for (const model of models) for (const table of model.tables) statements.push(renderCreateTable(table, dialect));
-  for (const model of models) for (const view of model.views) statements.push(renderCreateView(view));
+  for (const table of warehouseTables(datasets)) statements.push(renderCreateTable(table, dialect));
+  for (const model of modelsFor(datasets)) for (const view of model.views) statements.push(renderCreateView(view));
   return statements;
 }
+
+/** Every table of the warehouse, in creation order: bookkeeping, staging and history per dataset, models. */
+export function warehouseTables(datasets: readonly Dataset[]): TableSpec[] {
+  const tables = [LEDGER_TABLE, LATE_DUPLICATES_TABLE, PENDING_EXPORTS_TABLE];
+  for (const dataset of datasets) tables.push(stagingTable(dataset), historyTable(dataset));
+  for (const model of modelsFor(datasets)) tables.push(...model.tables);
+  return tables;
+}
+
+/**
+ * DuckDB warehouses created before keys stopped being declared offline still carry an ART index on
+ * every model table, whose upkeep grows with the table. Given the tables that have a PRIMARY KEY or
+ * UNIQUE constraint (from `duckdb_constraints()`), the statements that rebuild those the DDL no longer
+ * keys: copied in sort-key order (so zone maps prune them), dropped, renamed back. Views bind by name
+ * and survive. Run in one transaction.
+ */
+export function duckdbKeyMigration(
+  keyed: ReadonlyArray<{ readonly schema: string; readonly name: string }>,
+  datasets: readonly Dataset[],
+): string[] {
+  const statements: string[] = [];
+  for (const table of warehouseTables(datasets)) {
+    if (declaresKey(table, "duckdb")) continue;
+    if (!keyed.some((k) => k.schema === table.schema && k.name === table.name)) continue;
+    const name = qualifiedName(table);
+    const rebuilt = `${sqlIdentifier(table.name)}__rebuild`;
+    const order =
+      table.sortKey && table.sortKey.length > 0 ? ` ORDER BY ${table.sortKey.map(sqlIdentifier).join(", ")}` : "";
+    statements.push(
+      `CREATE TABLE ${sqlIdentifier(table.schema)}.${rebuilt} AS SELECT * FROM ${name}${order}`,
+      `DROP TABLE ${name}`,
+      `ALTER TABLE ${sqlIdentifier(table.schema)}.${rebuilt} RENAME TO ${sqlIdentifier(table.name)}`,
+    );
+  }
+  return statements;
+}
+
+/** The tables that have a key constraint: rows (schema, table) for `duckdbKeyMigration`. */
+export const DUCKDB_KEYED_TABLES_SQL =
+  "SELECT DISTINCT schema_name, table_name FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')";

@@ -202,6 +202,44 @@ export function groupPendingExports(
   return { due, orphans };
 }
 
+const CALENDAR = ["year", "month", "day"] as const;
+
+/**
+ * `t.<column> >= <start> AND t.<column> < <end> AND `, the time span of `paths` when the target declares
+ * `partitionTime` (`year=2024/month=4/day=25` spans that day); `''` otherwise, or for `*`.
+ */
+export function partitionTimeSpan(target: ExportTarget, paths: readonly string[]): string {
+  const column = target.declaration.partitionTime;
+  if (column === undefined || paths.length === 0) return "";
+  const type = target.table.columns.find((c) => c.name === column)?.type;
+  const names = target.partitions.map((p) => p.name);
+  if ((type !== "timestamp" && type !== "date") || names.some((n, i) => n !== CALENDAR[i])) {
+    throw new Error(
+      `${target.model}.${target.table.name}: partitionTime ${column} needs a timestamp or date column and partitions named ${CALENDAR.slice(0, Math.max(1, names.length)).join(", ")}`,
+    );
+  }
+  let start: number | undefined;
+  let end: number | undefined;
+  for (const path of paths) {
+    const parts = path.split("/").map((segment) => Number(segment.split("=")[1]));
+    if (parts.length !== names.length || parts.some((n) => !Number.isInteger(n))) return "";
+    const [year, month = 1, day = 1] = parts;
+    const from = Date.UTC(year, month - 1, day);
+    const to =
+      names.length === 1
+        ? Date.UTC(year + 1, 0, 1)
+        : names.length === 2
+          ? Date.UTC(year, month, 1)
+          : Date.UTC(year, month - 1, day + 1);
+    start = start === undefined ? from : Math.min(start, from);
+    end = end === undefined ? to : Math.max(end, to);
+  }
+  const literal = (ms: number) =>
+    `${type === "date" ? "DATE" : "TIMESTAMP"} '${new Date(ms).toISOString().slice(0, 10)}'`;
+  const ref = `t.${sqlIdentifier(column)}`;
+  return `${ref} >= ${literal(start!)} AND ${ref} < ${literal(end!)} AND `;
+}
+
 /** The rows written to the lake: the file columns, then the partition values named as the partitions. */
 export function exportSelect(target: ExportTarget, partitionPaths?: readonly string[]): string {
   const columns = [
@@ -211,7 +249,7 @@ export function exportSelect(target: ExportTarget, partitionPaths?: readonly str
   const where =
     partitionPaths === undefined
       ? ""
-      : `\nWHERE ${partitionPathExpression(target.partitions)} IN (${partitionPaths.map((p) => sqlString(p, "partition")).join(", ")})`;
+      : `\nWHERE ${partitionTimeSpan(target, partitionPaths)}${partitionPathExpression(target.partitions)} IN (${partitionPaths.map((p) => sqlString(p, "partition")).join(", ")})`;
   return `SELECT ${columns.join(", ")}\nFROM ${qualifiedName(target.table)} t${where}`;
 }
 

@@ -31,8 +31,15 @@ export interface TableSpec {
   readonly distKey?: string;
   /** Redshift COMPOUND SORTKEY. */
   readonly sortKey?: readonly string[];
-  /** Declared in both warehouses; DuckDB enforces it, Redshift uses it as a planner hint only. */
+  /**
+   * Declared on Redshift, which uses it as a planner hint only. DuckDB would enforce it with an ART
+   * index whose upkeep grows with the table, so a load into a large history or model table would cost
+   * what the table holds: DuckDB declares it only for a table marked `enforcedOffline` (the ledger,
+   * which grows by objects, not rows). The load SQL keeps keys unique itself.
+   */
   readonly primaryKey?: readonly string[];
+  /** DuckDB declares (and enforces) the primary key too. @default false */
+  readonly enforcedOffline?: boolean;
 }
 
 /** A view over history or model tables, in the SQL both warehouses accept. */
@@ -95,6 +102,7 @@ export const LEDGER_TABLE: TableSpec = {
   ],
   sortKey: ["bucket", "key"],
   primaryKey: ["bucket", "key", "etag"],
+  enforcedOffline: true,
 };
 
 /**

@@ -75,6 +75,14 @@ export interface WindowBounds {
   readonly end: string;
   /** Newest staged time minus the window: a history copy older than this is a late re-delivery. */
   readonly lateBefore: string;
+  /** Oldest and newest staged time, unwidened. */
+  readonly batchStart: string;
+  readonly batchEnd: string;
+  /**
+   * The window column is part of the dedupe key, so a re-delivered copy carries the very time of the
+   * staged record: the upsert needs only the batch's own range, never the widened one.
+   */
+  readonly timeInKey: boolean;
 }
 
 export function windowBounds(dataset: Dataset): WindowBounds | undefined {
@@ -85,6 +93,9 @@ export function windowBounds(dataset: Dataset): WindowBounds | undefined {
     start: shift(staged(dataset, window, "MIN"), window, "-"),
     end: shift(staged(dataset, window, "MAX"), window, "+"),
     lateBefore: shift(staged(dataset, window, "MAX"), window, "-"),
+    batchStart: staged(dataset, window, "MIN"),
+    batchEnd: staged(dataset, window, "MAX"),
+    timeInKey: dataset.dedupeKey.includes(window.column),
   };
 }
 

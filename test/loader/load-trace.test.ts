@@ -63,6 +63,9 @@ describe("loader: --trace shows where a load's time goes", function () {
     assert.ok(mine.includes(`INSERT INTO history.${dataset.name}`), mine.join("\n"));
     assert.equal(mine.at(-1), "COMMIT");
     assert.ok(entries.some((e) => e.dataset === undefined && e.label.startsWith("CREATE SCHEMA")));
+    // Opening the warehouse and its checkpoint on close are part of a load's time, so they are listed too.
+    assert.equal(entries[0].label, "open warehouse.duckdb");
+    assert.equal(entries.at(-1)?.label, "close warehouse.duckdb (checkpoint)");
     assert.ok(entries.every((e) => Number.isFinite(e.ms) && e.ms >= 0));
     const text = formatTrace(entries);
     assert.match(text, new RegExp(`^statement times \\(${entries.length} statements, [\\d.]+ ms in all\\):`));

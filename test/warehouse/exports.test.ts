@@ -5,6 +5,7 @@ import {
   exportGlueTable,
   exportTargetsOf,
   groupPendingExports,
+  partitionTimeSpan,
   redshiftUnloadSql,
   tablesWrittenBy,
 } from "../../src/warehouse/exports";
@@ -61,11 +62,39 @@ describe("warehouse: exports to the lake", () => {
       "UNLOAD ('SELECT t.songplay_id, t.start_time, t.user_id, t.level, t.song_id, t.artist_id, t.session_id, t.location, t.user_agent, " +
         "CAST(EXTRACT(year FROM t.start_time) AS INTEGER) AS year, CAST(EXTRACT(month FROM t.start_time) AS INTEGER) AS month\n" +
         "FROM analytics.songplays t\n" +
-        "WHERE ''year='' || COALESCE(CAST(CAST(EXTRACT(year FROM t.start_time) AS INTEGER) AS VARCHAR), ''__HIVE_DEFAULT_PARTITION__'') || ''/'' || " +
+        // The span of the partitions first: Redshift's sort key prunes it (partitionTime).
+        "WHERE t.start_time >= TIMESTAMP ''2018-11-01'' AND t.start_time < TIMESTAMP ''2018-12-01'' AND " +
+        "''year='' || COALESCE(CAST(CAST(EXTRACT(year FROM t.start_time) AS INTEGER) AS VARCHAR), ''__HIVE_DEFAULT_PARTITION__'') || ''/'' || " +
         "''month='' || COALESCE(CAST(CAST(EXTRACT(month FROM t.start_time) AS INTEGER) AS VARCHAR), ''__HIVE_DEFAULT_PARTITION__'') IN (''year=2018/month=11'')')\n" +
         "TO 's3://lake/analytics/sparkify/songplays/'\n" +
         "IAM_ROLE 'arn:aws:iam::111122223333:role/copy' FORMAT AS PARQUET PARTITION BY (year, month) CLEANPATH ENCRYPTED KMS_KEY_ID 'key-1'",
     );
+  });
+
+  it("partitions of a time column are also filtered to their span, which the sort key prunes", () => {
+    for (const target of TARGETS.filter((t) => t.declaration.partitionTime !== undefined)) {
+      const days = target.partitions.length === 3;
+      const paths = days
+        ? ["year=2024/month=2/day=29", "year=2024/month=3/day=1"]
+        : ["year=2023/month=12", "year=2024/month=1"];
+      const column = target.declaration.partitionTime!;
+      const type = target.table.columns.find((c) => c.name === column)!.type === "date" ? "DATE" : "TIMESTAMP";
+      const [from, to] = days ? ["2024-02-29", "2024-03-02"] : ["2023-12-01", "2024-02-01"];
+      assert.equal(
+        partitionTimeSpan(target, paths),
+        `t.${column} >= ${type} '${from}' AND t.${column} < ${type} '${to}' AND `,
+        target.table.name,
+      );
+      // Rows without a time go to Hive's default partition: no span can be named, so none is used.
+      assert.equal(
+        partitionTimeSpan(target, [
+          ...paths,
+          target.partitions.map((p) => `${p.name}=__HIVE_DEFAULT_PARTITION__`).join("/"),
+        ]),
+        "",
+      );
+    }
+    assert.ok(TARGETS.some((t) => t.declaration.partitionTime !== undefined && t.partitions.length === 3));
   });
 
   it("pending rows group per table; '*' or an unpartitioned table means the whole table; unknown tables are settled", () => {

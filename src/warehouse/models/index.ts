@@ -63,14 +63,22 @@ export function historyUpsertStatements(dataset: Dataset, load: LoadContext): st
   const stagedKeys = `${RECORD_KEY_COLUMN} IN (SELECT ${key} FROM ${staging} s)`;
   const bounds = windowBounds(dataset);
   const statements: string[] = [];
+  // Appended in sort-key order, so each new block of history covers a narrow time range: DuckDB's
+  // zone maps (min/max per row group) skip the blocks outside a window-restricted statement as
+  // Redshift's sort key does.
+  const sortKey = historyTable(dataset).sortKey ?? [];
+  const sortedBy = sortKey.length > 0 ? `\nORDER BY ${sortKey.map(sqlIdentifier).join(", ")}` : "";
   if (bounds) {
     const time = `h.${sqlIdentifier(bounds.column)}`;
+    // With the time in the dedupe key a copy has the staged record's own time: the batch's exact range
+    // finds every copy, and the window only says which of them are late.
+    const [from, to] = bounds.timeInKey ? [bounds.batchStart, bounds.batchEnd] : [bounds.start, bounds.end];
     statements.push(
       `INSERT INTO ${qualifiedName(LATE_DUPLICATES_TABLE)} (load_id, dataset, record_key, record_time, loaded_at)
 SELECT ${sqlString(load.loadId, "load id")}, ${sqlString(dataset.name, "dataset")}, h.${RECORD_KEY_COLUMN}, CAST(${time} AS VARCHAR), ${sqlTimestamp(load.loadedAt)}
 FROM ${history} h
-WHERE ${time} >= ${bounds.start} AND ${time} < ${bounds.lateBefore} AND h.${stagedKeys}`,
-      `DELETE FROM ${history} WHERE ${sqlIdentifier(bounds.column)} BETWEEN ${bounds.start} AND ${bounds.end} AND ${stagedKeys}`,
+WHERE ${time} >= ${from} AND ${time} < ${bounds.lateBefore} AND h.${stagedKeys}`,
+      `DELETE FROM ${history} WHERE ${sqlIdentifier(bounds.column)} BETWEEN ${from} AND ${to} AND ${stagedKeys}`,
     );
   } else {
     statements.push(`DELETE FROM ${history} WHERE ${stagedKeys}`);
@@ -84,7 +92,7 @@ FROM (
     FROM ${staging} s
   ) keyed
 ) deduplicated
-WHERE rn = 1`);
+WHERE rn = 1${sortedBy}`);
   return statements;
 }
 

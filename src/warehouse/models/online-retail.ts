@@ -1,5 +1,5 @@
-import { inRedeliveryWindow } from "../window";
-import type { Model } from "./types";
+import { inRedeliveryWindow, onStagedDays } from "../window";
+import type { ExportPartition, Model } from "./types";
 
 /**
  * UCI Online Retail: invoice lines, invoices, customers and stock items. A cancellation (`C…`
@@ -10,6 +10,19 @@ import type { Model } from "./types";
 const STAGED_INVOICES = "SELECT s.invoice_no FROM staging.ecommerce_invoices s";
 const STAGED_CUSTOMERS = "SELECT s.customer_id FROM staging.ecommerce_invoices s WHERE s.customer_id IS NOT NULL";
 const STAGED_STOCK_CODES = "SELECT s.stock_code FROM staging.ecommerce_invoices s";
+const STAGED_DAYS = "SELECT CAST(s.invoice_date AS DATE) FROM staging.ecommerce_invoices s";
+
+/** Tables that grow with history are exported by year and month of their time, so a load rewrites its months only. */
+const byYearAndMonth = (column: string): ExportPartition[] => [
+  { name: "year", type: "int", expression: `CAST(EXTRACT(year FROM t.${column}) AS INTEGER)`, range: [2000, 2099] },
+  { name: "month", type: "int", expression: `CAST(EXTRACT(month FROM t.${column}) AS INTEGER)`, range: [1, 12] },
+];
+
+/** Invoices also by day: a month of a busy shop is hundreds of thousands of invoices, a batch spans hours. */
+const byDay = (column: string): readonly ExportPartition[] => [
+  ...byYearAndMonth(column),
+  { name: "day", type: "int", expression: `CAST(EXTRACT(day FROM t.${column}) AS INTEGER)`, range: [1, 31] },
+];
 
 export const onlineRetailModel: Model = {
   name: "online_retail",
@@ -65,6 +78,28 @@ export const onlineRetailModel: Model = {
       sortKey: ["stock_code"],
       primaryKey: ["stock_code"],
     },
+    {
+      // One row per stock item and day it sold: stock_items sums these rather than all of history, so
+      // a load re-reads only the days it touched (history is sorted on invoice_date). The last sale of
+      // the day (latest invoice_date, then invoice_no, then unit_price, cancellations excluded) lets
+      // stock_items pick the item's last sale across days as a full recompute would.
+      schema: "analytics",
+      name: "stock_item_days",
+      columns: [
+        { name: "stock_code", type: "string" },
+        { name: "day", type: "date" },
+        { name: "units_sold", type: "bigint" },
+        { name: "net_amount", type: "double" },
+        { name: "first_sold_at", type: "timestamp" },
+        { name: "last_sold_at", type: "timestamp" },
+        { name: "last_sale_at", type: "timestamp" },
+        { name: "last_sale_invoice_no", type: "string" },
+        { name: "last_sale_description", type: "string" },
+        { name: "last_sale_unit_price", type: "double" },
+      ],
+      sortKey: ["day", "stock_code"],
+      primaryKey: ["stock_code", "day"],
+    },
   ],
   views: [
     {
@@ -108,31 +143,79 @@ SELECT i.customer_id, MAX(i.country), MIN(i.invoice_date), MAX(i.invoice_date),
 FROM analytics.invoices i
 WHERE i.customer_id IN (${STAGED_CUSTOMERS})
 GROUP BY i.customer_id`,
-        `DELETE FROM analytics.stock_items WHERE stock_code IN (${STAGED_STOCK_CODES})`,
-        `INSERT INTO analytics.stock_items (stock_code, description, last_unit_price, units_sold, net_amount, first_sold_at, last_sold_at)
-SELECT totals.stock_code, last_sale.description, last_sale.unit_price, totals.units_sold, totals.net_amount,
-  totals.first_sold_at, totals.last_sold_at
+        // The days the batch holds, re-aggregated from history (both sorted on the day/invoice_date).
+        `DELETE FROM analytics.stock_item_days WHERE ${onStagedDays(INVOICES, "day")} AND day IN (${STAGED_DAYS})`,
+        `INSERT INTO analytics.stock_item_days (stock_code, day, units_sold, net_amount, first_sold_at, last_sold_at,
+  last_sale_at, last_sale_invoice_no, last_sale_description, last_sale_unit_price)
+SELECT totals.stock_code, totals.day, totals.units_sold, totals.net_amount, totals.first_sold_at, totals.last_sold_at,
+  last_sale.invoice_date, last_sale.invoice_no, last_sale.description, last_sale.unit_price
 FROM (
-  SELECT h.stock_code, SUM(h.quantity) AS units_sold, ROUND(SUM(h.quantity * h.unit_price), 2) AS net_amount,
-    MIN(h.invoice_date) AS first_sold_at, MAX(h.invoice_date) AS last_sold_at
+  SELECT h.stock_code, CAST(h.invoice_date AS DATE) AS day, SUM(h.quantity) AS units_sold,
+    SUM(h.quantity * h.unit_price) AS net_amount, MIN(h.invoice_date) AS first_sold_at, MAX(h.invoice_date) AS last_sold_at
   FROM history.ecommerce_invoices h
-  WHERE h.stock_code IN (${STAGED_STOCK_CODES})
-  GROUP BY h.stock_code
+  WHERE ${onStagedDays(INVOICES, "h.invoice_date")} AND CAST(h.invoice_date AS DATE) IN (${STAGED_DAYS})
+  GROUP BY h.stock_code, CAST(h.invoice_date AS DATE)
 ) totals
 LEFT JOIN (
-  SELECT stock_code, description, unit_price
+  SELECT stock_code, day, invoice_date, invoice_no, description, unit_price
   FROM (
-    SELECT h.stock_code, h.description, h.unit_price,
-      ROW_NUMBER() OVER (PARTITION BY h.stock_code ORDER BY h.invoice_date DESC, h.invoice_no DESC, h.unit_price DESC) AS rn
+    SELECT h.stock_code, CAST(h.invoice_date AS DATE) AS day, h.invoice_date, h.invoice_no, h.description, h.unit_price,
+      ROW_NUMBER() OVER (PARTITION BY h.stock_code, CAST(h.invoice_date AS DATE)
+        ORDER BY h.invoice_date DESC, h.invoice_no DESC, h.unit_price DESC) AS rn
     FROM history.ecommerce_invoices h
-    WHERE h.stock_code IN (${STAGED_STOCK_CODES}) AND NOT h.is_cancellation
+    WHERE ${onStagedDays(INVOICES, "h.invoice_date")} AND CAST(h.invoice_date AS DATE) IN (${STAGED_DAYS})
+      AND NOT h.is_cancellation
+  ) ranked
+  WHERE rn = 1
+) last_sale ON last_sale.stock_code = totals.stock_code AND last_sale.day = totals.day`,
+        // Each item the batch sold, from its days: a few rows per day it sold, never its every sale.
+        `DELETE FROM analytics.stock_items WHERE stock_code IN (${STAGED_STOCK_CODES})`,
+        `INSERT INTO analytics.stock_items (stock_code, description, last_unit_price, units_sold, net_amount, first_sold_at, last_sold_at)
+SELECT totals.stock_code, last_sale.last_sale_description, last_sale.last_sale_unit_price, totals.units_sold,
+  totals.net_amount, totals.first_sold_at, totals.last_sold_at
+FROM (
+  SELECT d.stock_code, SUM(d.units_sold) AS units_sold, ROUND(SUM(d.net_amount), 2) AS net_amount,
+    MIN(d.first_sold_at) AS first_sold_at, MAX(d.last_sold_at) AS last_sold_at
+  FROM analytics.stock_item_days d
+  WHERE d.stock_code IN (${STAGED_STOCK_CODES})
+  GROUP BY d.stock_code
+) totals
+LEFT JOIN (
+  SELECT stock_code, last_sale_description, last_sale_unit_price
+  FROM (
+    SELECT d.stock_code, d.last_sale_description, d.last_sale_unit_price,
+      ROW_NUMBER() OVER (PARTITION BY d.stock_code
+        ORDER BY d.last_sale_at DESC, d.last_sale_invoice_no DESC, d.last_sale_unit_price DESC) AS rn
+    FROM analytics.stock_item_days d
+    WHERE d.stock_code IN (${STAGED_STOCK_CODES}) AND d.last_sale_at IS NOT NULL
   ) ranked
   WHERE rn = 1
 ) last_sale ON last_sale.stock_code = totals.stock_code`,
       ];
     },
   },
-  exports: [{ table: "invoices" }, { table: "customers" }, { table: "stock_items" }],
+  exports: [
+    {
+      table: "invoices",
+      partitionBy: byDay("invoice_date"),
+      partitionTime: "invoice_date",
+      changedRows: {
+        ecommerce_invoices: (lookup) =>
+          `${inRedeliveryWindow(lookup("ecommerce_invoices"), "t.invoice_date")} AND t.invoice_no IN (${STAGED_INVOICES})`,
+      },
+    },
+    { table: "customers" },
+    { table: "stock_items" },
+    {
+      table: "stock_item_days",
+      partitionBy: byYearAndMonth("day"),
+      partitionTime: "day",
+      changedRows: {
+        ecommerce_invoices: (lookup) =>
+          `${onStagedDays(lookup("ecommerce_invoices"), "t.day")} AND t.day IN (${STAGED_DAYS})`,
+      },
+    },
+  ],
   questions: [
     {
       id: "revenue_by_country",

@@ -121,6 +121,7 @@ export const retailRocketModel: Model = {
         },
         { name: "month", type: "int", expression: "CAST(EXTRACT(month FROM t.event_time) AS INTEGER)", range: [1, 12] },
       ],
+      partitionTime: "event_time",
       changedRows: {
         retail_events: (lookup) =>
           `${inRedeliveryWindow(lookup("retail_events"), "t.event_time")} AND t.event_key IN (${stagedEventKeys(lookup)})`,

@@ -187,6 +187,7 @@ WHERE rn = 1`,
     {
       table: "songplays",
       partitionBy: BY_YEAR_AND_MONTH,
+      partitionTime: "start_time",
       changedRows: {
         sparkify_events: (lookup) =>
           `${inRedeliveryWindow(lookup("sparkify_events"), "t.start_time", epochMillisToTimestamp)} AND t.songplay_id IN (${STAGED_PLAY_IDS})`,
@@ -199,6 +200,7 @@ WHERE rn = 1`,
     {
       table: "time",
       partitionBy: BY_YEAR_AND_MONTH,
+      partitionTime: "start_time",
       changedRows: {
         sparkify_events: (lookup) =>
           `${inRedeliveryWindow(lookup("sparkify_events"), "t.start_time", epochMillisToTimestamp)} AND t.start_time IN (${STAGED_START_TIMES})`,

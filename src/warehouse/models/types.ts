@@ -54,6 +54,12 @@ export interface TableExport {
    * A dataset whose refresh writes the table but has no entry here rewrites every partition.
    */
   readonly changedRows?: Readonly<Record<string, string | ((dataset: DatasetLookup) => string)>>;
+  /**
+   * The partitions are `year`, `month` (and `day`) of this timestamp or date column, in that order:
+   * rewriting partitions then also filters the column to their time span, which the table's sort key
+   * (Redshift) and zone maps (DuckDB) prune, instead of computing every row's partition. @default none
+   */
+  readonly partitionTime?: string;
 }
 
 /**
