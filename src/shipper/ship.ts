@@ -9,17 +9,17 @@ import type { FileIdentity } from "./checkpoint";
 import type { PipelineProgress } from "./line-pipeline";
 import { billedBytes, normalizeLimits } from "./packer";
 import type { PackedCall, PackedRecord, PackingLimits } from "./packer";
-import { PackingThread } from "./packing-thread";
+import { Packing } from "./packing";
 import type { RejectSink } from "./rejects";
 import { BatchSender, SendAborted } from "./sender";
 import type { RecordBatchPort } from "./sender";
 
 /**
  * The shipper: files in, PutRecordBatch calls out, checkpoints after acknowledgement. It reads files
- * and hands the chunks to a packing worker thread (line splitter, the agent's line processor, packer:
- * the CPU-heavy part), and keeps on this thread what needs its ports (PutRecordBatch calls, the
- * checkpoint store, the reject sink) and what only a file reader can know: offsets, rotation and when
- * to stop reading because too much is in flight.
+ * and packs each chunk as it is read (line splitter, the agent's line processor, packer: ./packing),
+ * on one thread with the PutRecordBatch calls, the checkpoint store and the reject sink, and keeps
+ * what only a file reader can know: offsets, rotation and when to stop reading because too much is
+ * in flight.
  */
 
 /**
@@ -187,7 +187,7 @@ interface SourceState {
   readonly startOffset: number;
   /** Where the checkpoint may go once every record handed out so far is acknowledged (from the packer). */
   frontier: { offset: number; lines: number };
-  /** After the last complete line the packing worker split (as of its last update). */
+  /** After the last complete line the packing split (as of its last update). */
   read: { offset: number; lines: number };
   /** Records holding lines of this source, in the order they were handed out. */
   readonly inFlight: Mark[];
@@ -259,7 +259,7 @@ export class Shipper {
     lastError: undefined,
   };
   private readonly limits: PackingLimits;
-  private readonly packing: PackingThread;
+  private readonly packing: Packing;
   private readonly sender: BatchSender;
   private readonly marks = new WeakMap<PackedRecord, Mark[]>();
   private readonly sources = new Map<number, SourceState>();
@@ -274,13 +274,15 @@ export class Shipper {
   /** Sources with rejected lines buffered but not yet in the errors file, and how many lines. */
   private readonly unflushedRejectSources = new Set<SourceState>();
   private unflushedRejects = 0;
+  /** Read buffers not in use (one per file being read at the same moment). */
+  private readonly spareBuffers: Buffer[] = [];
 
   constructor(
     private readonly options: ShipOptions,
     private readonly ports: ShipPorts,
   ) {
     this.limits = normalizeLimits(options.limits);
-    this.packing = new PackingThread(this.limits, (progress) => this.apply(progress));
+    this.packing = new Packing(this.limits, (progress) => this.apply(progress));
     this.sender = new BatchSender(ports.firehose, {
       streamName: options.streamName,
       concurrency: options.concurrency,
@@ -393,7 +395,7 @@ export class Shipper {
     return this.stats;
   }
 
-  /** Applies what the packing worker did, in its order: rejects, counters, calls, then frontiers. */
+  /** Applies what packing did, in its order: rejects, counters, calls, then frontiers. */
   private apply(progress: PipelineProgress): void {
     const stats = this.stats;
     stats.lines += progress.lines;
@@ -570,7 +572,7 @@ export class Shipper {
     return source;
   }
 
-  /** Registers a source and opens it in the packing worker, reading from `start`. */
+  /** Registers a source and opens it in the packing, reading from `start`. */
   private addSource(
     path: string,
     identity: FileIdentity,
@@ -668,26 +670,31 @@ export class Shipper {
   }
 
   /**
-   * Reads `handle` from `position` to its current end, handing each chunk to the packing worker;
-   * returns the new position. Waits while too much is unacknowledged or the worker is behind.
+   * Reads `handle` from `position` to its current end, packing each chunk as it is read; returns the
+   * new position. Waits while too much is unacknowledged (the reader is back-pressured by the sender).
    */
   private async readToEnd(handle: FileHandle, source: SourceState, position: number): Promise<number> {
     for (;;) {
       if (this.stopping) return position;
       await this.sender.waitBelow(this.maxInFlightBytes);
       await this.packing.ready();
-      // A fresh buffer per read: its memory is handed over to the worker, not copied.
-      const buffer = Buffer.allocUnsafeSlow(this.readChunkBytes);
-      let bytesRead: number;
+      // Packing consumes a chunk before push() returns (it keeps no reference), so read buffers are
+      // reused; a followed file's readers run side by side, so each read takes its own from the pool.
+      const buffer = this.spareBuffers.pop() ?? Buffer.allocUnsafeSlow(this.readChunkBytes);
       try {
-        ({ bytesRead } = await handle.read(buffer, 0, buffer.length, position));
-      } catch (err) {
-        throw fileProblem(source.path, err);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(buffer, 0, buffer.length, position));
+        } catch (err) {
+          throw fileProblem(source.path, err);
+        }
+        if (bytesRead === 0) return position;
+        this.packing.push(source.id, buffer.subarray(0, bytesRead));
+        position += bytesRead;
+        this.stats.bytesRead += bytesRead;
+      } finally {
+        this.spareBuffers.push(buffer);
       }
-      if (bytesRead === 0) return position;
-      this.packing.push(source.id, buffer.subarray(0, bytesRead));
-      position += bytesRead;
-      this.stats.bytesRead += bytesRead;
       if (source.identity.fingerprintBytes < FINGERPRINT_BYTES) source.identity = await identityOf(handle);
     }
   }

@@ -61,8 +61,7 @@ export function buildShipperBundle(outfile: string = SHIPPER_BUNDLE): string {
     // Licenses of the bundled packages (the AWS SDK, commander, …) travel with the file.
     legalComments: "eof",
     banner: { js: "#!/usr/bin/env node" },
-    define: { TRIBUTARY_STANDALONE_BUNDLE: "true" },
-    // Reached only from TypeScript sources (the packing worker under ts-node); the bundle never loads them.
+    // The shipper never loads them; kept out so that a stray import cannot pull the compiler in.
     external: ["typescript", "ts-node"],
     logLevel: "warning",
   });
