@@ -2,6 +2,8 @@ import { existsSync } from "fs";
 import { homedir } from "os";
 import { join } from "path";
 import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import type { PutRecordBatchCommandInput, PutRecordBatchCommandOutput } from "@aws-sdk/client-firehose";
+import type { BuildMiddleware } from "@smithy/types";
 import type { FailedEntry, RecordBatchPort } from "./sender";
 import { TributaryError } from "../errors";
 
@@ -118,14 +120,67 @@ export async function checkClientConfiguration(
   }
 }
 
-/** The PutRecordBatch port over an SDK client. */
+/** Bytes base64-encoded per step: a multiple of 3, so the pieces join into one valid encoding. */
+const BASE64_STEP = 48 * 1024;
+
+/**
+ * The PutRecordBatch request body, JSON as the SDK writes it (`{"DeliveryStreamName":…,"Records":
+ * [{"Data":"<base64>"},…]}`), serialized once straight into one Buffer of its exact size. The SDK's
+ * own serializer makes a base64 string per record, an object tree, the JSON string, then a Buffer of
+ * it to hash for the signature and another to write to the socket: several transient copies of a
+ * 5.6 MB body per call in flight.
+ */
+export function putRecordBatchBody(streamName: string, records: readonly Uint8Array[]): Buffer {
+  const head = `{"DeliveryStreamName":${JSON.stringify(streamName)},"Records":[`;
+  const open = '{"Data":"';
+  const close = '"}';
+  let size = Buffer.byteLength(head) + 2;
+  for (const record of records) size += open.length + 4 * Math.ceil(record.length / 3) + close.length + 1;
+  if (records.length > 0) size--;
+  const body = Buffer.allocUnsafeSlow(size);
+  let at = body.write(head, 0, "utf8");
+  records.forEach((record, i) => {
+    if (i > 0) at += body.write(",", at, "latin1");
+    at += body.write(open, at, "latin1");
+    const bytes = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
+    for (let from = 0; from < bytes.length; from += BASE64_STEP) {
+      at += body.write(bytes.toString("base64", from, Math.min(bytes.length, from + BASE64_STEP)), at, "latin1");
+    }
+    at += body.write(close, at, "latin1");
+  });
+  at += body.write("]}", at, "latin1");
+  if (at !== size) throw new Error(`PutRecordBatch body is ${at} bytes, expected ${size}`);
+  return body;
+}
+
+/**
+ * A build-step middleware that puts `body` in place of what the SDK serialized (the command is given
+ * no records, so the SDK serializes an empty list) and sets its length. The build step runs once per
+ * command, before retries, signing and sending, which all take the request (and so this Buffer) as is.
+ */
+function bodyMiddleware(body: Buffer): BuildMiddleware<PutRecordBatchCommandInput, PutRecordBatchCommandOutput> {
+  return (next) => async (args) => {
+    const request = args.request as { body?: unknown; headers?: Record<string, string> };
+    request.body = body;
+    const headers = request.headers ?? {};
+    for (const name of Object.keys(headers)) if (name.toLowerCase() === "content-length") delete headers[name];
+    headers["content-length"] = String(body.length);
+    request.headers = headers;
+    return next(args);
+  };
+}
+
+/** The PutRecordBatch port over an SDK client; the request body is serialized once (putRecordBatchBody). */
 export function firehosePort(client: FirehoseClient): RecordBatchPort {
   return {
     async putRecordBatch(streamName, records, options) {
-      const output = await client.send(
-        new PutRecordBatchCommand({ DeliveryStreamName: streamName, Records: records.map((Data) => ({ Data })) }),
-        { abortSignal: options?.abortSignal },
-      );
+      const command = new PutRecordBatchCommand({ DeliveryStreamName: streamName, Records: [] });
+      command.middlewareStack.add(bodyMiddleware(putRecordBatchBody(streamName, records)), {
+        step: "build",
+        priority: "high",
+        name: "tributaryPutRecordBatchBody",
+      });
+      const output = await client.send(command, { abortSignal: options?.abortSignal });
       if (!output.FailedPutCount) return [];
       const failed: FailedEntry[] = [];
       (output.RequestResponses ?? []).forEach((response, index) => {
