@@ -449,7 +449,12 @@ async function measureStandalone(
     ];
     args.push("--checkpoint-dir", join(folder, "cp"), "--concurrency", String(concurrency), "--json", file);
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { cwd: folder, env: { PATH: process.env.PATH, HOME: folder } });
+    // glibc's malloc tunables (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, …) pass through, to measure what a unit could set.
+    const mallocEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("MALLOC_")));
+    const child = spawn(process.execPath, args, {
+      cwd: folder,
+      env: { PATH: process.env.PATH, HOME: folder, ...mallocEnv },
+    });
     let firstReadMs = NaN;
     let maxRssKib = NaN;
     let atPeak: NodeJS.MemoryUsage | undefined;

@@ -120,24 +120,31 @@ export async function checkClientConfiguration(
   }
 }
 
+const MIB = 1024 * 1024;
+
 /** Bytes base64-encoded per step: a multiple of 3, so the pieces join into one valid encoding. */
 const BASE64_STEP = 48 * 1024;
+
+/** Bytes of the PutRecordBatch body of `records` (see putRecordBatchBody). */
+export function putRecordBatchBodyBytes(streamName: string, records: readonly Uint8Array[]): number {
+  let size = Buffer.byteLength(`{"DeliveryStreamName":${JSON.stringify(streamName)},"Records":[`) + 2;
+  for (const record of records) size += '{"Data":"'.length + 4 * Math.ceil(record.length / 3) + '"}'.length + 1;
+  return records.length > 0 ? size - 1 : size;
+}
 
 /**
  * The PutRecordBatch request body, JSON as the SDK writes it (`{"DeliveryStreamName":…,"Records":
  * [{"Data":"<base64>"},…]}`), serialized once straight into one Buffer of its exact size. The SDK's
  * own serializer makes a base64 string per record, an object tree, the JSON string, then a Buffer of
  * it to hash for the signature and another to write to the socket: several transient copies of a
- * 5.6 MB body per call in flight.
+ * 5.6 MB body per call in flight. `into`, when large enough, is written instead of a new buffer.
  */
-export function putRecordBatchBody(streamName: string, records: readonly Uint8Array[]): Buffer {
+export function putRecordBatchBody(streamName: string, records: readonly Uint8Array[], into?: Buffer): Buffer {
   const head = `{"DeliveryStreamName":${JSON.stringify(streamName)},"Records":[`;
   const open = '{"Data":"';
   const close = '"}';
-  let size = Buffer.byteLength(head) + 2;
-  for (const record of records) size += open.length + 4 * Math.ceil(record.length / 3) + close.length + 1;
-  if (records.length > 0) size--;
-  const body = Buffer.allocUnsafeSlow(size);
+  const size = putRecordBatchBodyBytes(streamName, records);
+  const body = into && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafeSlow(size);
   let at = body.write(head, 0, "utf8");
   records.forEach((record, i) => {
     if (i > 0) at += body.write(",", at, "latin1");
@@ -172,15 +179,29 @@ function bodyMiddleware(body: Buffer): BuildMiddleware<PutRecordBatchCommandInpu
 
 /** The PutRecordBatch port over an SDK client; the request body is serialized once (putRecordBatchBody). */
 export function firehosePort(client: FirehoseClient): RecordBatchPort {
+  // Bodies are reused once their call settled (the C allocator keeps freed 6 MiB blocks: see ./memory).
+  // At most as many exist as calls were ever sent at once.
+  const spare: Buffer[] = [];
   return {
     async putRecordBatch(streamName, records, options) {
       const command = new PutRecordBatchCommand({ DeliveryStreamName: streamName, Records: [] });
-      command.middlewareStack.add(bodyMiddleware(putRecordBatchBody(streamName, records)), {
+      const needed = putRecordBatchBodyBytes(streamName, records);
+      let buffer = spare.pop();
+      // A new one holds a full call with room (1 MiB steps), so that the following calls fit in it.
+      if (!buffer || buffer.length < needed) buffer = Buffer.allocUnsafeSlow(Math.ceil(needed / MIB) * MIB);
+      const body = putRecordBatchBody(streamName, records, buffer);
+      command.middlewareStack.add(bodyMiddleware(body), {
         step: "build",
         priority: "high",
         name: "tributaryPutRecordBatchBody",
       });
-      const output = await client.send(command, { abortSignal: options?.abortSignal });
+      let output;
+      try {
+        output = await client.send(command, { abortSignal: options?.abortSignal });
+      } finally {
+        // Sent or abandoned: the SDK no longer reads the body.
+        spare.push(buffer);
+      }
       if (!output.FailedPutCount) return [];
       const failed: FailedEntry[] = [];
       (output.RequestResponses ?? []).forEach((response, index) => {

@@ -1,6 +1,6 @@
 import { LinePipeline } from "./line-pipeline";
 import type { PipelineProgress, SourceSetup } from "./line-pipeline";
-import type { PackingLimits } from "./packer";
+import type { CallBufferSource, PackingLimits } from "./packer";
 
 /**
  * The reader's handle on the packing (line splitter, the agent's parsing, packer), run on the calling
@@ -19,9 +19,11 @@ export class Packing {
   private failure: Error | undefined;
   private readonly limits: Partial<PackingLimits>;
   private readonly onProgress: ProgressHandler;
+  private readonly callBuffers: CallBufferSource | undefined;
 
-  constructor(limits: Partial<PackingLimits>, onProgress: ProgressHandler) {
+  constructor(limits: Partial<PackingLimits>, onProgress: ProgressHandler, callBuffers?: CallBufferSource) {
     this.limits = limits;
+    this.callBuffers = callBuffers;
     this.onProgress = onProgress;
     this.pipeline = undefined;
     this.failure = undefined;
@@ -31,7 +33,7 @@ export class Packing {
   start(): void {
     if (this.pipeline) return;
     this.failure = undefined;
-    this.pipeline = new LinePipeline(this.limits);
+    this.pipeline = new LinePipeline(this.limits, this.callBuffers);
   }
 
   /** The error that stopped packing, if any. */

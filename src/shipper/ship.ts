@@ -9,6 +9,7 @@ import type { FileIdentity } from "./checkpoint";
 import type { PipelineProgress } from "./line-pipeline";
 import { billedBytes, normalizeLimits } from "./packer";
 import type { PackedCall, PackedRecord, PackingLimits } from "./packer";
+import { BufferPool, inFlightBudget } from "./memory";
 import { Packing } from "./packing";
 import type { RejectSink } from "./rejects";
 import { BatchSender, SendAborted } from "./sender";
@@ -40,7 +41,10 @@ export interface ShipOptions {
    * start. A checkpoint always wins. @default false
    */
   readonly fromStart?: boolean;
-  /** Reading pauses while this many bytes are packed but not yet acknowledged. @default 64 MiB */
+  /**
+   * Reading pauses while this many bytes are packed but not yet acknowledged (see ./memory).
+   * @default concurrency × the call size (4 × 4 MiB)
+   */
   readonly maxInFlightBytes?: number;
   /** Calls sent at the same time. @default 4 */
   readonly concurrency?: number;
@@ -282,10 +286,13 @@ export class Shipper {
     private readonly ports: ShipPorts,
   ) {
     this.limits = normalizeLimits(options.limits);
-    this.packing = new Packing(this.limits, (progress) => this.apply(progress));
+    const concurrency = options.concurrency ?? 4;
+    // Full calls' buffers go back to the packer once acknowledged (see ./memory).
+    const callBuffers = new BufferPool(this.limits.maxCallBytes, concurrency + 2);
+    this.packing = new Packing(this.limits, (progress) => this.apply(progress), callBuffers);
     this.sender = new BatchSender(ports.firehose, {
       streamName: options.streamName,
-      concurrency: options.concurrency,
+      concurrency,
       retryBaseMs: options.retryBaseMs,
       retryMaxMs: options.retryMaxMs,
       random: options.random,
@@ -299,8 +306,9 @@ export class Shipper {
       onCall: () => {
         this.stats.calls++;
       },
+      onCallDone: (call) => callBuffers.give(call.data),
     });
-    this.maxInFlightBytes = options.maxInFlightBytes ?? 64 * 1024 * 1024;
+    this.maxInFlightBytes = options.maxInFlightBytes ?? inFlightBudget(concurrency, this.limits.maxCallBytes);
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.readChunkBytes = options.readChunkBytes ?? 1024 * 1024;
     this.stopped = new Promise((resolve) => {
