@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { LineSpec } from "../src/agent/processing";
 import { TributaryError } from "../src/errors";
 import { lineSpecText } from "../src/shipper/line-spec";
+import { SHIPPER_NODE_FLAGS } from "../src/standalone/node-flags";
 
 /** Where the shipper's install files live in the lake bucket (outside every dataset's prefixes). */
 export const SHIPPER_INSTALL_PREFIX = "install/shipper/";
@@ -49,6 +50,7 @@ export function shipperUnit(args: ShipperUnitArgs): string {
   const live = args.filePattern.replace(/\*+$/, "");
   const command = [
     p.node,
+    ...SHIPPER_NODE_FLAGS,
     p.bundle,
     "--spec",
     `${p.specDir}/${args.dataset}.json`,

@@ -6,6 +6,7 @@ import { join } from "path";
 import { allDatasets } from "../../src/datasets";
 import { TributaryError } from "../../src/errors";
 import { SHIPPER_SERVER_PATHS, ShipperInstall, shipperUnit } from "../../infra/shipper-install";
+import { SHIPPER_NODE_FLAGS } from "../../src/standalone/node-flags";
 import { installPulumiMocks } from "../support/pulumi-mocks";
 
 /** The value of `key=` in a unit (the last one wins, as in systemd). */
@@ -34,7 +35,7 @@ describe("infra: the standalone shipper's install (systemd unit, bundle)", funct
       });
       const exec = setting(unit, "ExecStart") ?? "";
       const command =
-        `${SHIPPER_SERVER_PATHS.node} ${SHIPPER_SERVER_PATHS.bundle} --spec /etc/tributary/${dataset.name}.json ` +
+        `${SHIPPER_SERVER_PATHS.node} ${SHIPPER_NODE_FLAGS.join(" ")} ${SHIPPER_SERVER_PATHS.bundle} --spec /etc/tributary/${dataset.name}.json ` +
         `--stream tributary-prod-${dataset.name} --region eu-west-1 --follow ` +
         `--checkpoint-dir /var/lib/tributary/${dataset.name} -- `;
       assert.ok(exec.includes(command), `${dataset.name}: ${exec}`);
