@@ -30,6 +30,10 @@ import type { RecordBatchPort } from "./sender";
  */
 export type ShipperDataset = LineSpec;
 
+/** Where a followed file without a checkpoint is first read, as the Kinesis Agent names it. */
+export type InitialPosition = "START_OF_FILE" | "END_OF_FILE";
+export const INITIAL_POSITIONS: readonly InitialPosition[] = ["START_OF_FILE", "END_OF_FILE"];
+
 export interface ShipOptions {
   readonly dataset: ShipperDataset;
   readonly streamName: string;
@@ -41,6 +45,11 @@ export interface ShipOptions {
    * start. A checkpoint always wins. @default false
    */
   readonly fromStart?: boolean;
+  /**
+   * The agent's name for `fromStart`: START_OF_FILE is `fromStart: true`. `fromStart`, when given, wins.
+   * @default "END_OF_FILE"
+   */
+  readonly initialPosition?: InitialPosition;
   /**
    * Reading pauses while this many bytes are packed but not yet acknowledged (see ./memory).
    * @default concurrency × the call size (4 × 4 MiB)
@@ -278,6 +287,8 @@ export class Shipper {
   /** Sources with rejected lines buffered but not yet in the errors file, and how many lines. */
   private readonly unflushedRejectSources = new Set<SourceState>();
   private unflushedRejects = 0;
+  /** With `follow`, files without a checkpoint are read from their start (fromStart / initialPosition). */
+  private readonly fromStart: boolean;
   /** Read buffers not in use (one per file being read at the same moment). */
   private readonly spareBuffers: Buffer[] = [];
 
@@ -286,6 +297,7 @@ export class Shipper {
     private readonly ports: ShipPorts,
   ) {
     this.limits = normalizeLimits(options.limits);
+    this.fromStart = options.fromStart ?? options.initialPosition === "START_OF_FILE";
     const concurrency = options.concurrency ?? 4;
     // Full calls' buffers go back to the packer once acknowledged (see ./memory).
     const callBuffers = new BufferPool(this.limits.maxCallBytes, concurrency + 2);
@@ -570,7 +582,7 @@ export class Shipper {
       if (checkpoint.rejectsFileBytes !== undefined && this.ports.rejects.recordedSince) {
         recordedRejects = this.ports.rejects.recordedSince(checkpoint.rejectsFileBytes, fileId);
       }
-    } else if (this.options.follow && !this.options.fromStart && !rotated) {
+    } else if (this.options.follow && !this.fromStart && !rotated) {
       const end = await this.countLines(handle, buffer);
       offset = end.offset;
       lines = end.lines;
