@@ -322,7 +322,7 @@ export class Shipper {
     });
     this.maxInFlightBytes = options.maxInFlightBytes ?? inFlightBudget(concurrency, this.limits.maxCallBytes);
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
-    this.readChunkBytes = options.readChunkBytes ?? 1024 * 1024;
+    this.readChunkBytes = options.readChunkBytes ?? 256 * 1024;
     this.stopped = new Promise((resolve) => {
       this.wakeStop = resolve;
     });
