@@ -41,6 +41,7 @@ export interface ShipCommandOptions {
   readonly requestTimeout?: string;
   readonly progressInterval?: string;
   readonly rotatedFileQuietTime?: string;
+  readonly rescanInterval?: string;
 }
 
 export const DEFAULT_CHECKPOINT_DIR = join(homedir(), ".tributary", "checkpoints");
@@ -206,6 +207,7 @@ export async function runShipFor(
       maxRetryTimeMs,
       destination: destination.description,
       rotatedFileQuietMs: parseDuration("--rotated-file-quiet-time", options.rotatedFileQuietTime, 10_000),
+      rescanIntervalMs: parseDuration("--rescan-interval", options.rescanInterval, 10_000),
     },
     { firehose: firehosePort(client), checkpoints: store, rejects: new RejectFile(errorsFile) },
   );
@@ -310,7 +312,7 @@ export function shipCommand(command: Command, datasetOption: Option): Command {
         "per record, failed entries resent, checkpoints after acknowledgement. Exit status 3 when lines or files were " +
         "rejected, 4 when a call kept failing for --max-retry-time.",
     )
-    .argument("<files...>", "files to ship (with --follow: files to tail)")
+    .argument("<files...>", "files to ship (with --follow: files to tail); a quoted pattern is matched by the shipper")
     .addOption(datasetOption.makeOptionMandatory())
     .option("--stream <name>", "delivery stream name")
     .option("--stack <stack>", "read the stream name from this Pulumi stack's `streams` output (needs the pulumi CLI)")
@@ -339,6 +341,11 @@ export function shipCommand(command: Command, datasetOption: Option): Command {
     .option(
       "--rotated-file-quiet-time <duration>",
       "with --follow, keep reading a file renamed by rotation until it has had no new lines for this long",
+      "10s",
+    )
+    .option(
+      "--rescan-interval <duration>",
+      "with --follow, match quoted file patterns (e.g. '/var/log/app/*.log') again this often, to follow new files",
       "10s",
     )
     .option("--progress-interval <duration>", "outside a terminal, print a progress line this often", "5s");

@@ -1,4 +1,6 @@
+import { existsSync } from "fs";
 import { open, readdir, stat } from "fs/promises";
+import { glob } from "tinyglobby";
 import type { FileHandle } from "fs/promises";
 import { basename, dirname, join } from "path";
 import { agentChainFor, fileVariantFor, lineProcessorFor } from "../agent/processing";
@@ -63,6 +65,11 @@ export interface ShipOptions {
    * @default 10_000
    */
   readonly rotatedFileQuietMs?: number;
+  /**
+   * With `follow`, how often file patterns (paths with wildcards the shell left, e.g. quoted) are
+   * matched again, so that files created later are followed too. @default 10_000
+   */
+  readonly rescanIntervalMs?: number;
   /** How often a followed file is checked for growth and rotation (agent: minTimeBetweenFilePollsMillis). @default 250 */
   readonly pollIntervalMs?: number;
   /** In follow mode, lines waiting this long without more arriving are sent anyway. @default 2000 */
@@ -230,6 +237,11 @@ interface Draining {
   quietSince: number;
 }
 
+/** A path with wildcards left (quoted, so the shell did not expand it) is a pattern the shipper matches. */
+function isPattern(path: string): boolean {
+  return /[*?[{]/.test(path) && !existsSync(path);
+}
+
 const COMPRESSED = /\.(?:gz|bz2|xz|zst|lz4|lzma|z|zip)$/i;
 
 function escapeRegExp(text: string): string {
@@ -342,6 +354,45 @@ export class Shipper {
     this.stopTimer.unref();
   }
 
+  /** Waits `ms`, cut short by `stop` (the timer is cleared, so nothing keeps the process up after a stop). */
+  private async pause(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), this.stopped]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Regular files matching `pattern` (tinyglobby: `*`, `**`, `?`, `[…]`, `{a,b}`), sorted, without
+   * compressed files and without rotated names of another match (`access_log*` matches `access_log.1`:
+   * the shipper finds a file's rotations itself).
+   */
+  private async matches(pattern: string): Promise<string[]> {
+    const found = (await glob(pattern, { absolute: true, onlyFiles: true, expandDirectories: false })).sort();
+    const names = new Set(found);
+    return found.filter((path) => {
+      if (COMPRESSED.test(path)) return false;
+      const rotated = /^(.*)[.-][^./]+$/.exec(path);
+      for (let base = rotated?.[1]; base; base = /^(.*)[.-][^./]+$/.exec(base)?.[1]) {
+        if (names.has(base)) return false;
+      }
+      return true;
+    });
+  }
+
+  /** Whether the file at `path` is one a reader already has open (renamed to a name a pattern matches). */
+  private async isBeingRead(path: string): Promise<boolean> {
+    let info;
+    try {
+      info = await stat(path);
+    } catch {
+      return true;
+    }
+    for (const source of this.sources.values()) {
+      if (!source.retired && source.identity.ino === info.ino && source.identity.dev === info.dev) return true;
+    }
+    return false;
+  }
+
   /** Records a file that could not be shipped; the run goes on with the others. */
   private fileFailed(err: FileProblem): void {
     this.stats.failedFiles.push({ file: err.file, code: err.code, message: err.message });
@@ -366,22 +417,62 @@ export class Shipper {
       : undefined;
     try {
       let failure: { reason: unknown } | undefined;
+      const literal = paths.filter((path) => !isPattern(path));
+      const patterns = paths.filter(isPattern);
       if (this.options.follow) {
         // Followed files are tailed side by side; one failing (a read error) stops the others, so a
-        // follow run cannot hang half-dead.
-        const readers = await Promise.allSettled(
-          paths.map((path) =>
+        // follow run cannot hang half-dead. Patterns are matched again every `rescanIntervalMs`: a file
+        // that starts to match is followed from then on.
+        const readers: Array<Promise<void>> = [];
+        const started = new Set<string>();
+        const follow = (path: string) => {
+          if (this.stopping || started.has(path)) return;
+          started.add(path);
+          readers.push(
             this.shipPath(path).catch((err: unknown) => {
               if (isFileProblem(err)) return this.fileFailed(err);
               this.stop();
               throw err;
             }),
-          ),
-        );
-        failure = readers.find((r): r is PromiseRejectedResult => r.status === "rejected");
+          );
+        };
+        for (const path of literal) follow(path);
+        const rescan = async () => {
+          for (const pattern of patterns) {
+            for (const path of await this.matches(pattern)) {
+              if (!started.has(path) && !(await this.isBeingRead(path))) follow(path);
+            }
+          }
+        };
+        await rescan();
+        if (patterns.length > 0) {
+          while (!this.stopping) {
+            await this.pause(this.options.rescanIntervalMs ?? 10_000);
+            if (!this.stopping) await rescan();
+          }
+        }
+        const settled = await Promise.allSettled(readers);
+        failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
       } else {
         // One file at a time: a backfill of thousands of files keeps one descriptor and one buffer.
+        const files: string[] = [];
         for (const path of paths) {
+          if (!isPattern(path)) files.push(path);
+          else {
+            const found = await this.matches(path);
+            if (found.length === 0) {
+              this.fileFailed(
+                new FileProblem(
+                  "TRIBUTARY_SHIP_FILE_NOT_FOUND",
+                  path,
+                  `No file matches ${path}; check the pattern (or add --follow to wait for files that match).`,
+                ),
+              );
+            }
+            files.push(...found);
+          }
+        }
+        for (const path of files) {
           if (this.stopping) break;
           try {
             await this.shipPath(path);

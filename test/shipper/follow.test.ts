@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { appendFileSync, writeFileSync } from "fs";
+import { appendFileSync, renameSync, writeFileSync } from "fs";
 import { join } from "path";
 import { startsAtFileStart } from "../../src/cli/ship-command";
 import { TributaryError } from "../../src/errors";
@@ -78,5 +78,71 @@ describe("shipper: --follow, where a file without a checkpoint starts (--initial
       /--initial-position must be START_OF_FILE or END_OF_FILE, got "BEGINNING"/,
     );
     refused({ fromStart: true, initialPosition: "END_OF_FILE" }, /contradict/);
+  });
+});
+
+describe("shipper: quoted file patterns", function () {
+  this.timeout(30_000);
+
+  it("--follow matches a pattern again every --rescan-interval: a file created later is followed, rotations are not taken for new files", async () => {
+    const work = scratchDir();
+    const standIn = await FirehoseStandIn.start();
+    const first = join(work.path, "a-events.json");
+    const written = lines(0, 20);
+    writeFileSync(first, text(written));
+    writeFileSync(join(work.path, "notes.txt"), "not a match\n");
+    let shipper: Shipper | undefined;
+    try {
+      const run = shipTo(
+        standIn,
+        work.path,
+        dataset,
+        [join(work.path, "*-events.json*")],
+        { follow: true, fromStart: true, pollIntervalMs: 20, maxBufferAgeMs: 40, rescanIntervalMs: 100 },
+        (s) => (shipper = s),
+      );
+      await waitFor("the first file", () => standIn.lines().length === 20);
+      // A new file that matches, and the first one rotated (rename+create): a match of the pattern too.
+      const later = lines(20, 15);
+      writeFileSync(join(work.path, "b-events.json"), text(later));
+      written.push(...later);
+      await waitFor("the file created after the start", () => standIn.lines().length === 35);
+      renameSync(first, `${first}.1`);
+      const after = lines(35, 10);
+      writeFileSync(first, text(after));
+      written.push(...after);
+      await waitFor("the lines after the rotation", () => standIn.lines().length >= 45);
+      await new Promise((r) => setTimeout(r, 300));
+      shipper?.stop();
+      const { stats } = await run;
+      assert.deepEqual([...standIn.lines()].sort(), [...written].sort());
+      assert.equal(
+        stats.files,
+        3,
+        "a-events.json, b-events.json and the new a-events.json; a-events.json.1 is not a file of its own",
+      );
+    } finally {
+      await standIn.close();
+      work.remove();
+    }
+  });
+
+  it("without --follow a pattern is matched once; one matching nothing is a file problem naming it", async () => {
+    const work = scratchDir();
+    const standIn = await FirehoseStandIn.start();
+    try {
+      writeFileSync(join(work.path, "x.log"), text(lines(0, 5)));
+      writeFileSync(join(work.path, "y.log"), text(lines(5, 5)));
+      const nothing = join(work.path, "*.missing");
+      const { stats } = await shipTo(standIn, work.path, dataset, [join(work.path, "*.log"), nothing]);
+      assert.deepEqual([...standIn.lines()].sort(), lines(0, 10).sort());
+      assert.deepEqual(
+        stats.failedFiles.map((f) => [f.file, f.code]),
+        [[nothing, "TRIBUTARY_SHIP_FILE_NOT_FOUND"]],
+      );
+    } finally {
+      await standIn.close();
+      work.remove();
+    }
   });
 });
