@@ -17,7 +17,10 @@
  *
  * The standalone file (dist/tributary-ship.js, copied alone into a temporary folder) is measured as a
  * server runs it, in its own `node` process against the stand-in in a child process: startup to its
- * first read of the input, the process's peak RSS (all threads), and its payload rate over the ceiling.
+ * first read of the input, the process's peak RSS and where the memory was at its peak (V8 heap,
+ * external, ArrayBuffers), and its payload rate over two ceilings: the shipper's own port (the request
+ * body serialized once into a Buffer) and the SDK serializing PutRecordBatchCommand itself. It runs
+ * twice: with plain `node` and with the node flags of the systemd unit (src/standalone/node-flags.ts).
  */
 import { fork, spawn, spawnSync } from "child_process";
 import type { ChildProcess } from "child_process";
