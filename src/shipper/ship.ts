@@ -299,6 +299,8 @@ export class Shipper {
   /** Sources with rejected lines buffered but not yet in the errors file, and how many lines. */
   private readonly unflushedRejectSources = new Set<SourceState>();
   private unflushedRejects = 0;
+  /** Characters of the rejected lines buffered: a few long lines flush as soon as many short ones. */
+  private unflushedRejectChars = 0;
   /** With `follow`, files without a checkpoint are read from their start (fromStart / initialPosition). */
   private readonly fromStart: boolean;
   /** Read buffers not in use (one per file being read at the same moment). */
@@ -529,8 +531,9 @@ export class Shipper {
       source.rejectsThrough = rejected.offset + 1;
       this.unflushedRejectSources.add(source);
       this.unflushedRejects++;
+      this.unflushedRejectChars += rejected.text.length;
     }
-    if (this.unflushedRejects >= 1000) this.flushRejects();
+    if (this.unflushedRejects >= 1000 || this.unflushedRejectChars >= 4 * 1024 * 1024) this.flushRejects();
     for (const call of progress.calls) this.submit(call);
     for (const frontier of progress.frontiers) {
       const source = this.sources.get(frontier.source) as SourceState;
@@ -607,6 +610,7 @@ export class Shipper {
     const sources = [...this.unflushedRejectSources];
     this.unflushedRejectSources.clear();
     this.unflushedRejects = 0;
+    this.unflushedRejectChars = 0;
     for (const source of sources) {
       source.durableRejectsThrough = source.rejectsThrough;
       this.writeCheckpoint(source, this.resumePoint(source));
