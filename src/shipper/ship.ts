@@ -242,6 +242,26 @@ function isPattern(path: string): boolean {
   return /[*?[{]/.test(path) && !existsSync(path);
 }
 
+/**
+ * Regular files matching `pattern` (tinyglobby: `*`, `**`, `?`, `[…]`, `{a,b}`), sorted, without
+ * compressed files and without rotated names of another match (`access_log*` matches `access_log.1`:
+ * the shipper finds a file's rotations itself). What `ship` does with a quoted pattern.
+ */
+export async function matchFiles(pattern: string): Promise<string[]> {
+  const found = (await glob(pattern, { absolute: true, onlyFiles: true, expandDirectories: false })).sort();
+  const names = new Set(found);
+  return found.filter((path) => {
+    if (COMPRESSED.test(path)) return false;
+    for (let base = rotatedBase(path); base; base = rotatedBase(base)) if (names.has(base)) return false;
+    return true;
+  });
+}
+
+/** `access_log` for `access_log.1` or `access_log-20240101`: the name without its last suffix. */
+function rotatedBase(path: string): string | undefined {
+  return /^(.*[^/])[.-][^./]+$/.exec(path)?.[1];
+}
+
 const COMPRESSED = /\.(?:gz|bz2|xz|zst|lz4|lzma|z|zip)$/i;
 
 function escapeRegExp(text: string): string {
@@ -363,22 +383,8 @@ export class Shipper {
     clearTimeout(timer);
   }
 
-  /**
-   * Regular files matching `pattern` (tinyglobby: `*`, `**`, `?`, `[…]`, `{a,b}`), sorted, without
-   * compressed files and without rotated names of another match (`access_log*` matches `access_log.1`:
-   * the shipper finds a file's rotations itself).
-   */
-  private async matches(pattern: string): Promise<string[]> {
-    const found = (await glob(pattern, { absolute: true, onlyFiles: true, expandDirectories: false })).sort();
-    const names = new Set(found);
-    return found.filter((path) => {
-      if (COMPRESSED.test(path)) return false;
-      const rotated = /^(.*)[.-][^./]+$/.exec(path);
-      for (let base = rotated?.[1]; base; base = /^(.*)[.-][^./]+$/.exec(base)?.[1]) {
-        if (names.has(base)) return false;
-      }
-      return true;
-    });
+  private matches(pattern: string): Promise<string[]> {
+    return matchFiles(pattern);
   }
 
   /** Whether the file at `path` is one a reader already has open (renamed to a name a pattern matches). */
