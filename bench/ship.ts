@@ -17,7 +17,10 @@
  *
  * The standalone file (dist/tributary-ship.js, copied alone into a temporary folder) is measured as a
  * server runs it, in its own `node` process against the stand-in in a child process: startup to its
- * first read of the input, the process's peak RSS (all threads), and its payload rate over the ceiling.
+ * first read of the input, the process's peak RSS and where the memory was at its peak (V8 heap,
+ * external, ArrayBuffers), and its payload rate over two ceilings: the shipper's own port (the request
+ * body serialized once into a Buffer) and the SDK serializing PutRecordBatchCommand itself. It runs
+ * twice: with plain `node` and with the node flags of the systemd unit (src/standalone/node-flags.ts).
  */
 import { fork, spawn, spawnSync } from "child_process";
 import type { ChildProcess } from "child_process";
@@ -45,6 +48,8 @@ import type { RejectSink } from "../src/shipper/rejects";
 import { Shipper } from "../src/shipper/ship";
 import { lineSpecText } from "../src/shipper/line-spec";
 import { ensureShipperBundle } from "../src/standalone/build";
+import { SHIPPER_NODE_FLAGS } from "../src/standalone/node-flags";
+import { PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import type { ShipStats } from "../src/shipper/ship";
 import { FirehoseStandIn } from "../test/support/firehose-standin";
 import type { StandInStats } from "../test/support/firehose-standin";
@@ -155,9 +160,31 @@ function samplePackedCalls(): { calls: PackedCall[]; unpacked: { payload: number
   return { calls: calls.filter((c) => c.bytes > FIREHOSE_LIMITS.maxCallBytes / 2), unpacked };
 }
 
-async function ceiling(endpoint: string, payloadBytes: number, concurrency: number, calls: readonly PackedCall[]) {
+/**
+ * Sends `calls` over and over, `concurrency` at a time, until `payloadBytes` went out. `body`: through
+ * the shipper's port (its request body serialized once into a Buffer), or a plain PutRecordBatchCommand
+ * that the SDK serializes itself (what the shipper sent before its body middleware).
+ */
+async function ceiling(
+  endpoint: string,
+  payloadBytes: number,
+  concurrency: number,
+  calls: readonly PackedCall[],
+  body: "tributary" | "sdk" = "tributary",
+) {
   const client = firehoseClientFor({ endpoint });
-  const port = firehosePort(client);
+  const tributaryPort = firehosePort(client);
+  const port =
+    body === "tributary"
+      ? tributaryPort
+      : {
+          putRecordBatch: async (stream: string, records: readonly Uint8Array[]) => {
+            await client.send(
+              new PutRecordBatchCommand({ DeliveryStreamName: stream, Records: records.map((Data) => ({ Data })) }),
+            );
+            return [];
+          },
+        };
   let sent = 0;
   let next = 0;
   try {
@@ -188,6 +215,7 @@ interface Placement {
   readonly peakRss: number;
   readonly baselineRss: number;
   readonly rssByTenth: readonly number[];
+  readonly atPeak: NodeJS.MemoryUsage;
   readonly ceilings: Array<Timed & { bytes: number }>;
 }
 
@@ -227,8 +255,11 @@ async function measure(
     // Peak RSS per tenth of the file read: flat means memory does not grow with the file.
     const fileBytes = statSync(file).size;
     const rssByTenth: number[] = [];
+    let atPeak = process.memoryUsage();
     const sampler = setInterval(() => {
-      const rss = process.memoryUsage().rss;
+      const memory = process.memoryUsage();
+      const rss = memory.rss;
+      if (rss > peakRss) atPeak = memory;
       peakRss = Math.max(peakRss, rss);
       const tenth = Math.min(9, Math.floor((shipper.stats.bytesRead / fileBytes) * 10));
       rssByTenth[tenth] = Math.max(rssByTenth[tenth] ?? 0, rss);
@@ -256,6 +287,7 @@ async function measure(
       peakRss,
       baselineRss,
       rssByTenth,
+      atPeak,
       ceilings,
     };
   } finally {
@@ -264,6 +296,19 @@ async function measure(
 }
 
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+
+/**
+ * process.memoryUsage() at the sample with the highest RSS: the V8 heap (used / reserved), memory
+ * outside it held by JavaScript objects (external, of which ArrayBuffers: Buffers, read chunks, call
+ * bodies), and the rest of the RSS (code, the isolate's own structures, the allocator's free pages).
+ */
+function memoryBreakdown(m: NodeJS.MemoryUsage): string {
+  const rest = m.rss - m.heapTotal - m.external;
+  return (
+    `at the RSS peak ${mib(m.rss)} MiB: V8 heap ${mib(m.heapUsed)} used / ${mib(m.heapTotal)} reserved, ` +
+    `external ${mib(m.external)} (ArrayBuffers ${mib(m.arrayBuffers)}), rest ${mib(rest)}`
+  );
+}
 
 function report(result: Placement, unpacked: { payload: number; billed: number }): void {
   const { stats, ship } = result;
@@ -318,6 +363,7 @@ function report(result: Placement, unpacked: { payload: number; billed: number }
         .map((r) => mib(r))
         .join(" ")}`,
     ],
+    ["  where it goes", memoryBreakdown(result.atPeak)],
     ["limit violations at the stand-in", String(result.violations)],
   );
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -375,9 +421,70 @@ fsp.open = async function (...args) {
   }
   return handle;
 };
-if (require("worker_threads").isMainThread)
-  process.on("exit", () => process.stderr.write("probe maxrss " + process.resourceUsage().maxRSS + "\\n"));
+let peak = { rss: 0 };
+const sampleMemory = () => {
+  const m = process.memoryUsage();
+  if (m.rss > peak.rss) peak = m;
+};
+setInterval(sampleMemory, 20).unref();
+process.on("exit", () => {
+  sampleMemory();
+  process.stderr.write("probe memory " + JSON.stringify(peak) + "\\n");
+  process.stderr.write("probe maxrss " + process.resourceUsage().maxRSS + "\\n");
+});
 `;
+
+interface StandaloneRun {
+  readonly label: string;
+  readonly firstReadMs: number;
+  readonly maxRssKib: number;
+  readonly atPeak: NodeJS.MemoryUsage | undefined;
+  readonly seconds: number;
+  readonly payload: number;
+  readonly lines: number;
+}
+
+/** One run of the bundle in its own `node` process with `nodeFlags`, against `standIn`. */
+async function runStandalone(
+  label: string,
+  nodeFlags: readonly string[],
+  folder: string,
+  file: string,
+  concurrency: number,
+  standIn: StandInHandle,
+): Promise<StandaloneRun> {
+  const bundle = join(folder, "tributary-ship.js");
+  const acceptedBefore = (await standIn.stats()).acceptedBytes;
+  const checkpoints = mkdtempSync(join(folder, "cp-"));
+  const args = [...nodeFlags, "-r", join(folder, "probe.js"), bundle, "--spec", join(folder, "weblogs.json")];
+  args.push("--stream", "bench", "--endpoint", standIn.endpoint, "--checkpoint-dir", checkpoints);
+  args.push("--concurrency", String(concurrency), "--json", file);
+  // glibc's malloc tunables (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, …) pass through, to measure what a unit could set.
+  const mallocEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("MALLOC_")));
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, args, {
+    cwd: folder,
+    env: { PATH: process.env.PATH, HOME: folder, ...mallocEnv },
+  });
+  let firstReadMs = NaN;
+  let maxRssKib = NaN;
+  let atPeak: NodeJS.MemoryUsage | undefined;
+  let stdout = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  createInterface({ input: child.stderr }).on("line", (line) => {
+    if (line === "probe first-read") firstReadMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const rss = /^probe maxrss (\d+)$/.exec(line);
+    if (rss) maxRssKib = Number(rss[1]);
+    if (line.startsWith("probe memory ")) atPeak = JSON.parse(line.slice("probe memory ".length)) as NodeJS.MemoryUsage;
+  });
+  const [code] = (await once(child, "exit")) as [number];
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  // 3: the sample has a few lines the agent rejects too (the same count as `tributary ship`).
+  if (code !== 0 && code !== 3) throw new Error(`the standalone shipper exited ${code}: ${stdout}`);
+  const payload = (await standIn.stats()).acceptedBytes - acceptedBefore;
+  const summary = JSON.parse(stdout) as { linesAcknowledged: number };
+  return { label, firstReadMs, maxRssKib, atPeak, seconds, payload, lines: summary.linesAcknowledged };
+}
 
 async function measureStandalone(
   file: string,
@@ -390,73 +497,67 @@ async function measureStandalone(
   try {
     const bundle = join(folder, "tributary-ship.js");
     copyFileSync(ensureShipperBundle(), bundle);
-    const spec = join(folder, "weblogs.json");
-    writeFileSync(spec, lineSpecText(datasetByName("weblogs")));
-    const probe = join(folder, "probe.js");
-    writeFileSync(probe, STANDALONE_PROBE);
+    writeFileSync(join(folder, "weblogs.json"), lineSpecText(datasetByName("weblogs")));
+    writeFileSync(join(folder, "probe.js"), STANDALONE_PROBE);
     const ceilings: number[] = [];
+    const sdkCeilings: number[] = [];
     const estimate = statSync(file).size * 1.414;
-    const ceilingRun = async () => {
+    const ceilingRun = async (into: number[], body: "tributary" | "sdk") => {
       const started = process.hrtime.bigint();
-      const bytes = await ceiling(standIn.endpoint, estimate, concurrency, sample);
-      ceilings.push(bytes / 1e6 / (Number(process.hrtime.bigint() - started) / 1e9));
+      const bytes = await ceiling(standIn.endpoint, estimate, concurrency, sample, body);
+      into.push(bytes / 1e6 / (Number(process.hrtime.bigint() - started) / 1e9));
     };
-    if (withCeiling) await ceilingRun();
-    const acceptedBefore = (await standIn.stats()).acceptedBytes;
-    // `--node-flags "--max-old-space-size=64"`: what a unit could add to trade GC time for memory.
-    const nodeFlags = process.argv.includes("--node-flags")
-      ? process.argv[process.argv.indexOf("--node-flags") + 1].split(" ")
-      : [];
-    const args = [
-      ...nodeFlags,
-      "-r",
-      probe,
-      bundle,
-      "--spec",
-      spec,
-      "--stream",
-      "bench",
-      "--endpoint",
-      standIn.endpoint,
-    ];
-    args.push("--checkpoint-dir", join(folder, "cp"), "--concurrency", String(concurrency), "--json", file);
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { cwd: folder, env: { PATH: process.env.PATH, HOME: folder } });
-    let firstReadMs = NaN;
-    let maxRssKib = NaN;
-    let stdout = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    createInterface({ input: child.stderr }).on("line", (line) => {
-      if (line === "probe first-read") firstReadMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const rss = /^probe maxrss (\d+)$/.exec(line);
-      if (rss) maxRssKib = Number(rss[1]);
-    });
-    const [code] = (await once(child, "exit")) as [number];
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    // 3: the sample has a few lines the agent rejects too (the same count as `tributary ship`).
-    if (code !== 0 && code !== 3) throw new Error(`the standalone shipper exited ${code}: ${stdout}`);
-    const payload = (await standIn.stats()).acceptedBytes - acceptedBefore;
-    if (withCeiling) await ceilingRun();
-    const summary = JSON.parse(stdout) as { linesAcknowledged: number };
-    const payloadMBs = payload / 1e6 / seconds;
-    console.log(
-      `\n== standalone dist/tributary-ship.js (${(statSync(bundle).size / 1e6).toFixed(2)} MB, plain node, no node_modules), stand-in in a child process`,
-    );
-    console.log(
-      `startup to first read      ${(firstReadMs / 1000).toFixed(3)} s (spawn to the first read of the input; target <= 0.3 s)`,
-    );
-    console.log(
-      `peak RSS                   ${(maxRssKib / 1024).toFixed(0)} MiB (whole process, both threads; target <= 120 MiB)`,
-    );
-    console.log(
-      `ship                       ${summary.linesAcknowledged.toLocaleString("en-US")} lines, ${(statSync(file).size / 1e6 / seconds).toFixed(1)} MB/s of log, ${payloadMBs.toFixed(1)} MB/s of JSON payload, ${seconds.toFixed(2)} s wall (with startup)`,
-    );
     if (withCeiling) {
-      const best = Math.max(...ceilings);
+      await ceilingRun(ceilings, "tributary");
+      await ceilingRun(sdkCeilings, "sdk");
+    }
+    // `--node-flags "--max-old-space-size=64"`: measure other flags a unit could add.
+    const extraFlags = process.argv.includes("--node-flags")
+      ? [["--node-flags", process.argv[process.argv.indexOf("--node-flags") + 1].split(" ")] as const]
+      : [];
+    const runs: StandaloneRun[] = [];
+    for (const [label, flags] of [
+      ["plain node", []] as const,
+      [`node ${SHIPPER_NODE_FLAGS.join(" ")} (the systemd unit's flags)`, SHIPPER_NODE_FLAGS] as const,
+      ...extraFlags,
+    ]) {
+      runs.push(await runStandalone(label, flags, folder, file, concurrency, standIn));
+    }
+    if (withCeiling) {
+      await ceilingRun(ceilings, "tributary");
+      await ceilingRun(sdkCeilings, "sdk");
+    }
+    console.log(
+      `\n== standalone dist/tributary-ship.js (${(statSync(bundle).size / 1e6).toFixed(2)} MB, no node_modules), stand-in in a child process`,
+    );
+    const best = Math.max(...ceilings);
+    const bestSdk = Math.max(...sdkCeilings);
+    if (withCeiling) {
       console.log(
-        `ceiling (SDK, pre-packed)  ${best.toFixed(1)} MB/s of JSON payload (before, after: ${ceilings.map((c) => c.toFixed(1)).join(", ")})`,
+        `ceiling, the shipper's port       ${best.toFixed(1)} MB/s of JSON payload (before, after: ${ceilings.map((c) => c.toFixed(1)).join(", ")}): the same client and request body the shipper sends`,
       );
-      console.log(`ratio ship / ceiling       ${(payloadMBs / best).toFixed(3)} (target >= 0.6)`);
+      console.log(
+        `ceiling, the SDK's own serializer ${bestSdk.toFixed(1)} MB/s (before, after: ${sdkCeilings.map((c) => c.toFixed(1)).join(", ")}): PutRecordBatchCommand with Records, as the SDK encodes them`,
+      );
+    }
+    for (const run of runs) {
+      const payloadMBs = run.payload / 1e6 / run.seconds;
+      console.log(`-- ${run.label}`);
+      console.log(
+        `startup to first read      ${(run.firstReadMs / 1000).toFixed(3)} s (spawn to the first read of the input; target <= 0.3 s)`,
+      );
+      console.log(
+        `peak RSS                   ${(run.maxRssKib / 1024).toFixed(0)} MiB (whole process; target <= 120 MiB)`,
+      );
+      if (run.atPeak) console.log(`  where it goes             ${memoryBreakdown(run.atPeak)}`);
+      console.log(
+        `ship                       ${run.lines.toLocaleString("en-US")} lines, ${(statSync(file).size / 1e6 / run.seconds).toFixed(1)} MB/s of log, ${payloadMBs.toFixed(1)} MB/s of JSON payload, ${run.seconds.toFixed(2)} s wall (with startup)`,
+      );
+      if (withCeiling) {
+        console.log(
+          `ratio ship / ceiling       ${(payloadMBs / best).toFixed(3)} vs the shipper's port, ${(payloadMBs / bestSdk).toFixed(3)} vs the SDK's own serializer (target >= 0.6)`,
+        );
+      }
     }
   } finally {
     await standIn.close();

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { LineSpec } from "../src/agent/processing";
 import { TributaryError } from "../src/errors";
 import { lineSpecText } from "../src/shipper/line-spec";
+import { SHIPPER_NODE_FLAGS } from "../src/standalone/node-flags";
 
 /** Where the shipper's install files live in the lake bucket (outside every dataset's prefixes). */
 export const SHIPPER_INSTALL_PREFIX = "install/shipper/";
@@ -40,15 +41,15 @@ const GLOB = /[*?[{]/;
  *
  * The shipper takes the live file and finds the rotated names itself, so a trailing `*` of the agent's
  * pattern (`access_log*` = `access_log` and its rotations) is dropped. A pattern with wildcards left
- * (`/var/log/app/*-events.json`) is expanded by bash when the unit starts: a file created later is
- * shipped from the next start (`systemctl restart`); a pattern that matches nothing is passed as it is
- * and waited for.
+ * (`/var/log/app/*-events.json`) is passed quoted, and the shipper matches it itself, again every
+ * `--rescan-interval` (10 s): a file created later is followed without a restart.
  */
 export function shipperUnit(args: ShipperUnitArgs): string {
   const p = SHIPPER_SERVER_PATHS;
   const live = args.filePattern.replace(/\*+$/, "");
   const command = [
     p.node,
+    ...SHIPPER_NODE_FLAGS,
     p.bundle,
     "--spec",
     `${p.specDir}/${args.dataset}.json`,
@@ -61,8 +62,10 @@ export function shipperUnit(args: ShipperUnitArgs): string {
     `${p.stateDir}/${args.dataset}`,
     "--",
   ].join(" ");
+  // A pattern with wildcards left is passed quoted: the shipper matches it, and again every
+  // --rescan-interval, so files created later are followed without a restart.
   const execStart = GLOB.test(live)
-    ? `/bin/bash -O globstar -c ${systemdLiteral(JSON.stringify(`exec ${command} ${live}`))}`
+    ? `${command} ${systemdLiteral(JSON.stringify(live))}`
     : `${command} ${systemdLiteral(live)}`;
   return [
     "[Unit]",

@@ -8,8 +8,8 @@ import { CheckpointStore } from "../shipper/checkpoint";
 import { checkClientConfiguration, destinationOf, firehoseClientFor, firehosePort } from "../shipper/firehose";
 import { RejectFile } from "../shipper/rejects";
 import { RETRIES_EXHAUSTED } from "../shipper/sender";
-import { Shipper } from "../shipper/ship";
 import { resolveStreamName } from "../shipper/stream-name";
+import { INITIAL_POSITIONS, Shipper } from "../shipper/ship";
 import type { ShipStats, ShipperDataset } from "../shipper/ship";
 import { formatSummary, summarize } from "../shipper/summary";
 
@@ -32,6 +32,7 @@ export interface ShipCommandOptions {
   readonly region?: string;
   readonly follow?: boolean;
   readonly fromStart?: boolean;
+  readonly initialPosition?: string;
   readonly checkpointDir?: string;
   readonly errorsFile?: string;
   readonly json?: boolean;
@@ -40,6 +41,7 @@ export interface ShipCommandOptions {
   readonly requestTimeout?: string;
   readonly progressInterval?: string;
   readonly rotatedFileQuietTime?: string;
+  readonly rescanInterval?: string;
 }
 
 export const DEFAULT_CHECKPOINT_DIR = join(homedir(), ".tributary", "checkpoints");
@@ -66,6 +68,28 @@ export function parseDuration(flag: string, value: string | undefined, fallbackM
     );
   }
   return Math.round(ms);
+}
+
+/**
+ * Whether followed files without a checkpoint are read from their start: `--initial-position
+ * START_OF_FILE` (the agent's option) or its shorthand `--from-start`; END_OF_FILE, the default, reads
+ * only lines written after the start. The two flags saying opposite things is an error.
+ */
+export function startsAtFileStart(options: Pick<ShipCommandOptions, "fromStart" | "initialPosition">): boolean {
+  const position = options.initialPosition;
+  if (position !== undefined && !(INITIAL_POSITIONS as readonly string[]).includes(position)) {
+    throw new TributaryError(
+      "TRIBUTARY_SHIP_BAD_OPTION",
+      `--initial-position must be ${INITIAL_POSITIONS.join(" or ")}, got "${position}".`,
+    );
+  }
+  if (options.fromStart && position === "END_OF_FILE") {
+    throw new TributaryError(
+      "TRIBUTARY_SHIP_BAD_OPTION",
+      "--from-start and --initial-position END_OF_FILE contradict each other; pass one of them.",
+    );
+  }
+  return options.fromStart === true || position === "START_OF_FILE";
 }
 
 /** A stream name made safe as a folder name: checkpoints are kept per stream. */
@@ -178,11 +202,12 @@ export async function runShipFor(
       dataset,
       streamName: stream,
       follow: options.follow ?? false,
-      fromStart: options.fromStart ?? false,
+      fromStart: startsAtFileStart(options),
       concurrency: positiveInteger("--concurrency", options.concurrency, 4),
       maxRetryTimeMs,
       destination: destination.description,
       rotatedFileQuietMs: parseDuration("--rotated-file-quiet-time", options.rotatedFileQuietTime, 10_000),
+      rescanIntervalMs: parseDuration("--rescan-interval", options.rescanInterval, 10_000),
     },
     { firehose: firehosePort(client), checkpoints: store, rejects: new RejectFile(errorsFile) },
   );
@@ -287,14 +312,18 @@ export function shipCommand(command: Command, datasetOption: Option): Command {
         "per record, failed entries resent, checkpoints after acknowledgement. Exit status 3 when lines or files were " +
         "rejected, 4 when a call kept failing for --max-retry-time.",
     )
-    .argument("<files...>", "files to ship (with --follow: files to tail)")
+    .argument("<files...>", "files to ship (with --follow: files to tail); a quoted pattern is matched by the shipper")
     .addOption(datasetOption.makeOptionMandatory())
     .option("--stream <name>", "delivery stream name")
     .option("--stack <stack>", "read the stream name from this Pulumi stack's `streams` output (needs the pulumi CLI)")
     .option("--endpoint <url>", "Firehose-compatible endpoint, e.g. the offline lake's http://127.0.0.1:4573")
     .option("--region <region>", "AWS region (default: the standard AWS chain)")
     .option("--follow", "keep tailing the files, across rename+create and copytruncate rotation")
-    .option("--from-start", "with --follow, read files without a checkpoint from their start (default: their end)")
+    .option(
+      "--initial-position <position>",
+      "with --follow, where a file without a checkpoint is first read: START_OF_FILE, or END_OF_FILE (the default: only new lines), as the agent's initialPosition",
+    )
+    .option("--from-start", "shorthand for --initial-position START_OF_FILE")
     .option("--checkpoint-dir <dir>", "where checkpoints are kept", DEFAULT_CHECKPOINT_DIR)
     .option("--errors-file <file>", "JSON lines file for rejected lines (default: <checkpoint-dir>/rejected.jsonl)")
     .addOption(new Option("--concurrency <n>", "PutRecordBatch calls in flight").default("4"))
@@ -312,6 +341,11 @@ export function shipCommand(command: Command, datasetOption: Option): Command {
     .option(
       "--rotated-file-quiet-time <duration>",
       "with --follow, keep reading a file renamed by rotation until it has had no new lines for this long",
+      "10s",
+    )
+    .option(
+      "--rescan-interval <duration>",
+      "with --follow, match quoted file patterns (e.g. '/var/log/app/*.log') again this often, to follow new files",
       "10s",
     )
     .option("--progress-interval <duration>", "outside a terminal, print a progress line this often", "5s");

@@ -2,6 +2,8 @@ import { existsSync } from "fs";
 import { homedir } from "os";
 import { join } from "path";
 import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import type { PutRecordBatchCommandInput, PutRecordBatchCommandOutput } from "@aws-sdk/client-firehose";
+import type { BuildMiddleware } from "@smithy/types";
 import type { FailedEntry, RecordBatchPort } from "./sender";
 import { TributaryError } from "../errors";
 
@@ -118,14 +120,88 @@ export async function checkClientConfiguration(
   }
 }
 
-/** The PutRecordBatch port over an SDK client. */
+const MIB = 1024 * 1024;
+
+/** Bytes base64-encoded per step: a multiple of 3, so the pieces join into one valid encoding. */
+const BASE64_STEP = 48 * 1024;
+
+/** Bytes of the PutRecordBatch body of `records` (see putRecordBatchBody). */
+export function putRecordBatchBodyBytes(streamName: string, records: readonly Uint8Array[]): number {
+  let size = Buffer.byteLength(`{"DeliveryStreamName":${JSON.stringify(streamName)},"Records":[`) + 2;
+  for (const record of records) size += '{"Data":"'.length + 4 * Math.ceil(record.length / 3) + '"}'.length + 1;
+  return records.length > 0 ? size - 1 : size;
+}
+
+/**
+ * The PutRecordBatch request body, JSON as the SDK writes it (`{"DeliveryStreamName":…,"Records":
+ * [{"Data":"<base64>"},…]}`), serialized once straight into one Buffer of its exact size. The SDK's
+ * own serializer makes a base64 string per record, an object tree, the JSON string, then a Buffer of
+ * it to hash for the signature and another to write to the socket: several transient copies of a
+ * 5.6 MB body per call in flight. `into`, when large enough, is written instead of a new buffer.
+ */
+export function putRecordBatchBody(streamName: string, records: readonly Uint8Array[], into?: Buffer): Buffer {
+  const head = `{"DeliveryStreamName":${JSON.stringify(streamName)},"Records":[`;
+  const open = '{"Data":"';
+  const close = '"}';
+  const size = putRecordBatchBodyBytes(streamName, records);
+  const body = into && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafeSlow(size);
+  let at = body.write(head, 0, "utf8");
+  records.forEach((record, i) => {
+    if (i > 0) at += body.write(",", at, "latin1");
+    at += body.write(open, at, "latin1");
+    const bytes = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
+    for (let from = 0; from < bytes.length; from += BASE64_STEP) {
+      at += body.write(bytes.toString("base64", from, Math.min(bytes.length, from + BASE64_STEP)), at, "latin1");
+    }
+    at += body.write(close, at, "latin1");
+  });
+  at += body.write("]}", at, "latin1");
+  if (at !== size) throw new Error(`PutRecordBatch body is ${at} bytes, expected ${size}`);
+  return body;
+}
+
+/**
+ * A build-step middleware that puts `body` in place of what the SDK serialized (the command is given
+ * no records, so the SDK serializes an empty list) and sets its length. The build step runs once per
+ * command, before retries, signing and sending, which all take the request (and so this Buffer) as is.
+ */
+function bodyMiddleware(body: Buffer): BuildMiddleware<PutRecordBatchCommandInput, PutRecordBatchCommandOutput> {
+  return (next) => async (args) => {
+    const request = args.request as { body?: unknown; headers?: Record<string, string> };
+    request.body = body;
+    const headers = request.headers ?? {};
+    for (const name of Object.keys(headers)) if (name.toLowerCase() === "content-length") delete headers[name];
+    headers["content-length"] = String(body.length);
+    request.headers = headers;
+    return next(args);
+  };
+}
+
+/** The PutRecordBatch port over an SDK client; the request body is serialized once (putRecordBatchBody). */
 export function firehosePort(client: FirehoseClient): RecordBatchPort {
+  // Bodies are reused once their call settled (the C allocator keeps freed 6 MiB blocks: see ./memory).
+  // At most as many exist as calls were ever sent at once.
+  const spare: Buffer[] = [];
   return {
     async putRecordBatch(streamName, records, options) {
-      const output = await client.send(
-        new PutRecordBatchCommand({ DeliveryStreamName: streamName, Records: records.map((Data) => ({ Data })) }),
-        { abortSignal: options?.abortSignal },
-      );
+      const command = new PutRecordBatchCommand({ DeliveryStreamName: streamName, Records: [] });
+      const needed = putRecordBatchBodyBytes(streamName, records);
+      let buffer = spare.pop();
+      // A new one holds a full call with room (1 MiB steps), so that the following calls fit in it.
+      if (!buffer || buffer.length < needed) buffer = Buffer.allocUnsafeSlow(Math.ceil(needed / MIB) * MIB);
+      const body = putRecordBatchBody(streamName, records, buffer);
+      command.middlewareStack.add(bodyMiddleware(body), {
+        step: "build",
+        priority: "high",
+        name: "tributaryPutRecordBatchBody",
+      });
+      let output;
+      try {
+        output = await client.send(command, { abortSignal: options?.abortSignal });
+      } finally {
+        // Sent or abandoned: the SDK no longer reads the body.
+        spare.push(buffer);
+      }
       if (!output.FailedPutCount) return [];
       const failed: FailedEntry[] = [];
       (output.RequestResponses ?? []).forEach((response, index) => {

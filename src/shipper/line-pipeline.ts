@@ -3,12 +3,12 @@ import type { LineProcessor } from "../agent/processing";
 import type { AgentProcessingOption } from "../datasets/types";
 import { LineSplitter, lineDecoderFor, malformedLineReason, type LineEncoding } from "./lines";
 import { Packer } from "./packer";
-import type { PackedCall, PackingLimits } from "./packer";
+import type { CallBufferSource, PackedCall, PackingLimits } from "./packer";
 
 /**
  * The CPU-heavy half of the shipper: bytes of files in, packed PutRecordBatch calls out, with what the
- * other half needs to move checkpoints safely. Pure (no I/O, no clock), so it runs unchanged inside
- * the packing worker thread; everything it produces is plain data that crosses a thread boundary.
+ * other half needs to move checkpoints safely. Pure (no I/O, no clock): the shipper runs it on its
+ * reading thread (./packing), the raw-file replay wherever it reads; what it produces is plain data.
  */
 
 /** How to read one file (a "source"): its agent chain and where reading starts. */
@@ -82,18 +82,28 @@ interface SourceState {
 
 export class LinePipeline {
   private readonly packer: Packer;
-  private readonly sources = new Map<number, SourceState>();
+  private readonly sources: Map<number, SourceState>;
   private readonly maxLineBytes: number;
-  private calls: PackedCall[] = [];
-  private rejects: SourceReject[] = [];
-  private touched = new Set<number>();
-  private lines = 0;
-  private blankLines = 0;
-  private headerLinesSkipped = 0;
-  private linesAlreadyShipped = 0;
+  private calls: PackedCall[];
+  private rejects: SourceReject[];
+  private touched: Set<number>;
+  private lines: number;
+  private blankLines: number;
+  private headerLinesSkipped: number;
+  private linesAlreadyShipped: number;
 
-  constructor(limits: Partial<PackingLimits> = {}) {
-    this.packer = new Packer((call) => this.calls.push(call), limits);
+  // Fields are set here, not by initializers: the replay Lambda's closure serialization captures this class.
+  /** @param callBuffers where the packer takes buffers for full calls (see Packer). */
+  constructor(limits: Partial<PackingLimits> = {}, callBuffers?: CallBufferSource) {
+    this.sources = new Map();
+    this.calls = [];
+    this.rejects = [];
+    this.touched = new Set();
+    this.lines = 0;
+    this.blankLines = 0;
+    this.headerLinesSkipped = 0;
+    this.linesAlreadyShipped = 0;
+    this.packer = new Packer((call) => this.calls.push(call), limits, callBuffers);
     this.maxLineBytes = this.packer.limits.maxRecordBytes - 1;
   }
 

@@ -103,6 +103,11 @@ interface Utf8Writer {
 }
 const HAS_UTF8_WRITE = typeof (Buffer.prototype as unknown as Partial<Utf8Writer>).utf8Write === "function";
 
+/** Buffers of `maxCallBytes` to fill calls in (e.g. a BufferPool). */
+export interface CallBufferSource {
+  take(): Buffer;
+}
+
 /** A record cut into the call being filled: where it sits in the call buffer. */
 interface RecordSlot {
   readonly start: number;
@@ -125,17 +130,28 @@ export class Packer {
   private readonly starts: Float64Array;
   private readonly linesBefore: Float64Array;
   private readonly ends: Float64Array;
-  private waiting = 0;
-  private pendingBytes = 0;
+  private waiting: number;
+  private pendingBytes: number;
   /** Holds the call's records in [0, callBytes) and the waiting lines in [callBytes, callBytes + pendingBytes). */
   private callBuffer: Buffer;
-  private callRecords: RecordSlot[] = [];
-  private callBytes = 0;
+  private callRecords: RecordSlot[];
+  private callBytes: number;
+  private readonly onCall: (call: PackedCall) => void;
+  private readonly callBuffers: CallBufferSource | undefined;
 
-  constructor(
-    private readonly onCall: (call: PackedCall) => void,
-    limits: Partial<PackingLimits> = {},
-  ) {
+  // Fields are set in the constructor, not by initializers: the replay Lambda's closure serialization
+  // captures this class.
+  /**
+   * @param callBuffers where buffers of `maxCallBytes` for full calls come from (a pool the sender
+   *   gives them back to once acknowledged); @default a fresh allocation per call
+   */
+  constructor(onCall: (call: PackedCall) => void, limits: Partial<PackingLimits> = {}, callBuffers?: CallBufferSource) {
+    this.onCall = onCall;
+    this.callBuffers = callBuffers;
+    this.waiting = 0;
+    this.pendingBytes = 0;
+    this.callRecords = [];
+    this.callBytes = 0;
     this.limits = normalizeLimits(limits);
     const capacity = this.limits.packLines ? this.limits.maxLinesPerRecord : 1;
     this.sizes = new Int32Array(capacity);
@@ -143,7 +159,13 @@ export class Packer {
     this.starts = new Float64Array(capacity);
     this.linesBefore = new Float64Array(capacity);
     this.ends = new Float64Array(capacity);
-    this.callBuffer = Buffer.allocUnsafeSlow(this.limits.maxCallBytes);
+    this.callBuffer = this.newCallBuffer();
+  }
+
+  private newCallBuffer(): Buffer {
+    const buffer = this.callBuffers?.take();
+    if (buffer && buffer.length === this.limits.maxCallBytes) return buffer;
+    return Buffer.allocUnsafeSlow(this.limits.maxCallBytes);
   }
 
   /** Lines accepted but not yet in a finished call's record. */
@@ -319,7 +341,7 @@ export class Packer {
     let data: Buffer;
     if (this.callBytes * 2 >= filled.length) {
       data = filled.subarray(0, this.callBytes);
-      this.callBuffer = Buffer.allocUnsafeSlow(this.limits.maxCallBytes);
+      this.callBuffer = this.newCallBuffer();
       filled.copy(this.callBuffer, 0, this.callBytes, this.callBytes + this.pendingBytes);
     } else {
       data = Buffer.allocUnsafeSlow(this.callBytes);

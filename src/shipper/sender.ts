@@ -49,6 +49,11 @@ export interface SenderOptions {
   /** Called after each PutRecordBatch attempt that reached the service. */
   readonly onCall?: () => void;
   /**
+   * Called once a call is done with (acknowledged, or failed for good): its `data` is no longer read,
+   * so a pool may reuse it.
+   */
+  readonly onCallDone?: (call: PackedCall) => void;
+  /**
    * How long one call may keep failing (no entry accepted) before the run gives up with
    * TRIBUTARY_SHIP_RETRIES_EXHAUSTED. An attempt still running at that moment is aborted. @default 600_000
    */
@@ -101,12 +106,12 @@ export function isRetryableCallError(err: unknown): boolean {
 }
 
 export class BatchSender {
-  private readonly queue: PackedCall[] = [];
-  private active = 0;
-  private queuedBytes = 0;
-  private activeBytes = 0;
+  private readonly queue: PackedCall[];
+  private active: number;
+  private queuedBytes: number;
+  private activeBytes: number;
   private failure: unknown;
-  private waiters: Array<() => void> = [];
+  private waiters: Array<() => void>;
   private readonly concurrency: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
@@ -114,12 +119,21 @@ export class BatchSender {
   private readonly maxRetryTimeMs: number;
   private readonly now: () => number;
   /** Aborted by `abort`: wakes backoff sleeps and cancels the requests in flight. */
-  private readonly stopAll = new AbortController();
+  private readonly stopAll: AbortController;
+  private readonly port: RecordBatchPort;
+  private readonly options: SenderOptions;
 
-  constructor(
-    private readonly port: RecordBatchPort,
-    private readonly options: SenderOptions,
-  ) {
+  // Fields are set here, not by initializers: the replay Lambda's closure serialization captures this class.
+  constructor(port: RecordBatchPort, options: SenderOptions) {
+    this.port = port;
+    this.options = options;
+    this.queue = [];
+    this.active = 0;
+    this.queuedBytes = 0;
+    this.activeBytes = 0;
+    this.failure = undefined;
+    this.waiters = [];
+    this.stopAll = new AbortController();
     this.concurrency = options.concurrency ?? 4;
     this.retryBaseMs = options.retryBaseMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 10_000;
@@ -196,6 +210,8 @@ export class BatchSender {
   private finish(call: PackedCall): void {
     this.active--;
     this.activeBytes -= call.bytes;
+    // Nothing reads the call's buffer any more: its owner may reuse it.
+    this.options.onCallDone?.(call);
     this.notify();
     this.pump();
   }

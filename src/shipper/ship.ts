@@ -1,4 +1,6 @@
+import { existsSync } from "fs";
 import { open, readdir, stat } from "fs/promises";
+import { glob } from "tinyglobby";
 import type { FileHandle } from "fs/promises";
 import { basename, dirname, join } from "path";
 import { agentChainFor, fileVariantFor, lineProcessorFor } from "../agent/processing";
@@ -9,17 +11,18 @@ import type { FileIdentity } from "./checkpoint";
 import type { PipelineProgress } from "./line-pipeline";
 import { billedBytes, normalizeLimits } from "./packer";
 import type { PackedCall, PackedRecord, PackingLimits } from "./packer";
-import { PackingThread } from "./packing-thread";
+import { BufferPool, inFlightBudget } from "./memory";
+import { Packing } from "./packing";
 import type { RejectSink } from "./rejects";
 import { BatchSender, SendAborted } from "./sender";
 import type { RecordBatchPort } from "./sender";
 
 /**
  * The shipper: files in, PutRecordBatch calls out, checkpoints after acknowledgement. It reads files
- * and hands the chunks to a packing worker thread (line splitter, the agent's line processor, packer:
- * the CPU-heavy part), and keeps on this thread what needs its ports (PutRecordBatch calls, the
- * checkpoint store, the reject sink) and what only a file reader can know: offsets, rotation and when
- * to stop reading because too much is in flight.
+ * and packs each chunk as it is read (line splitter, the agent's line processor, packer: ./packing),
+ * on one thread with the PutRecordBatch calls, the checkpoint store and the reject sink, and keeps
+ * what only a file reader can know: offsets, rotation and when to stop reading because too much is
+ * in flight.
  */
 
 /**
@@ -28,6 +31,10 @@ import type { RecordBatchPort } from "./sender";
  * standalone shipper reads (`tributary ship-spec`), which is exactly this shape.
  */
 export type ShipperDataset = LineSpec;
+
+/** Where a followed file without a checkpoint is first read, as the Kinesis Agent names it. */
+export type InitialPosition = "START_OF_FILE" | "END_OF_FILE";
+export const INITIAL_POSITIONS: readonly InitialPosition[] = ["START_OF_FILE", "END_OF_FILE"];
 
 export interface ShipOptions {
   readonly dataset: ShipperDataset;
@@ -40,7 +47,15 @@ export interface ShipOptions {
    * start. A checkpoint always wins. @default false
    */
   readonly fromStart?: boolean;
-  /** Reading pauses while this many bytes are packed but not yet acknowledged. @default 64 MiB */
+  /**
+   * The agent's name for `fromStart`: START_OF_FILE is `fromStart: true`. `fromStart`, when given, wins.
+   * @default "END_OF_FILE"
+   */
+  readonly initialPosition?: InitialPosition;
+  /**
+   * Reading pauses while this many bytes are packed but not yet acknowledged (see ./memory).
+   * @default concurrency × the call size (4 × 4 MiB)
+   */
   readonly maxInFlightBytes?: number;
   /** Calls sent at the same time. @default 4 */
   readonly concurrency?: number;
@@ -50,6 +65,11 @@ export interface ShipOptions {
    * @default 10_000
    */
   readonly rotatedFileQuietMs?: number;
+  /**
+   * With `follow`, how often file patterns (paths with wildcards the shell left, e.g. quoted) are
+   * matched again, so that files created later are followed too. @default 10_000
+   */
+  readonly rescanIntervalMs?: number;
   /** How often a followed file is checked for growth and rotation (agent: minTimeBetweenFilePollsMillis). @default 250 */
   readonly pollIntervalMs?: number;
   /** In follow mode, lines waiting this long without more arriving are sent anyway. @default 2000 */
@@ -187,7 +207,7 @@ interface SourceState {
   readonly startOffset: number;
   /** Where the checkpoint may go once every record handed out so far is acknowledged (from the packer). */
   frontier: { offset: number; lines: number };
-  /** After the last complete line the packing worker split (as of its last update). */
+  /** After the last complete line the packing split (as of its last update). */
   read: { offset: number; lines: number };
   /** Records holding lines of this source, in the order they were handed out. */
   readonly inFlight: Mark[];
@@ -215,6 +235,31 @@ interface Draining {
   readonly source: SourceState;
   position: number;
   quietSince: number;
+}
+
+/** A path with wildcards left (quoted, so the shell did not expand it) is a pattern the shipper matches. */
+function isPattern(path: string): boolean {
+  return /[*?[{]/.test(path) && !existsSync(path);
+}
+
+/**
+ * Regular files matching `pattern` (tinyglobby: `*`, `**`, `?`, `[…]`, `{a,b}`), sorted, without
+ * compressed files and without rotated names of another match (`access_log*` matches `access_log.1`:
+ * the shipper finds a file's rotations itself). What `ship` does with a quoted pattern.
+ */
+export async function matchFiles(pattern: string): Promise<string[]> {
+  const found = (await glob(pattern, { absolute: true, onlyFiles: true, expandDirectories: false })).sort();
+  const names = new Set(found);
+  return found.filter((path) => {
+    if (COMPRESSED.test(path)) return false;
+    for (let base = rotatedBase(path); base; base = rotatedBase(base)) if (names.has(base)) return false;
+    return true;
+  });
+}
+
+/** `access_log` for `access_log.1` or `access_log-20240101`: the name without its last suffix. */
+function rotatedBase(path: string): string | undefined {
+  return /^(.*[^/])[.-][^./]+$/.exec(path)?.[1];
 }
 
 const COMPRESSED = /\.(?:gz|bz2|xz|zst|lz4|lzma|z|zip)$/i;
@@ -259,7 +304,7 @@ export class Shipper {
     lastError: undefined,
   };
   private readonly limits: PackingLimits;
-  private readonly packing: PackingThread;
+  private readonly packing: Packing;
   private readonly sender: BatchSender;
   private readonly marks = new WeakMap<PackedRecord, Mark[]>();
   private readonly sources = new Map<number, SourceState>();
@@ -274,16 +319,26 @@ export class Shipper {
   /** Sources with rejected lines buffered but not yet in the errors file, and how many lines. */
   private readonly unflushedRejectSources = new Set<SourceState>();
   private unflushedRejects = 0;
+  /** Characters of the rejected lines buffered: a few long lines flush as soon as many short ones. */
+  private unflushedRejectChars = 0;
+  /** With `follow`, files without a checkpoint are read from their start (fromStart / initialPosition). */
+  private readonly fromStart: boolean;
+  /** Read buffers not in use (one per file being read at the same moment). */
+  private readonly spareBuffers: Buffer[] = [];
 
   constructor(
     private readonly options: ShipOptions,
     private readonly ports: ShipPorts,
   ) {
     this.limits = normalizeLimits(options.limits);
-    this.packing = new PackingThread(this.limits, (progress) => this.apply(progress));
+    this.fromStart = options.fromStart ?? options.initialPosition === "START_OF_FILE";
+    const concurrency = options.concurrency ?? 4;
+    // Full calls' buffers go back to the packer once acknowledged (see ./memory).
+    const callBuffers = new BufferPool(this.limits.maxCallBytes, concurrency + 2);
+    this.packing = new Packing(this.limits, (progress) => this.apply(progress), callBuffers);
     this.sender = new BatchSender(ports.firehose, {
       streamName: options.streamName,
-      concurrency: options.concurrency,
+      concurrency,
       retryBaseMs: options.retryBaseMs,
       retryMaxMs: options.retryMaxMs,
       random: options.random,
@@ -297,10 +352,11 @@ export class Shipper {
       onCall: () => {
         this.stats.calls++;
       },
+      onCallDone: (call) => callBuffers.give(call.data),
     });
-    this.maxInFlightBytes = options.maxInFlightBytes ?? 64 * 1024 * 1024;
+    this.maxInFlightBytes = options.maxInFlightBytes ?? inFlightBudget(concurrency, this.limits.maxCallBytes);
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
-    this.readChunkBytes = options.readChunkBytes ?? 1024 * 1024;
+    this.readChunkBytes = options.readChunkBytes ?? 256 * 1024;
     this.stopped = new Promise((resolve) => {
       this.wakeStop = resolve;
     });
@@ -318,6 +374,31 @@ export class Shipper {
     this.wakeStop();
     this.stopTimer = setTimeout(() => this.sender.abort(), this.options.stopTimeoutMs ?? 3_000);
     this.stopTimer.unref();
+  }
+
+  /** Waits `ms`, cut short by `stop` (the timer is cleared, so nothing keeps the process up after a stop). */
+  private async pause(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), this.stopped]);
+    clearTimeout(timer);
+  }
+
+  private matches(pattern: string): Promise<string[]> {
+    return matchFiles(pattern);
+  }
+
+  /** Whether the file at `path` is one a reader already has open (renamed to a name a pattern matches). */
+  private async isBeingRead(path: string): Promise<boolean> {
+    let info;
+    try {
+      info = await stat(path);
+    } catch {
+      return true;
+    }
+    for (const source of this.sources.values()) {
+      if (!source.retired && source.identity.ino === info.ino && source.identity.dev === info.dev) return true;
+    }
+    return false;
   }
 
   /** Records a file that could not be shipped; the run goes on with the others. */
@@ -344,22 +425,62 @@ export class Shipper {
       : undefined;
     try {
       let failure: { reason: unknown } | undefined;
+      const literal = paths.filter((path) => !isPattern(path));
+      const patterns = paths.filter(isPattern);
       if (this.options.follow) {
         // Followed files are tailed side by side; one failing (a read error) stops the others, so a
-        // follow run cannot hang half-dead.
-        const readers = await Promise.allSettled(
-          paths.map((path) =>
+        // follow run cannot hang half-dead. Patterns are matched again every `rescanIntervalMs`: a file
+        // that starts to match is followed from then on.
+        const readers: Array<Promise<void>> = [];
+        const started = new Set<string>();
+        const follow = (path: string) => {
+          if (this.stopping || started.has(path)) return;
+          started.add(path);
+          readers.push(
             this.shipPath(path).catch((err: unknown) => {
               if (isFileProblem(err)) return this.fileFailed(err);
               this.stop();
               throw err;
             }),
-          ),
-        );
-        failure = readers.find((r): r is PromiseRejectedResult => r.status === "rejected");
+          );
+        };
+        for (const path of literal) follow(path);
+        const rescan = async () => {
+          for (const pattern of patterns) {
+            for (const path of await this.matches(pattern)) {
+              if (!started.has(path) && !(await this.isBeingRead(path))) follow(path);
+            }
+          }
+        };
+        await rescan();
+        if (patterns.length > 0) {
+          while (!this.stopping) {
+            await this.pause(this.options.rescanIntervalMs ?? 10_000);
+            if (!this.stopping) await rescan();
+          }
+        }
+        const settled = await Promise.allSettled(readers);
+        failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
       } else {
         // One file at a time: a backfill of thousands of files keeps one descriptor and one buffer.
+        const files: string[] = [];
         for (const path of paths) {
+          if (!isPattern(path)) files.push(path);
+          else {
+            const found = await this.matches(path);
+            if (found.length === 0) {
+              this.fileFailed(
+                new FileProblem(
+                  "TRIBUTARY_SHIP_FILE_NOT_FOUND",
+                  path,
+                  `No file matches ${path}; check the pattern (or add --follow to wait for files that match).`,
+                ),
+              );
+            }
+            files.push(...found);
+          }
+        }
+        for (const path of files) {
           if (this.stopping) break;
           try {
             await this.shipPath(path);
@@ -393,7 +514,7 @@ export class Shipper {
     return this.stats;
   }
 
-  /** Applies what the packing worker did, in its order: rejects, counters, calls, then frontiers. */
+  /** Applies what packing did, in its order: rejects, counters, calls, then frontiers. */
   private apply(progress: PipelineProgress): void {
     const stats = this.stats;
     stats.lines += progress.lines;
@@ -416,8 +537,9 @@ export class Shipper {
       source.rejectsThrough = rejected.offset + 1;
       this.unflushedRejectSources.add(source);
       this.unflushedRejects++;
+      this.unflushedRejectChars += rejected.text.length;
     }
-    if (this.unflushedRejects >= 1000) this.flushRejects();
+    if (this.unflushedRejects >= 1000 || this.unflushedRejectChars >= 4 * 1024 * 1024) this.flushRejects();
     for (const call of progress.calls) this.submit(call);
     for (const frontier of progress.frontiers) {
       const source = this.sources.get(frontier.source) as SourceState;
@@ -494,6 +616,7 @@ export class Shipper {
     const sources = [...this.unflushedRejectSources];
     this.unflushedRejectSources.clear();
     this.unflushedRejects = 0;
+    this.unflushedRejectChars = 0;
     for (const source of sources) {
       source.durableRejectsThrough = source.rejectsThrough;
       this.writeCheckpoint(source, this.resumePoint(source));
@@ -560,7 +683,7 @@ export class Shipper {
       if (checkpoint.rejectsFileBytes !== undefined && this.ports.rejects.recordedSince) {
         recordedRejects = this.ports.rejects.recordedSince(checkpoint.rejectsFileBytes, fileId);
       }
-    } else if (this.options.follow && !this.options.fromStart && !rotated) {
+    } else if (this.options.follow && !this.fromStart && !rotated) {
       const end = await this.countLines(handle, buffer);
       offset = end.offset;
       lines = end.lines;
@@ -570,7 +693,7 @@ export class Shipper {
     return source;
   }
 
-  /** Registers a source and opens it in the packing worker, reading from `start`. */
+  /** Registers a source and opens it in the packing, reading from `start`. */
   private addSource(
     path: string,
     identity: FileIdentity,
@@ -668,26 +791,31 @@ export class Shipper {
   }
 
   /**
-   * Reads `handle` from `position` to its current end, handing each chunk to the packing worker;
-   * returns the new position. Waits while too much is unacknowledged or the worker is behind.
+   * Reads `handle` from `position` to its current end, packing each chunk as it is read; returns the
+   * new position. Waits while too much is unacknowledged (the reader is back-pressured by the sender).
    */
   private async readToEnd(handle: FileHandle, source: SourceState, position: number): Promise<number> {
     for (;;) {
       if (this.stopping) return position;
       await this.sender.waitBelow(this.maxInFlightBytes);
       await this.packing.ready();
-      // A fresh buffer per read: its memory is handed over to the worker, not copied.
-      const buffer = Buffer.allocUnsafeSlow(this.readChunkBytes);
-      let bytesRead: number;
+      // Packing consumes a chunk before push() returns (it keeps no reference), so read buffers are
+      // reused; a followed file's readers run side by side, so each read takes its own from the pool.
+      const buffer = this.spareBuffers.pop() ?? Buffer.allocUnsafeSlow(this.readChunkBytes);
       try {
-        ({ bytesRead } = await handle.read(buffer, 0, buffer.length, position));
-      } catch (err) {
-        throw fileProblem(source.path, err);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(buffer, 0, buffer.length, position));
+        } catch (err) {
+          throw fileProblem(source.path, err);
+        }
+        if (bytesRead === 0) return position;
+        this.packing.push(source.id, buffer.subarray(0, bytesRead));
+        position += bytesRead;
+        this.stats.bytesRead += bytesRead;
+      } finally {
+        this.spareBuffers.push(buffer);
       }
-      if (bytesRead === 0) return position;
-      this.packing.push(source.id, buffer.subarray(0, bytesRead));
-      position += bytesRead;
-      this.stats.bytesRead += bytesRead;
       if (source.identity.fingerprintBytes < FINGERPRINT_BYTES) source.identity = await identityOf(handle);
     }
   }

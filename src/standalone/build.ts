@@ -60,9 +60,11 @@ export function buildShipperBundle(outfile: string = SHIPPER_BUNDLE): string {
     minifySyntax: true,
     // Licenses of the bundled packages (the AWS SDK, commander, …) travel with the file.
     legalComments: "eof",
-    banner: { js: "#!/usr/bin/env node" },
-    define: { TRIBUTARY_STANDALONE_BUNDLE: "true" },
-    // Reached only from TypeScript sources (the packing worker under ts-node); the bundle never loads them.
+    // ESM builds of dependencies (tinyglobby's fdir) call createRequire(import.meta.url), which a CommonJS
+    // file does not have: it is the bundle's own URL.
+    banner: { js: '#!/usr/bin/env node\nvar __bundleUrl = require("url").pathToFileURL(__filename).href;' },
+    define: { "import.meta.url": "__bundleUrl" },
+    // The shipper never loads them; kept out so that a stray import cannot pull the compiler in.
     external: ["typescript", "ts-node"],
     logLevel: "warning",
   });

@@ -1,11 +1,13 @@
 import { strict as assert } from "assert";
-import { execFileSync, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { allDatasets } from "../../src/datasets";
 import { TributaryError } from "../../src/errors";
 import { SHIPPER_SERVER_PATHS, ShipperInstall, shipperUnit } from "../../infra/shipper-install";
+import { matchFiles } from "../../src/shipper/ship";
+import { SHIPPER_NODE_FLAGS } from "../../src/standalone/node-flags";
 import { installPulumiMocks } from "../support/pulumi-mocks";
 
 /** The value of `key=` in a unit (the last one wins, as in systemd). */
@@ -34,7 +36,7 @@ describe("infra: the standalone shipper's install (systemd unit, bundle)", funct
       });
       const exec = setting(unit, "ExecStart") ?? "";
       const command =
-        `${SHIPPER_SERVER_PATHS.node} ${SHIPPER_SERVER_PATHS.bundle} --spec /etc/tributary/${dataset.name}.json ` +
+        `${SHIPPER_SERVER_PATHS.node} ${SHIPPER_NODE_FLAGS.join(" ")} ${SHIPPER_SERVER_PATHS.bundle} --spec /etc/tributary/${dataset.name}.json ` +
         `--stream tributary-prod-${dataset.name} --region eu-west-1 --follow ` +
         `--checkpoint-dir /var/lib/tributary/${dataset.name} -- `;
       assert.ok(exec.includes(command), `${dataset.name}: ${exec}`);
@@ -52,25 +54,28 @@ describe("infra: the standalone shipper's install (systemd unit, bundle)", funct
     }
   });
 
-  it("the live file without the rotation `*`; a pattern with wildcards left is expanded by bash at start", () => {
+  it("the live file without the rotation `*`; a pattern with wildcards left is passed quoted, for the shipper to match", async () => {
     const plain = shipperUnit({ dataset: "a", streamName: "s", region: "r", filePattern: "/var/log/app/access_log*" });
     assert.match(setting(plain, "ExecStart") ?? "", / -- \/var\/log\/app\/access_log$/);
-    // What bash does with the glob unit's command: run it with `exec` swapped for printf.
     const logs = join(dir, "logs");
     mkdirSync(join(logs, "2026"), { recursive: true });
-    for (const f of ["a-events.json", "2026/b-events.json", "c.txt"]) writeFileSync(join(logs, f), "");
-    const globbed = shipperUnit({
-      dataset: "a",
-      streamName: "s",
-      region: "r",
-      filePattern: `${logs}/**/*-events.json`,
-    });
+    for (const f of ["a-events.json", "2026/b-events.json", "c.txt", "a-events.json.1"])
+      writeFileSync(join(logs, f), "");
+    const pattern = `${logs}/**/*-events.json*`;
+    const globbed = shipperUnit({ dataset: "a", streamName: "s", region: "r", filePattern: `${pattern}*` });
     const exec = setting(globbed, "ExecStart") ?? "";
-    const match = /^\/bin\/bash -O globstar -c (".*")$/.exec(exec);
-    assert.ok(match, exec);
-    const script = (JSON.parse(match[1]) as string).replace(/^exec /, "printf '%s\\n' ");
-    const printed = execFileSync("bash", ["-O", "globstar", "-c", script], { encoding: "utf8" }).trim().split("\n");
-    assert.deepEqual(printed.slice(printed.indexOf("--") + 1), [`${logs}/2026/b-events.json`, `${logs}/a-events.json`]);
+    // One argument, double-quoted as systemd reads it (no shell in between).
+    assert.ok(exec.endsWith(` -- ${JSON.stringify(pattern.replace(/\*+$/, ""))}`), exec);
+    const argument = JSON.parse(exec.slice(exec.indexOf(" -- ") + 4)) as string;
+    assert.deepEqual(await matchFiles(argument), [`${logs}/2026/b-events.json`, `${logs}/a-events.json`]);
+    // With the agent's trailing `*` kept, the rotated name is still not a file of its own.
+    assert.deepEqual(await matchFiles(pattern), [`${logs}/2026/b-events.json`, `${logs}/a-events.json`]);
+    if (hasSystemdAnalyze) {
+      const file = join(dir, "tributary-ship-a.service");
+      writeFileSync(file, globbed);
+      const verified = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+      assert.equal(verified.status, 0, verified.stderr);
+    }
   });
 
   it("a missing bundle is one clear error naming the build step, not a Pulumi stack trace", async () => {

@@ -8,7 +8,7 @@ import type { FirehoseConnection } from "../../src/shipper/firehose";
 import { RejectFile } from "../../src/shipper/rejects";
 import type { RejectedLine } from "../../src/shipper/rejects";
 import { Shipper } from "../../src/shipper/ship";
-import type { ShipOptions, ShipStats } from "../../src/shipper/ship";
+import type { ShipOptions, ShipStats, ShipperDataset } from "../../src/shipper/ship";
 import type { FirehoseStandIn } from "../support/firehose-standin";
 
 /** The shared sample data, beside the repository; tests that need it skip when it is absent. */
@@ -39,7 +39,7 @@ export interface ShipRun {
 export async function shipTo(
   standIn: FirehoseStandIn,
   workDir: string,
-  dataset: string,
+  dataset: string | ShipperDataset,
   files: readonly string[],
   options: Partial<Omit<ShipOptions, "dataset">> = {},
   onStart: (shipper: Shipper) => void = () => undefined,
@@ -48,7 +48,13 @@ export async function shipTo(
   const client = firehoseClientFor({ endpoint: standIn.endpoint, region: "us-east-1", ...connection });
   const errorsFile = join(workDir, "rejected.jsonl");
   const shipper = new Shipper(
-    { dataset: datasetByName(dataset), streamName: "test-stream", retryBaseMs: 2, retryMaxMs: 20, ...options },
+    {
+      dataset: typeof dataset === "string" ? datasetByName(dataset) : dataset,
+      streamName: "test-stream",
+      retryBaseMs: 2,
+      retryMaxMs: 20,
+      ...options,
+    },
     {
       firehose: firehosePort(client),
       checkpoints: new CheckpointStore(join(workDir, "checkpoints")),
