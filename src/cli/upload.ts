@@ -76,7 +76,10 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function referenceMsFor(item: Pick<UploadItem, "modifiedMs">, year: string | undefined): number | undefined {
   if (year !== undefined) {
     if (!/^\d{4}$/.test(year)) {
-      throw new TributaryError("TRIBUTARY_UPLOAD_BAD_YEAR", `--year must be a four-digit year such as 2019, got "${year}".`);
+      throw new TributaryError(
+        "TRIBUTARY_UPLOAD_BAD_YEAR",
+        `--year must be a four-digit year such as 2019, got "${year}".`,
+      );
     }
     return Date.UTC(Number(year), 11, 31, 23, 59, 59, 999);
   }
@@ -89,7 +92,12 @@ function routedItems(
   datasets: readonly Dataset[],
   options: UploadCommandOptions,
 ): Array<UploadItem & { readonly dataset: Dataset }> {
-  const routes = options.route.map((r) => parseRoute(r, datasets.map((d) => d.name)));
+  const routes = options.route.map((r) =>
+    parseRoute(
+      r,
+      datasets.map((d) => d.name),
+    ),
+  );
   const routed = routeFiles(
     items.map((i) => i.key),
     datasets,
@@ -117,9 +125,22 @@ export function register(program: Command): void {
         "objects are replayed through the offline lake here (unless --no-replay), ready for `tributary load --local`.",
     )
     .argument("<inputs...>", "folders, files or .zip files")
-    .requiredOption("--dataset <name>", "dataset the files belong to (repeat it for a zip holding several)", collect, [])
-    .option("--route <glob=dataset>", "files matching GLOB (path in the zip or folder) go to DATASET; repeatable", collect, [])
-    .option("--year <yyyy>", "year of year-less timestamps (syslog) in these files, instead of each file's modification time")
+    .requiredOption(
+      "--dataset <name>",
+      "dataset the files belong to (repeat it for a zip holding several)",
+      collect,
+      [],
+    )
+    .option(
+      "--route <glob=dataset>",
+      "files matching GLOB (path in the zip or folder) go to DATASET; repeatable",
+      collect,
+      [],
+    )
+    .option(
+      "--year <yyyy>",
+      "year of year-less timestamps (syslog) in these files, instead of each file's modification time",
+    )
     .option("--no-replay", "with --local: only store the files, do not replay them into the offline lake")
     .option("--profile <profile>", "with --local: stack profile whose stream names the offline lake uses", "dev")
     .option(
@@ -140,7 +161,10 @@ export function register(program: Command): void {
       const datasets = [...new Set(options.dataset)].map((name) => datasetByName(name));
       const dataset = datasets[0];
       if (options.prefix !== undefined && datasets.length > 1) {
-        throw new TributaryError("TRIBUTARY_UPLOAD_BAD_OPTION", "--prefix takes one --dataset; routed uploads go to raw/<dataset>/files/.");
+        throw new TributaryError(
+          "TRIBUTARY_UPLOAD_BAD_OPTION",
+          "--prefix takes one --dataset; routed uploads go to raw/<dataset>/files/.",
+        );
       }
       const prefix = options.prefix ?? (datasets.length === 1 ? rawFilesPrefix(dataset) : "raw/<dataset>/files/");
       const { store, close } = storeFor(options);

@@ -54,7 +54,10 @@ export async function replayLocal(options: LocalReplayOptions): Promise<LocalRep
     for (const object of described) {
       const spec = lake.specs.find((s) => s.dataset === object.dataset.name);
       if (!spec) {
-        throw new TributaryError("TRIBUTARY_REPLAY_NO_STREAM", `The offline lake has no stream for ${object.dataset.name}.`);
+        throw new TributaryError(
+          "TRIBUTARY_REPLAY_NO_STREAM",
+          `The offline lake has no stream for ${object.dataset.name}.`,
+        );
       }
       const result = await replayObject(
         { store, firehose: firehosePort(client) },

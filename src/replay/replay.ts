@@ -81,7 +81,9 @@ const COMPRESSED = /\.(?:gz|bz2|xz|zst|lz4|lzma|z|zip|7z|tar)$/i;
 
 /** Whether some timestamp column of the dataset lacks a year, so records need a reference time. */
 export function needsReferenceTime(dataset: ReplayDataset): boolean {
-  return (dataset.transform?.columns ?? []).some((c) => c.timestamp !== undefined && !formatHasYear(c.timestamp.format));
+  return (dataset.transform?.columns ?? []).some(
+    (c) => c.timestamp !== undefined && !formatHasYear(c.timestamp.format),
+  );
 }
 
 /** `{"a":1}` → `{"_tributary_reference_ms":N,"a":1}`; anything but a JSON object is left alone. */
@@ -290,31 +292,44 @@ export async function replayObject(ports: ReplayPorts, options: ReplayOptions): 
   }
 
   let paused = false;
-  if (startOffset < object.size) {
-    const body = await store.read(key, startOffset);
-    const maxInFlight = options.maxInFlightBytes ?? 32 * 1024 * 1024;
-    try {
-      for await (const chunk of body) {
-        const buffer = chunk as Buffer;
-        stats.bytesRead += buffer.length;
-        splitter.push(buffer, onLine);
-        if (sender.inFlightBytes > maxInFlight) await sender.waitBelow(maxInFlight);
-        if (sender.error !== undefined) throw sender.error;
-        if (writeError !== undefined) throw writeError;
-        if (options.shouldStop?.()) {
-          paused = true;
-          break;
-        }
-      }
-    } finally {
-      body.destroy();
-    }
+  try {
+    paused = await readAll();
+  } catch (err) {
+    // What was acknowledged before the failure is checkpointed before the error surfaces, so the retry
+    // that follows (Lambda's, or the user's) starts after it.
+    sender.abort();
+    await writing;
+    throw err;
   }
-  if (!paused) splitter.end(onLine);
-  packer.flush();
-  await sender.drain();
-  await writing;
-  if (writeError !== undefined) throw writeError;
+  async function readAll(): Promise<boolean> {
+    let stopped = false;
+    if (startOffset < object.size) {
+      const body = await store.read(key, startOffset);
+      const maxInFlight = options.maxInFlightBytes ?? 32 * 1024 * 1024;
+      try {
+        for await (const chunk of body) {
+          const buffer = chunk as Buffer;
+          stats.bytesRead += buffer.length;
+          splitter.push(buffer, onLine);
+          if (sender.inFlightBytes > maxInFlight) await sender.waitBelow(maxInFlight);
+          if (sender.error !== undefined) throw sender.error;
+          if (writeError !== undefined) throw writeError;
+          if (options.shouldStop?.()) {
+            stopped = true;
+            break;
+          }
+        }
+      } finally {
+        body.destroy();
+      }
+    }
+    if (!stopped) splitter.end(onLine);
+    packer.flush();
+    await sender.drain();
+    await writing;
+    if (writeError !== undefined) throw writeError;
+    return stopped;
+  }
   const final = currentCheckpoint(!paused);
   await store.writeCheckpoint(final);
   return { ...stats, status: paused ? "paused" : "done", offset: final.offset };

@@ -56,7 +56,10 @@ export function folderReplayStore(dir: string, bucket: string): ReplayStore {
       }
       let metadata: Record<string, string> | undefined;
       try {
-        metadata = JSON.parse(await fs.readFile(folderMetadataPath(dir, bucket, key), "utf8")) as Record<string, string>;
+        metadata = JSON.parse(await fs.readFile(folderMetadataPath(dir, bucket, key), "utf8")) as Record<
+          string,
+          string
+        >;
       } catch (err) {
         if (!isMissing(err)) throw err;
       }

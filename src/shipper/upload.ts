@@ -27,7 +27,13 @@ export interface ObjectStore {
   readonly description: string;
   head(key: string): Promise<StoredObject | undefined>;
   /** `metadata`: user metadata stored with the object (S3 `x-amz-meta-*`; a folder: a sidecar file). */
-  put(key: string, body: Readable, size: number, sha256: string, metadata?: Readonly<Record<string, string>>): Promise<void>;
+  put(
+    key: string,
+    body: Readable,
+    size: number,
+    sha256: string,
+    metadata?: Readonly<Record<string, string>>,
+  ): Promise<void>;
 }
 
 /** One thing to upload: where it goes, how big it is, and how to read it (again). */
