@@ -25,13 +25,30 @@ partitionKeys:
 dedupeKey: [logged_at, device, daemon, detail]
 `;
 
-/** A catalog folder holding only the appliance dataset, and the dataset compiled from it. */
-export function applianceCatalog(): { dir: string; dataset: Dataset } {
+/** A second dataset the appliance's export zip holds: JSON lines of counters, with their own time. */
+export const APPLIANCE_STATS_YAML = `name: appliance_stats
+description: counters an appliance exports as JSON lines
+source:
+  format: jsonl
+  filePattern: /var/log/appliance/stats*.jsonl
+  minRecordBytes: 40
+columns:
+  - { name: sampled_at, type: timestamp, comment: sample time, field: at, required: true, timestamp: iso8601 }
+  - { name: sessions, type: int, comment: open sessions }
+partitionKeys:
+  - { name: dt, column: sampled_at, function: date, since: "2000-01-01" }
+dedupeKey: [sampled_at]
+`;
+
+/** A catalog folder holding only the appliance datasets, and the auth dataset compiled from it. */
+export function applianceCatalog(): { dir: string; dataset: Dataset; stats: Dataset } {
   const dir = mkdtempSync(join(tmpdir(), "tributary-replay-catalog-"));
   writeFileSync(join(dir, "appliance_auth.yaml"), APPLIANCE_YAML);
+  writeFileSync(join(dir, "appliance_stats.yaml"), APPLIANCE_STATS_YAML);
   const load = loadCatalog(dir);
   if (load.problems.length > 0) throw new Error(load.problems.join("\n"));
-  return { dir, dataset: load.datasets[0] };
+  const byName = (name: string) => load.datasets.find((d) => d.name === name) as Dataset;
+  return { dir, dataset: byName("appliance_auth"), stats: byName("appliance_stats") };
 }
 
 /** `count` year-less syslog lines, one a minute from `Mar 1 00:00:00`, each with its number in the message. */
