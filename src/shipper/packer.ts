@@ -125,17 +125,22 @@ export class Packer {
   private readonly starts: Float64Array;
   private readonly linesBefore: Float64Array;
   private readonly ends: Float64Array;
-  private waiting = 0;
-  private pendingBytes = 0;
+  // Initialized in the constructor: Pulumi's closure serializer (the replay Lambda) drops field initializers.
+  private waiting: number;
+  private pendingBytes: number;
   /** Holds the call's records in [0, callBytes) and the waiting lines in [callBytes, callBytes + pendingBytes). */
   private callBuffer: Buffer;
-  private callRecords: RecordSlot[] = [];
-  private callBytes = 0;
+  private callRecords: RecordSlot[];
+  private callBytes: number;
 
   constructor(
     private readonly onCall: (call: PackedCall) => void,
     limits: Partial<PackingLimits> = {},
   ) {
+    this.waiting = 0;
+    this.pendingBytes = 0;
+    this.callRecords = [];
+    this.callBytes = 0;
     this.limits = normalizeLimits(limits);
     const capacity = this.limits.packLines ? this.limits.maxLinesPerRecord : 1;
     this.sizes = new Int32Array(capacity);

@@ -100,13 +100,15 @@ export function isRetryableCallError(err: unknown): boolean {
   return true;
 }
 
+// Fields are initialized in the constructor, not where they are declared: Pulumi's closure serializer
+// copies this class into the replay Lambda from its constructor and methods, and drops field initializers.
 export class BatchSender {
-  private readonly queue: PackedCall[] = [];
-  private active = 0;
-  private queuedBytes = 0;
-  private activeBytes = 0;
+  private readonly queue: PackedCall[];
+  private active: number;
+  private queuedBytes: number;
+  private activeBytes: number;
   private failure: unknown;
-  private waiters: Array<() => void> = [];
+  private waiters: Array<() => void>;
   private readonly concurrency: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
@@ -114,12 +116,18 @@ export class BatchSender {
   private readonly maxRetryTimeMs: number;
   private readonly now: () => number;
   /** Aborted by `abort`: wakes backoff sleeps and cancels the requests in flight. */
-  private readonly stopAll = new AbortController();
+  private readonly stopAll: AbortController;
 
   constructor(
     private readonly port: RecordBatchPort,
     private readonly options: SenderOptions,
   ) {
+    this.queue = [];
+    this.active = 0;
+    this.queuedBytes = 0;
+    this.activeBytes = 0;
+    this.waiters = [];
+    this.stopAll = new AbortController();
     this.concurrency = options.concurrency ?? 4;
     this.retryBaseMs = options.retryBaseMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 10_000;
@@ -276,12 +284,15 @@ export class BatchSender {
     const wait = Math.max(0, Math.min(ms, failingSince + this.maxRetryTimeMs - this.now()));
     return new Promise((resolve) => {
       if (signal.aborted) return resolve();
+      // Declared before `done` (not a const after it): Pulumi's closure serializer, which copies this
+      // class into the replay Lambda, cannot capture a variable used before its declaration.
+      let timer: NodeJS.Timeout | undefined;
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener("abort", done);
         resolve();
       };
-      const timer = setTimeout(done, wait);
+      timer = setTimeout(done, wait);
       signal.addEventListener("abort", done);
     });
   }
