@@ -291,7 +291,7 @@ export async function replayObject(ports: ReplayPorts, options: ReplayOptions): 
     });
   }
 
-  let paused = false;
+  let paused: boolean;
   try {
     paused = await readAll();
   } catch (err) {

@@ -286,6 +286,7 @@ export class BatchSender {
       if (signal.aborted) return resolve();
       // Declared before `done` (not a const after it): Pulumi's closure serializer, which copies this
       // class into the replay Lambda, cannot capture a variable used before its declaration.
+      // eslint-disable-next-line prefer-const -- assigned below, after `done` that reads it
       let timer: NodeJS.Timeout | undefined;
       const done = () => {
         clearTimeout(timer);
