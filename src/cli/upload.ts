@@ -229,6 +229,7 @@ export function register(program: Command): void {
         linesSent: replay.results.reduce((n, r) => n + r.linesSent, 0),
         rejected: replay.results.reduce((n, r) => n + r.rejected, 0),
         rejectsFile: replay.rejectsFile,
+        failed: replay.failures,
       };
       const summary = {
         dataset: datasets.map((d) => d.name).join(","),
@@ -246,10 +247,13 @@ export function register(program: Command): void {
               `  objects  ${items.length}: ${stats.uploaded} uploaded (${formatBytes(stats.bytesUploaded)}), ${stats.skipped} already there (${formatBytes(stats.bytesSkipped)})\n` +
               (replayed
                 ? `  replay   ${replayed.objects} objects (${replayed.alreadyReplayed} replayed before): ${replayed.linesSent} lines sent, ${replayed.rejected} rejected` +
-                  `${replayed.rejectsFile ? ` (reasons in ${replayed.rejectsFile})` : ""}; run \`tributary load --local --dir ${options.dir}\`\n`
+                  `${replayed.rejectsFile ? ` (reasons in ${replayed.rejectsFile})` : ""}; run \`tributary load --local --dir ${options.dir}\`\n` +
+                  replayed.failed.map((f) => `  not replayed: ${f.code}: ${f.message}\n`).join("")
                 : "") +
               `  time     ${(summary.elapsedMs / 1000).toFixed(1)} s\n`,
       );
+      // Stored, but not replayed: the user must rename or re-upload those files (the message says how).
+      if (replayed && replayed.failed.length > 0) process.exitCode = 2;
       if (options.ship) {
         const files = inputs
           .map((i) => resolve(i))

@@ -26,8 +26,19 @@ export interface LocalReplayOptions {
   readonly onObject?: (result: ReplayResult) => void;
 }
 
+/** An object that could not be replayed (its name matches no file variant, it is compressed): the others go on. */
+export interface ReplayFailure {
+  readonly key: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Problems of one object, not of the run: reported, and the other objects are replayed. */
+const OBJECT_PROBLEMS = new Set(["TRIBUTARY_REPLAY_FILE_NAME", "TRIBUTARY_REPLAY_COMPRESSED"]);
+
 export interface LocalReplayReport {
   readonly results: readonly ReplayResult[];
+  readonly failures: readonly ReplayFailure[];
   /** Where rejected lines were written (one JSON line each), when there were any. */
   readonly rejectsFile: string | undefined;
 }
@@ -37,7 +48,7 @@ export async function replayLocal(options: LocalReplayOptions): Promise<LocalRep
   const bucket = options.bucket ?? OFFLINE_LAKE_BUCKET;
   const store = folderReplayStore(dir, bucket);
   const datasets = [...new Map(options.objects.map((o) => [o.dataset.name, o.dataset])).values()];
-  if (datasets.length === 0) return { results: [], rejectsFile: undefined };
+  if (datasets.length === 0) return { results: [], failures: [], rejectsFile: undefined };
   // Time order: objects by their reference time (file time), so a backfill spanning years fills
   // partitions a few at a time rather than all at once (Firehose's active-partition limit).
   const described = await Promise.all(
@@ -50,6 +61,7 @@ export async function replayLocal(options: LocalReplayOptions): Promise<LocalRep
   const lake = await startOfflineLake({ dir, datasets, stack: options.profile ?? "dev", bucket });
   const client = firehoseClientFor({ endpoint: lake.url });
   const results: ReplayResult[] = [];
+  const failures: ReplayFailure[] = [];
   try {
     for (const object of described) {
       const spec = lake.specs.find((s) => s.dataset === object.dataset.name);
@@ -71,7 +83,14 @@ export async function replayLocal(options: LocalReplayOptions): Promise<LocalRep
             rejects.add({ file: r.key, line: r.line, offset: r.offset, reason: r.reason, text: r.text });
           },
         },
-      );
+      ).catch((err: unknown) => {
+        if (err instanceof TributaryError && OBJECT_PROBLEMS.has(err.code)) {
+          failures.push({ key: object.key, code: err.code, message: err.message });
+          return undefined;
+        }
+        throw err;
+      });
+      if (!result) continue;
       rejects.flush();
       results.push(result);
       options.onObject?.(result);
@@ -80,5 +99,5 @@ export async function replayLocal(options: LocalReplayOptions): Promise<LocalRep
     client.destroy();
     await lake.close();
   }
-  return { results, rejectsFile: rejected > 0 ? rejects.path : undefined };
+  return { results, failures, rejectsFile: rejected > 0 ? rejects.path : undefined };
 }

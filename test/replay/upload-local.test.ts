@@ -71,7 +71,7 @@ describe("upload --local replays raw files into the offline lake", function () {
     const again = await cli(["upload", "--local", "--dir", lake, "--dataset", "appliance_auth", "--json", dated]);
     assert.deepEqual(
       (JSON.parse(again.stdout) as { skipped: number; replay: { linesSent: number; alreadyReplayed: number } }).replay,
-      { objects: 1, alreadyReplayed: 1, lines: 0, linesSent: 0, rejected: 0 },
+      { objects: 1, alreadyReplayed: 1, lines: 0, linesSent: 0, rejected: 0, failed: [] },
     );
 
     await cli(["load", "--local", "--dir", lake]);
