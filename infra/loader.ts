@@ -14,6 +14,7 @@ import { writeEmfLine } from "../src/metrics/emf";
 import packageJson from "../package.json";
 import { loadQueuePolicy, loaderPolicy } from "./iam/loader";
 import { serviceTrustPolicy, type AccountContext } from "./iam/policy";
+import type { QueueNotificationRule } from "./lake-notifications";
 import { CURATED_PREFIX, MANIFEST_PREFIX, type WarehouseKind } from "./warehouse";
 
 export const LOADER_RUNTIME = "nodejs22.x";
@@ -244,13 +245,14 @@ export type ScheduledEvent = aws.cloudwatch.EventRuleEvent;
  * deliberately grants no service principal (see lakeKeyPolicy); the messages hold object names,
  * sizes and ETags, never lake data.
  *
- * A bucket has ONE notification configuration: this component owns the lake bucket's. Another
- * consumer of the bucket's events must be added here (or routed through EventBridge), or the two
- * configurations overwrite each other on every `pulumi up`.
+ * A bucket has ONE notification configuration, owned by LakeNotifications: the loader exposes its
+ * queue rule as `notificationRule` for it.
  */
 export class Loader extends pulumi.ComponentResource {
   readonly queue: aws.sqs.Queue;
   readonly deadLetterQueue: aws.sqs.Queue;
+  /** ObjectCreated for curated/….parquet → the load queue; LakeNotifications puts it on the bucket. */
+  readonly notificationRule: QueueNotificationRule;
   readonly role: aws.iam.Role;
   readonly logGroup: aws.cloudwatch.LogGroup;
   readonly function: aws.lambda.CallbackFunction<ScheduledEvent, DrainReport>;
@@ -307,23 +309,16 @@ export class Loader extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    // S3 checks that it may send to the queue when the configuration is written: policy first.
-    new aws.s3.BucketNotification(
-      `${name}-bucket-notification`,
-      {
-        bucket: args.lake.bucketName,
-        queues: [
-          {
-            id: "load-curated-parquet",
-            queueArn: this.queue.arn,
-            events: ["s3:ObjectCreated:*"],
-            filterPrefix: CURATED_PREFIX,
-            filterSuffix: ".parquet",
-          },
-        ],
-      },
-      { parent: this, dependsOn: [queuePolicy] },
-    );
+    // The bucket's one notification configuration is LakeNotifications' (see infra/lake-notifications.ts):
+    // the loader hands over its rule, with the queue policy S3 checks when the configuration is written.
+    this.notificationRule = {
+      id: "load-curated-parquet",
+      queueArn: this.queue.arn,
+      events: ["s3:ObjectCreated:*"],
+      filterPrefix: CURATED_PREFIX,
+      filterSuffix: ".parquet",
+      dependsOn: [queuePolicy],
+    };
 
     // Created before the function so Lambda never creates an unencrypted, never-expiring one.
     this.logGroup = new aws.cloudwatch.LogGroup(

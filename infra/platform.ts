@@ -22,6 +22,7 @@ import { Catalog } from "./catalog";
 import { DeliveryStream } from "./delivery-stream";
 import type { AccountContext } from "./iam/policy";
 import { LakeStorage, type LakeStorageArgs } from "./lake-storage";
+import { LakeNotifications } from "./lake-notifications";
 import { Loader } from "./loader";
 import { Network } from "./network";
 import { Warehouse, type WarehouseSettings } from "./warehouse";
@@ -29,6 +30,7 @@ import { ATHENA_RESULTS_PREFIX, firehoseRoleName, logGroupPrefixes, transformFun
 import { platformArgsProblems } from "./platform-validation";
 import { ShipperInstall } from "./shipper-install";
 import { TransformFunction } from "./transform-function";
+import { Replay } from "./replay";
 
 /** Everything one stack's platform depends on; stacks/ builds it from a profile and config. */
 export interface PlatformArgs {
@@ -138,6 +140,10 @@ export class Platform extends pulumi.ComponentResource {
   readonly network?: Network;
   readonly warehouse?: Warehouse;
   readonly loader?: Loader;
+  /** Backfill: replays files uploaded under raw/<dataset>/files/ into the datasets' streams. */
+  readonly replay: Replay;
+  /** The lake bucket's one notification configuration (the loader's queue rule, the replay's rules). */
+  readonly notifications: LakeNotifications;
   readonly dashboard: Dashboard;
   readonly analysts: AnalystAccess;
 
@@ -325,6 +331,36 @@ export class Platform extends pulumi.ComponentResource {
       // Without a warehouse analysts still read the lake with Athena.
       this.analysts = this.createAnalysts(name, args, keyArn, tags, undefined);
     }
+
+    this.replay = new Replay(
+      `${name}-replay`,
+      {
+        namePrefix: prefix,
+        account: this.account,
+        datasets: args.datasets,
+        streams: Object.fromEntries(
+          Object.entries(deliveryStreams).map(([ds, s]) => [ds, { name: s.streamName, arn: s.streamArn }]),
+        ),
+        lake: { bucketName: this.storage.bucketName, bucketArn: this.storage.bucketArn, keyArn },
+        logRetentionDays: args.logRetentionDays,
+        logKeyArn: keyArn,
+        alarmTopicArn: this.alarms.topicArn,
+        tags,
+      },
+      { parent: this },
+    );
+    const loader = this.loader;
+    this.notifications = new LakeNotifications(
+      `${name}-lake-notifications`,
+      {
+        bucketName: this.storage.bucketName,
+        queues: loader ? [loader.notificationRule] : [],
+        lambdas: this.replay.notificationRules,
+        // The loader owned the notification before: the same resource, updated in place.
+        ...(loader ? { aliases: [{ name: `${name}-loader-bucket-notification`, parent: loader }] } : {}),
+      },
+      { parent: this },
+    );
 
     this.dashboard = new Dashboard(
       `${name}-dashboard`,

@@ -292,12 +292,16 @@ export class BatchSender {
     const wait = Math.max(0, Math.min(ms, failingSince + this.maxRetryTimeMs - this.now()));
     return new Promise((resolve) => {
       if (signal.aborted) return resolve();
+      // Declared before `done` (not a const after it): Pulumi's closure serializer, which copies this
+      // class into the replay Lambda, cannot capture a variable used before its declaration.
+      // eslint-disable-next-line prefer-const -- assigned below, after `done` that reads it
+      let timer: NodeJS.Timeout | undefined;
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener("abort", done);
         resolve();
       };
-      const timer = setTimeout(done, wait);
+      timer = setTimeout(done, wait);
       signal.addEventListener("abort", done);
     });
   }

@@ -1,5 +1,5 @@
 import { createHash } from "crypto";
-import { createReadStream, createWriteStream, mkdirSync, renameSync, statSync } from "fs";
+import { createReadStream, createWriteStream, mkdirSync, renameSync, statSync, writeFileSync } from "fs";
 import { readdir } from "fs/promises";
 import { basename, dirname, join, relative, sep } from "path";
 import type { Readable } from "stream";
@@ -26,7 +26,14 @@ export interface StoredObject {
 export interface ObjectStore {
   readonly description: string;
   head(key: string): Promise<StoredObject | undefined>;
-  put(key: string, body: Readable, size: number, sha256: string): Promise<void>;
+  /** `metadata`: user metadata stored with the object (S3 `x-amz-meta-*`; a folder: a sidecar file). */
+  put(
+    key: string,
+    body: Readable,
+    size: number,
+    sha256: string,
+    metadata?: Readonly<Record<string, string>>,
+  ): Promise<void>;
 }
 
 /** One thing to upload: where it goes, how big it is, and how to read it (again). */
@@ -34,6 +41,10 @@ export interface UploadItem {
   readonly key: string;
   readonly size: number;
   readonly open: () => Promise<Readable>;
+  /** The file's modification time (a zip entry's time), epoch ms: a replay's reference time. */
+  readonly modifiedMs?: number;
+  /** User metadata to store with the object. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 export interface UploadStats {
@@ -45,6 +56,20 @@ export interface UploadStats {
 
 /** sha256 (hex) metadata key; S3 returns user metadata keys lower-cased. */
 export const SHA256_METADATA = "sha256";
+
+/**
+ * The time year-less timestamps of the object take their year from, epoch ms (the file's mtime, a
+ * zip entry's time, or `--year`); replay reads it.
+ */
+export const REFERENCE_MS_METADATA = "tributary-reference-ms";
+
+/**
+ * Where the offline lake keeps an object's user metadata: `<dir>/s3-metadata/<bucket>/<key>.json`,
+ * beside the bucket folder rather than in it, so listing the bucket lists objects only.
+ */
+export function folderMetadataPath(dir: string, bucket: string, key: string): string {
+  return join(dir, "s3-metadata", bucket, ...`${key}.json`.split("/"));
+}
 
 async function sha256Of(stream: Readable): Promise<string> {
   const hash = createHash("sha256");
@@ -78,10 +103,16 @@ export function s3ObjectStore(client: S3Client, bucket: string): ObjectStore {
         throw err;
       }
     },
-    async put(key, body, size, sha256) {
+    async put(key, body, size, sha256, metadata = {}) {
       await new Upload({
         client,
-        params: { Bucket: bucket, Key: key, Body: body, ContentLength: size, Metadata: { [SHA256_METADATA]: sha256 } },
+        params: {
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentLength: size,
+          Metadata: { ...metadata, [SHA256_METADATA]: sha256 },
+        },
         queueSize: 4,
         partSize: 8 * 1024 * 1024,
       }).done();
@@ -108,11 +139,14 @@ export function folderObjectStore(dir: string, bucket: string): ObjectStore {
         throw err;
       }
     },
-    async put(key, body) {
+    async put(key, body, _size, sha256, metadata = {}) {
       const target = pathOf(key);
       mkdirSync(dirname(target), { recursive: true });
       const temp = `${target}.${process.pid}.partial`;
       await pipeline(body, createWriteStream(temp));
+      const metadataPath = folderMetadataPath(dir, bucket, key);
+      mkdirSync(dirname(metadataPath), { recursive: true });
+      writeFileSync(metadataPath, JSON.stringify({ ...metadata, [SHA256_METADATA]: sha256 }));
       renameSync(temp, target);
     },
   };
@@ -144,6 +178,7 @@ async function zipItems(path: string, prefix: string): Promise<{ items: UploadIt
         items.push({
           key: `${prefix}${entry.fileName}`,
           size: entry.uncompressedSize,
+          modifiedMs: entry.getLastModDate().getTime(),
           open: () =>
             new Promise((resolveStream, rejectStream) =>
               zip.openReadStream(entry, (err, stream) => (err ? rejectStream(err) : resolveStream(stream as Readable))),
@@ -171,7 +206,8 @@ async function folderItems(folder: string, prefix: string): Promise<UploadItem[]
 }
 
 function fileItem(path: string, key: string): UploadItem {
-  return { key, size: statSync(path).size, open: async () => createReadStream(path) };
+  const info = statSync(path);
+  return { key, size: info.size, modifiedMs: info.mtimeMs, open: async () => createReadStream(path) };
 }
 
 /** Expands folders, zips and files into items keyed under `prefix` (e.g. `raw/<dataset>/`). */
@@ -226,7 +262,7 @@ export async function uploadAll(
           stats.skipped++;
           stats.bytesSkipped += item.size;
         } else {
-          await store.put(item.key, await item.open(), item.size, sha256);
+          await store.put(item.key, await item.open(), item.size, sha256, item.metadata);
           stats.uploaded++;
           stats.bytesUploaded += item.size;
         }

@@ -22,6 +22,16 @@ export const errorsPrefix = (dataset: Pick<Dataset, "name">): string => `errors/
 export const rawPrefix = (dataset: Pick<Dataset, "name">): string => `raw/${dataset.name}/`;
 
 /**
+ * Where `tributary upload` stores a dataset's files (plain files and zip entries): the replay Lambda's
+ * S3 trigger watches this prefix only, so the stream's own backups under raw/<dataset>/firehose/ are
+ * never replayed by accident.
+ */
+export const rawFilesPrefix = (dataset: Pick<Dataset, "name">): string => `${rawPrefix(dataset)}files/`;
+
+/** Replay progress: one small JSON object per replayed raw object, `replay/<raw key>.json`. */
+export const REPLAY_CHECKPOINT_PREFIX = "replay/";
+
+/**
  * Where a stream backs up the source records it received, before any transform (Firehose S3 backup),
  * one folder per arrival day. A replay of raw/<dataset>/ must skip it (it is the stream's own output).
  */

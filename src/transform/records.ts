@@ -21,6 +21,14 @@ export interface TransformContext {
   readonly arrivalMs: number;
 }
 
+/**
+ * A field a producer may add to a record to give year-less timestamps (syslog's `MMM d HH:mm:ss`) their
+ * year from a time other than the arrival: `tributary` replay of an uploaded file sets it to the file's
+ * modification time (or an explicit `--year`), so history does not land in the year it was replayed.
+ * Epoch milliseconds. It is not a column: the transform's output holds declared columns only.
+ */
+export const REFERENCE_TIME_FIELD = "_tributary_reference_ms";
+
 /** A compiled transform: one agent JSON value in, a typed record or a rejection out. */
 export type RecordTransform = (input: unknown, ctx: TransformContext) => TransformResult;
 
@@ -205,9 +213,14 @@ export function compileTransform(spec: TransformSpec): RecordTransform {
   return (input, ctx) => {
     try {
       let record = asObject(input);
+      const reference = record[REFERENCE_TIME_FIELD];
+      const context =
+        typeof reference === "number" && Number.isFinite(reference) && reference >= 0 && reference <= MAX_EPOCH_MS
+          ? { ...ctx, arrivalMs: reference }
+          : ctx;
       if (envelope) record = unwrapMetadata(record);
       const out: TypedRecord = {};
-      for (const c of columns) out[c.rule.name] = readColumn(c, record, ctx);
+      for (const c of columns) out[c.rule.name] = readColumn(c, record, context);
       return { ok: true, record: out };
     } catch (err) {
       if (err instanceof Error && err.name === REJECTED) return { ok: false, reason: err.message };

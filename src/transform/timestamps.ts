@@ -352,3 +352,16 @@ export function formatTime(format: string, ms: number): string {
   }
   return out;
 }
+
+/**
+ * Whether a declared timestamp format carries its year: year-less ones (syslog's `MMM d HH:mm:ss`)
+ * take it from the arrival time, or from a replayed record's reference time.
+ */
+export function formatHasYear(format: string): boolean {
+  if (format === "epoch_ms" || format === "epoch_s" || format === "iso8601") return true;
+  try {
+    return compilePattern(format).hasYear;
+  } catch {
+    return true;
+  }
+}

@@ -36,7 +36,7 @@ describe("infra: Platform with every override", function () {
         .ofType("aws:lambda/function:Function")
         .map((f) => f.inputs.name)
         .sort(),
-      ["tributary-ovr-loader", "tributary-ovr-weblogs-transform"],
+      ["tributary-ovr-loader", "tributary-ovr-replay", "tributary-ovr-weblogs-transform"],
     );
   });
 
@@ -59,8 +59,8 @@ describe("infra: Platform with every override", function () {
 
   it("logRetentionDays reaches every log group", function () {
     const groups = built.ofType("aws:cloudwatch/logGroup:LogGroup");
-    // weblogs' stream and transform function, syslog's stream, the loader.
-    assert.equal(groups.length, 4);
+    // weblogs' stream and transform function, syslog's stream, the loader, the replay.
+    assert.equal(groups.length, 5);
     for (const group of groups) assert.equal(group.inputs.retentionInDays, 7);
   });
 

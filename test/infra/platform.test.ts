@@ -113,6 +113,10 @@ describe("infra: Platform with secure defaults (every dataset of the catalog)", 
       "tributary:network:Network": 1,
       "tributary:warehouse:Warehouse": 1,
       "tributary:loader:Loader": 1,
+      // Backfill: the replay Lambda with its role, policy, log group, DLQ, invoke config, S3 permission
+      // and alarm; the bucket's one notification configuration, owned by LakeNotifications.
+      "tributary:replay:Replay": 1,
+      "tributary:storage:LakeNotifications": 1,
       "aws:kms/key:Key": 3,
       "aws:kms/alias:Alias": 3,
       "aws:s3/bucket:Bucket": 2,
@@ -131,26 +135,26 @@ describe("infra: Platform with secure defaults (every dataset of the catalog)", 
       "aws:glue/catalogTable:CatalogTable": n + analytics.tables.length,
       "aws:athena/workgroup:Workgroup": 1,
       "aws:athena/namedQuery:NamedQuery": analytics.questions.length,
-      "aws:cloudwatch/logGroup:LogGroup": n + t + 1,
+      "aws:cloudwatch/logGroup:LogGroup": n + t + 2,
       "aws:cloudwatch/logStream:LogStream": n,
-      "aws:iam/role:Role": n + t + 4,
-      "aws:iam/rolePolicy:RolePolicy": n + t + 3,
+      "aws:iam/role:Role": n + t + 5,
+      "aws:iam/rolePolicy:RolePolicy": n + t + 4,
       "aws:iam/policy:Policy": 1,
       "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
       "aws:iam/instanceProfile:InstanceProfile": 1,
-      "aws:lambda/function:Function": t + 1,
-      "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 1,
-      "aws:lambda/permission:Permission": 1,
+      "aws:lambda/function:Function": t + 2,
+      "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 2,
+      "aws:lambda/permission:Permission": 2,
       "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": n,
       "aws:ssm/parameter:Parameter": 1,
       "aws:sns/topic:Topic": 1,
       "aws:sns/topicPolicy:TopicPolicy": 1,
       // Per stream: freshness, throttling, conversion, partitions, S3 delivery success, error output (n × 6);
-      // per transform function: errors and rejected records (t × 2); the loader: 4.
-      "aws:cloudwatch/metricAlarm:MetricAlarm": n * 6 + t * 2 + 4,
+      // per transform function: errors and rejected records (t × 2); the loader: 4; the replay: 1.
+      "aws:cloudwatch/metricAlarm:MetricAlarm": n * 6 + t * 2 + 4 + 1,
       "aws:cloudwatch/eventRule:EventRule": 1,
       "aws:cloudwatch/eventTarget:EventTarget": 1,
-      "aws:sqs/queue:Queue": 2,
+      "aws:sqs/queue:Queue": 3,
       "aws:sqs/queuePolicy:QueuePolicy": 1,
       "awsx:ec2:Vpc": 1,
       "aws:ec2/vpcEndpoint:VpcEndpoint": 1,
@@ -507,8 +511,10 @@ describe("infra: Platform with secure defaults (every dataset of the catalog)", 
 
   describe("transform functions", function () {
     it("one per dataset with a transform: nodejs22.x, 60 s, 256 MB, its own role and log group", function () {
-      // The loader is the one other function (test/infra/warehouse checks it).
-      const functions = built.ofType(T.fn).filter((f) => f.inputs.name !== "tributary-test-loader");
+      // The loader and the replay are the other functions (test/infra/warehouse and replay-lambda check them).
+      const functions = built
+        .ofType(T.fn)
+        .filter((f) => f.inputs.name !== "tributary-test-loader" && f.inputs.name !== "tributary-test-replay");
       assert.deepEqual(
         functions.map((f) => f.inputs.name).sort(),
         WITH_TRANSFORM.map((d) => `tributary-test-${d.name}-transform`).sort(),

@@ -532,6 +532,84 @@ function warehouseFlows(index: PlanIndex): Flow[] {
   return flows;
 }
 
+/** The replay Lambda (backfill of raw files): reads raw/, writes its checkpoints, sends to the streams. */
+function replayFlows(index: PlanIndex): Flow[] {
+  const { account, region } = index.arns;
+  const fn = ofType(index.resources, "aws:lambda/function:Function").find((f) => f.name.endsWith("-replay-function"));
+  assert.ok(fn, "no replay function in the plan");
+  const role = String(fn.inputs.role);
+  const objects = ofType(index.resources, "aws:s3/bucketObjectv2:BucketObjectv2");
+  const bucket = `arn:aws:s3:::${String(objects[0].inputs.bucket)}`;
+  const lakeKey = String((index.streams[0].inputs.extendedS3Configuration as Record<string, unknown>).kmsKeyArn);
+  const invokeConfig = ofType(index.resources, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").find(
+    (c) => c.name.endsWith("-replay-invoke-config"),
+  );
+  const dlq = String(
+    (invokeConfig?.inputs.destinationConfig as { onFailure: { destination: string } }).onFailure.destination,
+  );
+  const raw = `${bucket}/raw/any_dataset/files/2019/auth.log`;
+  const checkpoint = `${bucket}/replay/raw/any_dataset/files/2019/auth.log.json`;
+  const viaS3 = (object: string) => ({
+    ...TLS,
+    "kms:ViaService": `s3.${region}.amazonaws.com`,
+    "kms:EncryptionContext:aws:s3:arn": object,
+  });
+  const flow = (
+    what: string,
+    action: string,
+    resource: string,
+    expect: Verdict,
+    context: Record<string, string> = TLS,
+  ): Flow => ({
+    what: `replay: ${what}`,
+    principal: role,
+    action,
+    resource,
+    context,
+    expect,
+  });
+  return [
+    flow("reads a raw file", "s3:GetObject", raw, "Allowed"),
+    flow("decrypts it through S3", "kms:Decrypt", lakeKey, "Allowed", viaS3(raw)),
+    flow("reads its checkpoint", "s3:GetObject", checkpoint, "Allowed"),
+    flow("writes its checkpoint", "s3:PutObject", checkpoint, "Allowed"),
+    flow("encrypts its checkpoint", "kms:GenerateDataKey", lakeKey, "Allowed", viaS3(checkpoint)),
+    flow("parks a failed event", "sqs:SendMessage", dlq, "Allowed"),
+    ...index.streams.map((s) =>
+      flow(
+        `sends to ${String(s.inputs.name)}`,
+        "firehose:PutRecordBatch",
+        `arn:aws:firehose:${region}:${account}:deliverystream/${String(s.inputs.name)}`,
+        "Allowed",
+      ),
+    ),
+    flow(
+      "sends to another stream",
+      "firehose:PutRecordBatch",
+      `arn:aws:firehose:${region}:${account}:deliverystream/other`,
+      "Denied",
+    ),
+    flow("writes a raw file", "s3:PutObject", raw, "Denied"),
+    flow("writes curated/", "s3:PutObject", `${bucket}/curated/any_dataset/dt=2019-01-01/x.parquet`, "Denied"),
+    flow("reads curated/", "s3:GetObject", `${bucket}/curated/any_dataset/dt=2019-01-01/x.parquet`, "Denied"),
+    flow("reads errors/", "s3:GetObject", `${bucket}/errors/any_dataset/processing-failed/x`, "Denied"),
+    flow("writes manifests/", "s3:PutObject", `${bucket}/manifests/load-1/x.manifest`, "Denied"),
+    flow("deletes a raw file", "s3:DeleteObject", raw, "Denied"),
+    flow(
+      "encrypts outside its checkpoints",
+      "kms:GenerateDataKey",
+      lakeKey,
+      "Denied",
+      viaS3(`${bucket}/curated/x.parquet`),
+    ),
+    flow("decrypts outside S3", "kms:Decrypt", lakeKey, "Denied", {
+      ...viaS3(raw),
+      "kms:ViaService": `sqs.${region}.amazonaws.com`,
+    }),
+    flow("reads a raw file without TLS", "s3:GetObject", raw, "Denied", { "aws:SecureTransport": "false" }),
+  ];
+}
+
 for (const stack of ["dev", "prod"]) {
   describe(`IAM in tributary plan ${stack}, by AWS's authorization data`, function () {
     this.timeout(300_000);
@@ -560,6 +638,7 @@ for (const stack of ["dev", "prod"]) {
         ),
         ...agentFlows(index),
         ...warehouseFlows(index),
+        ...replayFlows(index),
       ];
       const wrong: string[] = [];
       for (const flow of flows) {

@@ -43,6 +43,22 @@ for (const stack of ["dev", "prod"]) {
       assert.ok(ids.has(String(notification.inputs.bucket)), "the bucket notification names the lake bucket by its id");
     });
 
+    it("backfill: the replay function, and the one bucket notification invokes it for each dataset's raw/<dataset>/files/", () => {
+      const functions = ofType(resources, "aws:lambda/function:Function").filter((f) =>
+        String(f.inputs.name).endsWith("-replay"),
+      );
+      assert.equal(functions.length, 1);
+      const notifications = ofType(resources, "aws:s3/bucketNotification:BucketNotification");
+      assert.equal(notifications.length, 1);
+      const rules = notifications[0].inputs.lambdaFunctions as Array<{ filterPrefix: string; events: string[] }>;
+      const datasets = ofType(resources, "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").length;
+      assert.equal(rules.length, datasets);
+      for (const rule of rules) {
+        assert.match(rule.filterPrefix, /^raw\/[^/]+\/files\/$/);
+        assert.deepEqual(rule.events, ["s3:ObjectCreated:*"]);
+      }
+    });
+
     it("one Firehose stream per dataset: DP, de-aggregation, JQ-1.6 keys = prefix keys, Parquet, buffering, errors, logging, SSE", () => {
       const streams = ofType(resources, "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream");
       assert.equal(streams.length, allDatasets().length);

@@ -69,6 +69,8 @@ export function decodeAwsChunked(raw: Buffer): Buffer {
 export class S3StandIn {
   /** Every request in arrival order. */
   readonly requests: S3Request[] = [];
+  /** Ranged GetObject requests, in order. */
+  readonly ranges: Array<{ key: string; range: string }> = [];
   /** Stored objects by `<bucket>/<key>`. */
   readonly objects = new Map<string, StoredS3Object>();
   private readonly uploads = new Map<string, MultipartUpload>();
@@ -236,6 +238,24 @@ export class S3StandIn {
       case "GetObject": {
         const object = this.objects.get(id);
         if (!object) return this.error(res, 404, "NoSuchKey", "The specified key does not exist.");
+        // `Range: bytes=a-` or `bytes=a-b` (replay resumes a file where its checkpoint ends).
+        const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ""));
+        if (range) {
+          const start = Number(range[1]);
+          const end = range[2] === "" ? object.body.length - 1 : Math.min(Number(range[2]), object.body.length - 1);
+          if (start >= object.body.length)
+            return this.error(res, 416, "InvalidRange", "The requested range is not satisfiable");
+          res
+            .writeHead(206, {
+              "content-length": end - start + 1,
+              "content-range": `bytes ${start}-${end}/${object.body.length}`,
+              etag: object.etag,
+              "last-modified": object.lastModified.toUTCString(),
+            })
+            .end(object.body.subarray(start, end + 1));
+          this.ranges.push({ key, range: String(req.headers.range) });
+          return 206;
+        }
         res
           .writeHead(200, {
             "content-length": object.body.length,

@@ -92,6 +92,8 @@ export async function buildStack(
   const { Network } = require("../../../infra/network") as typeof import("../../../infra/network");
   const { Warehouse } = require("../../../infra/warehouse") as typeof import("../../../infra/warehouse");
   const { Loader } = require("../../../infra/loader") as typeof import("../../../infra/loader");
+  const { LakeNotifications } =
+    require("../../../infra/lake-notifications") as typeof import("../../../infra/lake-notifications");
   /* eslint-enable @typescript-eslint/no-require-imports */
   const tags = { project: "tributary", stack: "test" };
 
@@ -131,6 +133,12 @@ export async function buildStack(
     logKeyArn: LAKE.keyArn,
     alarmTopicArn: ALARM_TOPIC_ARN,
     tags,
+  });
+
+  // The bucket's one notification configuration, as Platform makes it.
+  new LakeNotifications("tributary-lake-notifications", {
+    bucketName: LAKE.bucketName,
+    queues: [load.notificationRule],
   });
 
   const exported: Record<string, pulumi.Output<unknown>> = {
