@@ -48,7 +48,7 @@ import type { RejectSink } from "../src/shipper/rejects";
 import { Shipper } from "../src/shipper/ship";
 import { lineSpecText } from "../src/shipper/line-spec";
 import { ensureShipperBundle } from "../src/standalone/build";
-import { SHIPPER_NODE_FLAGS } from "../src/standalone/node-flags";
+import { SHIPPER_ENVIRONMENT, SHIPPER_NODE_FLAGS } from "../src/standalone/node-flags";
 import { PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import type { ShipStats } from "../src/shipper/ship";
 import { FirehoseStandIn } from "../test/support/firehose-standin";
@@ -444,10 +444,11 @@ interface StandaloneRun {
   readonly lines: number;
 }
 
-/** One run of the bundle in its own `node` process with `nodeFlags`, against `standIn`. */
+/** One run of the bundle in its own `node` process with `nodeFlags` and `environment`, against `standIn`. */
 async function runStandalone(
   label: string,
   nodeFlags: readonly string[],
+  environment: Readonly<Record<string, string>>,
   folder: string,
   file: string,
   concurrency: number,
@@ -459,12 +460,10 @@ async function runStandalone(
   const args = [...nodeFlags, "-r", join(folder, "probe.js"), bundle, "--spec", join(folder, "weblogs.json")];
   args.push("--stream", "bench", "--endpoint", standIn.endpoint, "--checkpoint-dir", checkpoints);
   args.push("--concurrency", String(concurrency), "--json", file);
-  // glibc's malloc tunables (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, …) pass through, to measure what a unit could set.
-  const mallocEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("MALLOC_")));
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, args, {
     cwd: folder,
-    env: { PATH: process.env.PATH, HOME: folder, ...mallocEnv },
+    env: { PATH: process.env.PATH, HOME: folder, ...environment },
   });
   let firstReadMs = NaN;
   let maxRssKib = NaN;
@@ -511,17 +510,29 @@ async function measureStandalone(
       await ceilingRun(ceilings, "tributary");
       await ceilingRun(sdkCeilings, "sdk");
     }
-    // `--node-flags "--max-old-space-size=64"`: measure other flags a unit could add.
-    const extraFlags = process.argv.includes("--node-flags")
-      ? [["--node-flags", process.argv[process.argv.indexOf("--node-flags") + 1].split(" ")] as const]
-      : [];
+    // `--node-flags "--max-old-space-size=64"`: measure other flags a unit could set, with glibc's
+    // malloc tunables of this process (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, …) passed through.
+    const mallocEnv = Object.fromEntries(
+      Object.entries(process.env).filter(
+        (e): e is [string, string] => e[0].startsWith("MALLOC_") && e[1] !== undefined,
+      ),
+    );
+    const unitEnv = Object.entries(SHIPPER_ENVIRONMENT).map(([k, v]) => `${k}=${v}`);
+    const variants: Array<readonly [string, readonly string[], Readonly<Record<string, string>>]> = [
+      ["plain node", [], {}],
+      [
+        `node ${SHIPPER_NODE_FLAGS.join(" ")}, ${unitEnv.join(" ")} (the systemd unit's flags and environment)`,
+        SHIPPER_NODE_FLAGS,
+        SHIPPER_ENVIRONMENT,
+      ],
+    ];
+    if (process.argv.includes("--node-flags")) {
+      const flags = process.argv[process.argv.indexOf("--node-flags") + 1].split(" ");
+      variants.push([`node ${flags.join(" ")} ${JSON.stringify(mallocEnv)}`, flags, mallocEnv]);
+    }
     const runs: StandaloneRun[] = [];
-    for (const [label, flags] of [
-      ["plain node", []] as const,
-      [`node ${SHIPPER_NODE_FLAGS.join(" ")} (the systemd unit's flags)`, SHIPPER_NODE_FLAGS] as const,
-      ...extraFlags,
-    ]) {
-      runs.push(await runStandalone(label, flags, folder, file, concurrency, standIn));
+    for (const [label, flags, environment] of variants) {
+      runs.push(await runStandalone(label, flags, environment, folder, file, concurrency, standIn));
     }
     if (withCeiling) {
       await ceilingRun(ceilings, "tributary");

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { LineSpec } from "../src/agent/processing";
 import { TributaryError } from "../src/errors";
 import { lineSpecText } from "../src/shipper/line-spec";
-import { SHIPPER_NODE_FLAGS } from "../src/standalone/node-flags";
+import { SHIPPER_ENVIRONMENT, SHIPPER_NODE_FLAGS } from "../src/standalone/node-flags";
 
 /** Where the shipper's install files live in the lake bucket (outside every dataset's prefixes). */
 export const SHIPPER_INSTALL_PREFIX = "install/shipper/";
@@ -79,6 +79,8 @@ export function shipperUnit(args: ShipperUnitArgs): string {
     `Group=${p.user}`,
     // Creates /var/lib/tributary owned by the user, whatever was there before.
     "StateDirectory=tributary",
+    // glibc's allocator settings that bound the shipper's memory (src/standalone/node-flags.ts).
+    ...Object.entries(SHIPPER_ENVIRONMENT).map(([name, value]) => `Environment=${name}=${value}`),
     `ExecStart=${execStart}`,
     "Restart=on-failure",
     "RestartSec=10s",

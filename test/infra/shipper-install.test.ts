@@ -7,7 +7,7 @@ import { allDatasets } from "../../src/datasets";
 import { TributaryError } from "../../src/errors";
 import { SHIPPER_SERVER_PATHS, ShipperInstall, shipperUnit } from "../../infra/shipper-install";
 import { matchFiles } from "../../src/shipper/ship";
-import { SHIPPER_NODE_FLAGS } from "../../src/standalone/node-flags";
+import { SHIPPER_ENVIRONMENT, SHIPPER_NODE_FLAGS } from "../../src/standalone/node-flags";
 import { installPulumiMocks } from "../support/pulumi-mocks";
 
 /** The value of `key=` in a unit (the last one wins, as in systemd). */
@@ -40,6 +40,11 @@ describe("infra: the standalone shipper's install (systemd unit, bundle)", funct
         `--stream tributary-prod-${dataset.name} --region eu-west-1 --follow ` +
         `--checkpoint-dir /var/lib/tributary/${dataset.name} -- `;
       assert.ok(exec.includes(command), `${dataset.name}: ${exec}`);
+      const environment = unit.split("\n").filter((l) => l.startsWith("Environment="));
+      assert.deepEqual(
+        environment,
+        Object.entries(SHIPPER_ENVIRONMENT).map(([name, value]) => `Environment=${name}=${value}`),
+      );
       assert.equal(setting(unit, "User"), "tributary");
       assert.equal(setting(unit, "Restart"), "on-failure");
       assert.equal(setting(unit, "StateDirectory"), "tributary");
