@@ -20,6 +20,11 @@ import { REDRIVEN_PREFIX } from "./redrive";
  * re-driven backup (`redriven/raw/<dataset>/firehose/…/<name>.json`), written only once every record of
  * that object was acknowledged: a second run over the same range skips it. An object that is not GZIP,
  * or whose GZIP or records turn out broken, gets no marker and is reported by key with a code.
+ *
+ * Re-sent records are received again, so the stream backs them up again, in backups timed at the
+ * re-drive. A run therefore first records its start (`redriven/raw/<dataset>/firehose/runs/<ms>.json`),
+ * and a run without `--until` ends its range at the earliest recorded start after `--since` (else now):
+ * a second run over the same range never picks up the first run's own backups.
  */
 
 export interface SourceBackupOptions {
@@ -27,7 +32,7 @@ export interface SourceBackupOptions {
   readonly streamName: string;
   /** Objects whose time is at or after this. Required: a backup holds every record, delivered or not. */
   readonly since: Date;
-  /** Objects whose time is before this. @default now */
+  /** Objects whose time is before this. @default the first earlier run's start after `since`, else now */
   readonly until?: Date;
   readonly concurrency?: number;
   readonly maxRetryTimeMs?: number;
@@ -72,6 +77,10 @@ export const BACKUP_CORRUPT = "TRIBUTARY_REDRIVE_BACKUP_CORRUPT";
 
 /** `raw/<dataset>/firehose/`: where the stream's backups are (sourceBackupPrefix without its date). */
 export const sourceBackupRoot = (dataset: string): string => `${rawPrefix({ name: dataset })}firehose/`;
+
+/** Where runs record their start: `redriven/raw/<dataset>/firehose/runs/`. */
+export const backupRunsPrefix = (dataset: string): string => `${REDRIVEN_PREFIX}${sourceBackupRoot(dataset)}runs/`;
+const runKey = (dataset: string, ms: number) => `${backupRunsPrefix(dataset)}${String(ms).padStart(15, "0")}.json`;
 
 /** The marker of a re-driven backup: its key under `redriven/`, with `.json`. */
 export const backupMarkerKey = (key: string): string => `${REDRIVEN_PREFIX}${key}.json`;
@@ -144,7 +153,8 @@ export async function listBackupObjects(
   return found
     .filter((o) => {
       const t = backupObjectTime(o, root);
-      return t >= sinceMs && t < untilMs;
+      // Object names carry whole seconds: the object of a record that arrived at since + 0.4 s is named since.
+      return t >= Math.floor(sinceMs / 1000) * 1000 && t < untilMs;
     })
     .map((o) => ({ ...o, marked: marked.has(backupMarkerKey(o.key)) }));
 }
@@ -230,7 +240,17 @@ export async function redriveSourceBackup(
   options: SourceBackupOptions,
 ): Promise<SourceBackupReport> {
   const sinceMs = options.since.getTime();
-  const untilMs = options.until?.getTime() ?? (options.now ?? Date.now)();
+  const startedMs = (options.now ?? Date.now)();
+  let untilMs = options.until?.getTime() ?? startedMs;
+  if (options.until === undefined) {
+    // Backups timed after an earlier run began may hold that run's re-sent records: not the range.
+    for (const run of await ports.store.list(backupRunsPrefix(options.dataset))) {
+      const ms = Number(/(\d+)\.json$/.exec(run.key)?.[1]);
+      // To the whole second: a backup named in the run's first second may hold the run's records.
+      if (Number.isFinite(ms) && ms > sinceMs && ms < untilMs)
+        untilMs = Math.max(Math.floor(ms / 1000) * 1000, sinceMs + 1);
+    }
+  }
   if (!(untilMs > sinceMs)) {
     throw new TributaryError(
       "TRIBUTARY_REDRIVE_BAD_OPTION",
@@ -238,6 +258,12 @@ export async function redriveSourceBackup(
     );
   }
   const objects = await listBackupObjects(ports.store, options.dataset, sinceMs, untilMs);
+  if (objects.some((o) => !o.marked)) {
+    await ports.store.put(
+      runKey(options.dataset, startedMs),
+      `${JSON.stringify({ startedAt: new Date(startedMs).toISOString(), stream: options.streamName, since: options.since.toISOString(), until: new Date(untilMs).toISOString() })}\n`,
+    );
+  }
   let calls = 0;
   let retries = 0;
   const sender = new BatchSender(ports.firehose, {
