@@ -33,6 +33,10 @@ export interface RedriveCommandOptions {
   readonly dir?: string;
   readonly profile?: string;
   readonly stack?: string;
+  /** The delivery stream, instead of reading it from --stack's outputs (needs --bucket then). */
+  readonly stream?: string;
+  /** The lake bucket, instead of reading it from --stack's outputs. */
+  readonly bucket?: string;
   readonly region?: string;
   /** A Firehose-compatible endpoint instead of AWS's (with --stack). */
   readonly endpoint?: string;
@@ -198,9 +202,21 @@ export async function runRedrive(options: RedriveCommandOptions, pulumi: PulumiP
       client.destroy();
       await lake.close();
     }
-  } else if (options.stack) {
-    const streamName = resolveStreamName({ dataset: dataset.name, stack: options.stack }, pulumi);
-    const bucket = stackOutput(pulumi.stackOutputs(options.stack), "bucket", options.stack, "the lake bucket");
+  } else if (options.stack || options.stream) {
+    const streamName = resolveStreamName(
+      { dataset: dataset.name, stack: options.stack, stream: options.stream },
+      pulumi,
+    );
+    let bucket = options.bucket;
+    if (bucket === undefined) {
+      if (!options.stack) {
+        throw new TributaryError(
+          "TRIBUTARY_REDRIVE_NO_TARGET",
+          "--stream needs --bucket <lake bucket> (or pass --stack <stack> to read both from its outputs).",
+        );
+      }
+      bucket = stackOutput(pulumi.stackOutputs(options.stack), "bucket", options.stack, "the lake bucket");
+    }
     const firehose = firehoseClientFor({ endpoint: options.endpoint, region: options.region });
     const s3 = new S3Client({
       ...endpointClientConfig({ endpoint: options.s3Endpoint, region: options.region }),
@@ -223,7 +239,7 @@ export async function runRedrive(options: RedriveCommandOptions, pulumi: PulumiP
   } else {
     throw new TributaryError(
       "TRIBUTARY_REDRIVE_NO_TARGET",
-      "Pass --stack <stack> for a deployed stack, or --local --dir <lake folder> for the offline lake.",
+      "Pass --stack <stack> (or --stream <name> --bucket <bucket>) for a deployed stack, or --local --dir <lake folder> for the offline lake.",
     );
   }
   process.stdout.write(options.json ? `${JSON.stringify(result.json)}\n` : `${result.text}\n`);
@@ -270,6 +286,8 @@ export function register(program: Command): void {
     .option("--dir <dir>", "offline lake folder, with --local")
     .option("--profile <profile>", "with --local: the stack profile whose stream names the lake uses", "dev")
     .option("--stack <stack>", "a deployed stack: its `bucket` and `streams` outputs (needs the Pulumi CLI)")
+    .option("--stream <name>", "the delivery stream, instead of --stack's outputs (with --bucket)")
+    .option("--bucket <name>", "the lake bucket, instead of --stack's outputs")
     .option("--region <region>", "AWS region (default: the standard AWS chain)")
     .option("--endpoint <url>", "with --stack: a Firehose-compatible endpoint instead of AWS's")
     .option("--s3-endpoint <url>", "with --stack: an S3-compatible endpoint instead of AWS's (path-style)")

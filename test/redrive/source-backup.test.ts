@@ -322,7 +322,13 @@ describe("tributary redrive --source-backup", function () {
 
       const before = firehose.records.length;
       const requests = s3.requests.length;
-      const second = await redriveJson(args, pulumi);
+      // Without Pulumi: --stream and --bucket name what the stack outputs named.
+      const noPulumi: PulumiPort = {
+        available: () => false,
+        stackOutputs: () => assert.fail("--stream and --bucket need no stack outputs"),
+      };
+      const { stack: _stack, ...rest } = args;
+      const second = await redriveJson({ ...rest, stream, bucket }, noPulumi);
       assert.deepEqual([second.report.redriven, second.report.alreadyRedriven], [0, 2]);
       assert.equal(firehose.records.length, before);
       assert.deepEqual(
