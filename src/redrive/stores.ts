@@ -64,8 +64,8 @@ export function folderErrorStore(bucketDir: string): ErrorObjectStore & BackupOb
 }
 
 /**
- * A bucket in S3 (SDK v3): ListObjectsV2 (paginated), GetObject, and a move as CopyObject then
- * DeleteObject. The copy takes the bucket's default encryption (SSE-KMS in a Tributary stack); a crash
+ * A bucket in S3 (SDK v3): ListObjectsV2 (paginated), GetObject (whole, or as a stream for a source
+ * backup), PutObject for source-backup markers, and a move as CopyObject then DeleteObject. The copy takes the bucket's default encryption (SSE-KMS in a Tributary stack); a crash
  * between the two leaves the object in both places, and the next run re-drives it once more.
  */
 export function s3ErrorStore(client: Pick<S3Client, "send">, bucket: string): ErrorObjectStore & BackupObjectStore {

@@ -1,5 +1,5 @@
 import { promisify } from "node:util";
-import { gzip } from "node:zlib";
+import { constants as zlibConstants, gzip } from "node:zlib";
 import type { DeliverySpec, ProcessorSpec } from "../../spec";
 import { FIREHOSE_DEFAULTS } from "../../spec";
 import { TributaryError } from "../../errors";
@@ -31,6 +31,10 @@ const gzipAsync = promisify(gzip);
  * Lambda), and that object is what conversion reads; jq runs in its own process while conversion
  * runs here, and a cycle's objects are written while the next cycle is prepared (two in flight,
  * committed in order).
+ *
+ * Like Firehose's S3 backup mode "Enabled", each cycle also writes the source-record backup: every
+ * record's bytes as received, before any processor, GZIP (level 1: about 0.2 s of one thread for 75 MB
+ * of JSON lines, off the main thread), under `sourceBackupPrefix` (`raw/<dataset>/firehose/yyyy/MM/dd/`).
  */
 
 /** Per-stream counters, live while the lake runs and final in summaries. */
@@ -309,7 +313,12 @@ export class DeliveryStream {
       if (frame.records.length > 0) oldestArrivalMs = Math.min(oldestArrivalMs, frame.arrivalMs);
     }
     const backup =
-      received.length > 0 ? { gzipped: gzipAsync(Buffer.concat(received)), arrivalMs: oldestArrivalMs } : undefined;
+      received.length > 0
+        ? {
+            gzipped: gzipAsync(Buffer.concat(received), { level: zlibConstants.Z_BEST_SPEED }),
+            arrivalMs: oldestArrivalMs,
+          }
+        : undefined;
     // Observed now so a zlib failure is never an unhandled rejection; `finish` awaits it again.
     backup?.gzipped.catch(() => undefined);
     const deaggregates = spec.processors.some((p) => p.type === "RecordDeAggregation");
