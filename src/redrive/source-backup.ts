@@ -224,7 +224,13 @@ export async function* backupRecords(
     for await (const chunk of gunzip) yield* lines(chunk as Buffer, false);
   } catch (err) {
     if (err instanceof TributaryError) throw err;
-    throw new TributaryError(BACKUP_CORRUPT, `the GZIP data is broken: ${(err as Error).message}`);
+    // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR for a truncated stream) mean the object is broken;
+    // anything else (the connection to S3 dropped) stops the run, leaving this backup unmarked.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("Z_")) {
+      throw new TributaryError(BACKUP_CORRUPT, `the GZIP data is broken: ${(err as Error).message}`);
+    }
+    throw err;
   } finally {
     input.destroy();
     body.destroy();
