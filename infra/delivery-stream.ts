@@ -140,7 +140,7 @@ export class DeliveryStream extends pulumi.ComponentResource {
           bufferingInterval: spec.buffering.intervalSeconds,
           compressionFormat: spec.compressionFormat,
           // Source-record backup: every record as received (before the transform), GZIP and encrypted
-          // with the lake key, so a transform bug can be repaired by replaying raw/<dataset>/firehose/.
+          // with the lake key, so a transform bug can be repaired by `tributary redrive --source-backup`.
           // Enabling it later is an in-place update; AWS does not allow turning it off again.
           s3BackupMode: "Enabled",
           s3BackupConfiguration: {

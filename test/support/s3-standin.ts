@@ -20,6 +20,8 @@ export interface S3Request {
   /** PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload, HeadObject. */
   readonly operation: string;
   readonly status: number;
+  /** ListObjectsV2's `prefix`. */
+  readonly prefix?: string;
 }
 
 export interface StoredS3Object {
@@ -117,7 +119,8 @@ export class S3StandIn {
       const body = encoding.includes("aws-chunked") ? decodeAwsChunked(raw) : raw;
       const operation = this.operationOf(req.method ?? "", url.searchParams, "x-amz-copy-source" in req.headers);
       const status = this.dispatch(operation, req, res, `${bucket}/${key}`, key, url.searchParams, body);
-      this.requests.push({ method: req.method ?? "", key, operation, status });
+      const prefix = operation === "ListObjectsV2" ? { prefix: url.searchParams.get("prefix") ?? "" } : {};
+      this.requests.push({ method: req.method ?? "", key, operation, status, ...prefix });
     });
   }
 

@@ -25,6 +25,8 @@ export interface LakeObjectWriter {
   writeParquetObjects(objects: readonly ParquetObject[]): Promise<WrittenObject[]>;
   /** Writes JSON lines as one object at `key`; resolves with its size. */
   writeJsonLines(key: string, lines: readonly string[]): Promise<number>;
+  /** Writes `body` as one object at `key` (e.g. a GZIP source-record backup); resolves with its size. */
+  writeObject(key: string, body: Uint8Array): Promise<number>;
   /** fsyncs every folder an object was renamed into since the last call (rename durability). */
   syncDirectories(): Promise<void>;
 }
@@ -172,6 +174,9 @@ export function lakeObjectWriter(options: LakeObjectWriterOptions): LakeObjectWr
     },
     writeJsonLines(key, lines) {
       return place(key, (temp) => fs.writeFile(temp, lines.join("\n") + "\n"));
+    },
+    writeObject(key, body) {
+      return place(key, (temp) => fs.writeFile(temp, body));
     },
     async syncDirectories() {
       const dirs = [...touched];
