@@ -9,8 +9,9 @@ import { openDuckdb, tempDir, writeLakeParquet } from "./lake-fixtures";
  * from customer_days, rebuilt for the days the batch's invoices were and are on. Over several batches
  * (new days, a day that grows, a re-delivered line inside the window and one outside it, a corrected
  * line that moves an invoice to another customer, a late line that moves an invoice to an earlier day,
- * a new month) both must equal what a full recompute over all of history gives: the refreshes the model
- * ran before it had the day and month tables, run here as the reference.
+ * a new month, a warehouse whose day and month tables start empty) both must equal what a full
+ * recompute over all of history gives: the refreshes the model ran before it had the day and month
+ * tables, run here as the reference.
  */
 
 const FULL_RECOMPUTE = `SELECT totals.stock_code, last_sale.description, last_sale.unit_price AS last_unit_price,
@@ -152,6 +153,12 @@ describe("online retail model: stock_items and customers from day and month tabl
           const fullCustomers = (await db.connection.runAndReadAll(FULL_CUSTOMERS)).getRowObjectsJson();
           assert.ok(fullCustomers.length > 0);
           assert.deepStrictEqual(customers, fullCustomers, `customers after batch ${n + 1}`);
+          // After batch 3 the warehouse loses its day and month tables, as one made before they existed:
+          // the next load fills them from their sources before it refreshes them.
+          if (n === 2) {
+            for (const table of ["stock_item_days", "stock_item_months", "customer_days", "customer_months"])
+              await db.connection.run(`DELETE FROM analytics.${table}`);
+          }
         } finally {
           db.close();
         }

@@ -62,6 +62,91 @@ const byDay = (column: string): readonly ExportPartition[] => [
   { name: "day", type: "int", expression: `CAST(EXTRACT(day FROM t.${column}) AS INTEGER)`, range: [1, 31] },
 ];
 
+/**
+ * The day and month tables' inserts, for the rows `where` selects (of history `h`, invoices `i` or
+ * days `d`): the refresh's slice, or everything when the table is empty (see EMPTY below).
+ */
+const insertCustomerDays = (
+  where: string,
+) => `INSERT INTO analytics.customer_days (customer_id, day, country, first_invoice_at, last_invoice_at, invoices, cancellations, gross_amount, cancelled_amount, net_amount)
+SELECT i.customer_id, CAST(i.invoice_date AS DATE), MAX(i.country), MIN(i.invoice_date), MAX(i.invoice_date),
+  SUM(CASE WHEN i.is_cancellation THEN 0 ELSE 1 END),
+  SUM(CASE WHEN i.is_cancellation THEN 1 ELSE 0 END),
+  SUM(CASE WHEN i.is_cancellation THEN 0 ELSE i.net_amount END),
+  SUM(CASE WHEN i.is_cancellation THEN i.net_amount ELSE 0 END),
+  SUM(i.net_amount)
+FROM analytics.invoices i
+WHERE i.customer_id IS NOT NULL AND ${where}
+GROUP BY i.customer_id, CAST(i.invoice_date AS DATE)`;
+
+const insertCustomerMonths = (
+  where: string,
+) => `INSERT INTO analytics.customer_months (customer_id, month, country, first_invoice_at, last_invoice_at, invoices, cancellations, gross_amount, cancelled_amount, net_amount)
+SELECT d.customer_id, ${monthOf("d.day")}, MAX(d.country), MIN(d.first_invoice_at), MAX(d.last_invoice_at),
+  SUM(d.invoices), SUM(d.cancellations), SUM(d.gross_amount), SUM(d.cancelled_amount), SUM(d.net_amount)
+FROM analytics.customer_days d
+WHERE ${where}
+GROUP BY d.customer_id, ${monthOf("d.day")}`;
+
+const insertStockItemDays = (
+  where: string,
+) => `INSERT INTO analytics.stock_item_days (stock_code, day, units_sold, net_amount, first_sold_at, last_sold_at,
+  last_sale_at, last_sale_invoice_no, last_sale_description, last_sale_unit_price)
+SELECT totals.stock_code, totals.day, totals.units_sold, totals.net_amount, totals.first_sold_at, totals.last_sold_at,
+  last_sale.invoice_date, last_sale.invoice_no, last_sale.description, last_sale.unit_price
+FROM (
+  SELECT h.stock_code, CAST(h.invoice_date AS DATE) AS day, SUM(h.quantity) AS units_sold,
+    SUM(h.quantity * h.unit_price) AS net_amount, MIN(h.invoice_date) AS first_sold_at, MAX(h.invoice_date) AS last_sold_at
+  FROM history.ecommerce_invoices h
+  WHERE ${where}
+  GROUP BY h.stock_code, CAST(h.invoice_date AS DATE)
+) totals
+LEFT JOIN (
+  SELECT stock_code, day, invoice_date, invoice_no, description, unit_price
+  FROM (
+    SELECT h.stock_code, CAST(h.invoice_date AS DATE) AS day, h.invoice_date, h.invoice_no, h.description, h.unit_price,
+      ROW_NUMBER() OVER (PARTITION BY h.stock_code, CAST(h.invoice_date AS DATE)
+        ORDER BY h.invoice_date DESC, h.invoice_no DESC, h.unit_price DESC) AS rn
+    FROM history.ecommerce_invoices h
+    WHERE ${where}
+      AND NOT h.is_cancellation
+  ) ranked
+  WHERE rn = 1
+) last_sale ON last_sale.stock_code = totals.stock_code AND last_sale.day = totals.day`;
+
+const insertStockItemMonths = (
+  where: string,
+) => `INSERT INTO analytics.stock_item_months (stock_code, month, units_sold, net_amount, first_sold_at, last_sold_at,
+  last_sale_at, last_sale_invoice_no, last_sale_description, last_sale_unit_price)
+SELECT totals.stock_code, totals.month, totals.units_sold, totals.net_amount, totals.first_sold_at, totals.last_sold_at,
+  last_sale.last_sale_at, last_sale.last_sale_invoice_no, last_sale.last_sale_description, last_sale.last_sale_unit_price
+FROM (
+  SELECT d.stock_code, ${monthOf("d.day")} AS month, SUM(d.units_sold) AS units_sold, SUM(d.net_amount) AS net_amount,
+    MIN(d.first_sold_at) AS first_sold_at, MAX(d.last_sold_at) AS last_sold_at
+  FROM analytics.stock_item_days d
+  WHERE ${where}
+  GROUP BY d.stock_code, ${monthOf("d.day")}
+) totals
+LEFT JOIN (
+  SELECT stock_code, month, last_sale_at, last_sale_invoice_no, last_sale_description, last_sale_unit_price
+  FROM (
+    SELECT d.stock_code, ${monthOf("d.day")} AS month, d.last_sale_at, d.last_sale_invoice_no, d.last_sale_description,
+      d.last_sale_unit_price,
+      ROW_NUMBER() OVER (PARTITION BY d.stock_code, ${monthOf("d.day")}
+        ORDER BY d.last_sale_at DESC, d.last_sale_invoice_no DESC, d.last_sale_unit_price DESC) AS rn
+    FROM analytics.stock_item_days d
+    WHERE ${where} AND d.last_sale_at IS NOT NULL
+  ) ranked
+  WHERE rn = 1
+) last_sale ON last_sale.stock_code = totals.stock_code AND last_sale.month = totals.month`;
+
+/**
+ * A summary table created after its sources held rows (a warehouse made before it existed) is filled
+ * from them whole, once, before the first refresh that changes it: the guard is true only while the
+ * table is empty, and both engines answer it without reading the source (DuckDB: ~1 ms at 10M rows).
+ */
+const EMPTY = (table: string) => `NOT EXISTS (SELECT 1 FROM analytics.${table})`;
+
 export const onlineRetailModel: Model = {
   name: "online_retail",
   description: "Online Retail: invoices, invoice items, customers, stock items, purchase history",
@@ -222,6 +307,11 @@ WHERE i.customer_id IS NOT NULL`,
     ecommerce_invoices: (lookup) => {
       const INVOICES = lookup("ecommerce_invoices");
       return [
+        // Summary tables a warehouse made before them lacks, filled from their sources first.
+        insertStockItemDays(EMPTY("stock_item_days")),
+        insertStockItemMonths(EMPTY("stock_item_months")),
+        insertCustomerDays(EMPTY("customer_days")),
+        insertCustomerMonths(EMPTY("customer_months")),
         // The customer days of the batch's invoices as they were, before the invoices change.
         customerDaysOfStagedInvoices(INVOICES),
         `DELETE FROM analytics.invoices WHERE ${inRedeliveryWindow(INVOICES, "invoice_date")} AND invoice_no IN (${STAGED_INVOICES})`,
@@ -235,27 +325,15 @@ GROUP BY h.invoice_no`,
         // ... and as they are now; then every day of the window left without rows is rebuilt (a day
         // whose invoices have no customer rebuilds to nothing, which is what it holds).
         customerDaysOfStagedInvoices(INVOICES),
-        `INSERT INTO analytics.customer_days (customer_id, day, country, first_invoice_at, last_invoice_at, invoices, cancellations, gross_amount, cancelled_amount, net_amount)
-SELECT i.customer_id, CAST(i.invoice_date AS DATE), MAX(i.country), MIN(i.invoice_date), MAX(i.invoice_date),
-  SUM(CASE WHEN i.is_cancellation THEN 0 ELSE 1 END),
-  SUM(CASE WHEN i.is_cancellation THEN 1 ELSE 0 END),
-  SUM(CASE WHEN i.is_cancellation THEN 0 ELSE i.net_amount END),
-  SUM(CASE WHEN i.is_cancellation THEN i.net_amount ELSE 0 END),
-  SUM(i.net_amount)
-FROM analytics.invoices i
-WHERE ${onWindowDays(INVOICES, "i.invoice_date")} AND i.customer_id IS NOT NULL
-  AND CAST(i.invoice_date AS DATE) NOT IN (SELECT d.day FROM analytics.customer_days d WHERE ${onWindowDays(INVOICES, "d.day")})
-GROUP BY i.customer_id, CAST(i.invoice_date AS DATE)`,
+        insertCustomerDays(
+          `${onWindowDays(INVOICES, "i.invoice_date")}
+  AND CAST(i.invoice_date AS DATE) NOT IN (SELECT d.day FROM analytics.customer_days d WHERE ${onWindowDays(INVOICES, "d.day")})`,
+        ),
         // Customers with rows in the months rebuilt are deleted before (a customer an invoice moved
         // away from is among them) and after the rebuild; every customer without a row is summed again.
         customersOfWindowMonths(INVOICES),
         `DELETE FROM analytics.customer_months WHERE ${inWindowMonths(INVOICES, "month", true)}`,
-        `INSERT INTO analytics.customer_months (customer_id, month, country, first_invoice_at, last_invoice_at, invoices, cancellations, gross_amount, cancelled_amount, net_amount)
-SELECT d.customer_id, ${monthOf("d.day")}, MAX(d.country), MIN(d.first_invoice_at), MAX(d.last_invoice_at),
-  SUM(d.invoices), SUM(d.cancellations), SUM(d.gross_amount), SUM(d.cancelled_amount), SUM(d.net_amount)
-FROM analytics.customer_days d
-WHERE ${inWindowMonths(INVOICES, "d.day", false)}
-GROUP BY d.customer_id, ${monthOf("d.day")}`,
+        insertCustomerMonths(inWindowMonths(INVOICES, "d.day", false)),
         customersOfWindowMonths(INVOICES),
         `INSERT INTO analytics.customers (customer_id, country, first_invoice_at, last_invoice_at, invoices, cancellations, gross_amount, cancelled_amount, net_amount)
 SELECT m.customer_id, MAX(m.country), MIN(m.first_invoice_at), MAX(m.last_invoice_at),
@@ -266,54 +344,12 @@ WHERE m.customer_id NOT IN (SELECT c.customer_id FROM analytics.customers c)
 GROUP BY m.customer_id`,
         // The days the batch holds, re-aggregated from history (both sorted on the day/invoice_date).
         `DELETE FROM analytics.stock_item_days WHERE ${onStagedDays(INVOICES, "day")} AND day IN (${STAGED_DAYS})`,
-        `INSERT INTO analytics.stock_item_days (stock_code, day, units_sold, net_amount, first_sold_at, last_sold_at,
-  last_sale_at, last_sale_invoice_no, last_sale_description, last_sale_unit_price)
-SELECT totals.stock_code, totals.day, totals.units_sold, totals.net_amount, totals.first_sold_at, totals.last_sold_at,
-  last_sale.invoice_date, last_sale.invoice_no, last_sale.description, last_sale.unit_price
-FROM (
-  SELECT h.stock_code, CAST(h.invoice_date AS DATE) AS day, SUM(h.quantity) AS units_sold,
-    SUM(h.quantity * h.unit_price) AS net_amount, MIN(h.invoice_date) AS first_sold_at, MAX(h.invoice_date) AS last_sold_at
-  FROM history.ecommerce_invoices h
-  WHERE ${onStagedDays(INVOICES, "h.invoice_date")} AND CAST(h.invoice_date AS DATE) IN (${STAGED_DAYS})
-  GROUP BY h.stock_code, CAST(h.invoice_date AS DATE)
-) totals
-LEFT JOIN (
-  SELECT stock_code, day, invoice_date, invoice_no, description, unit_price
-  FROM (
-    SELECT h.stock_code, CAST(h.invoice_date AS DATE) AS day, h.invoice_date, h.invoice_no, h.description, h.unit_price,
-      ROW_NUMBER() OVER (PARTITION BY h.stock_code, CAST(h.invoice_date AS DATE)
-        ORDER BY h.invoice_date DESC, h.invoice_no DESC, h.unit_price DESC) AS rn
-    FROM history.ecommerce_invoices h
-    WHERE ${onStagedDays(INVOICES, "h.invoice_date")} AND CAST(h.invoice_date AS DATE) IN (${STAGED_DAYS})
-      AND NOT h.is_cancellation
-  ) ranked
-  WHERE rn = 1
-) last_sale ON last_sale.stock_code = totals.stock_code AND last_sale.day = totals.day`,
+        insertStockItemDays(
+          `${onStagedDays(INVOICES, "h.invoice_date")} AND CAST(h.invoice_date AS DATE) IN (${STAGED_DAYS})`,
+        ),
         // The months of those days, from their days.
         `DELETE FROM analytics.stock_item_months WHERE ${inStagedMonths(INVOICES, "month", true)}`,
-        `INSERT INTO analytics.stock_item_months (stock_code, month, units_sold, net_amount, first_sold_at, last_sold_at,
-  last_sale_at, last_sale_invoice_no, last_sale_description, last_sale_unit_price)
-SELECT totals.stock_code, totals.month, totals.units_sold, totals.net_amount, totals.first_sold_at, totals.last_sold_at,
-  last_sale.last_sale_at, last_sale.last_sale_invoice_no, last_sale.last_sale_description, last_sale.last_sale_unit_price
-FROM (
-  SELECT d.stock_code, ${monthOf("d.day")} AS month, SUM(d.units_sold) AS units_sold, SUM(d.net_amount) AS net_amount,
-    MIN(d.first_sold_at) AS first_sold_at, MAX(d.last_sold_at) AS last_sold_at
-  FROM analytics.stock_item_days d
-  WHERE ${inStagedMonths(INVOICES, "d.day", false)}
-  GROUP BY d.stock_code, ${monthOf("d.day")}
-) totals
-LEFT JOIN (
-  SELECT stock_code, month, last_sale_at, last_sale_invoice_no, last_sale_description, last_sale_unit_price
-  FROM (
-    SELECT d.stock_code, ${monthOf("d.day")} AS month, d.last_sale_at, d.last_sale_invoice_no, d.last_sale_description,
-      d.last_sale_unit_price,
-      ROW_NUMBER() OVER (PARTITION BY d.stock_code, ${monthOf("d.day")}
-        ORDER BY d.last_sale_at DESC, d.last_sale_invoice_no DESC, d.last_sale_unit_price DESC) AS rn
-    FROM analytics.stock_item_days d
-    WHERE ${inStagedMonths(INVOICES, "d.day", false)} AND d.last_sale_at IS NOT NULL
-  ) ranked
-  WHERE rn = 1
-) last_sale ON last_sale.stock_code = totals.stock_code AND last_sale.month = totals.month`,
+        insertStockItemMonths(inStagedMonths(INVOICES, "d.day", false)),
         // Each item the batch sold, from its months: a row per month it sold, never its every sale or day.
         `DELETE FROM analytics.stock_items WHERE stock_code IN (${STAGED_STOCK_CODES})`,
         `INSERT INTO analytics.stock_items (stock_code, description, last_unit_price, units_sold, net_amount, first_sold_at, last_sold_at)
