@@ -14,7 +14,6 @@ const STAGED_DAYS = "SELECT CAST(s.invoice_date AS DATE) FROM staging.ecommerce_
 
 /** The first day of `day`'s month (a DATE in both warehouses: DATE minus whole days stays a DATE). */
 const monthOf = (day: string) => `(${day} - CAST(EXTRACT(day FROM ${day}) AS INTEGER) + 1)`;
-const STAGED_MONTHS = `SELECT ${monthOf("CAST(s.invoice_date AS DATE)")} FROM staging.ecommerce_invoices s`;
 
 /**
  * `ref` (a DATE: a month's first day, or a day) lies in a month from `first`'s to `last`'s (DATE
@@ -23,11 +22,16 @@ const STAGED_MONTHS = `SELECT ${monthOf("CAST(s.invoice_date AS DATE)")} FROM st
 const inMonths = (ref: string, first: string, last: string, refIsMonth: boolean) =>
   `${ref} >= ${monthOf(first)} AND ${refIsMonth ? ref : monthOf(ref)} <= ${last}`;
 
-/** The months the batch's own range spans (stock items: a day table rebuilt for the staged days only). */
+/**
+ * The months from the batch's oldest to its newest (stock items: a day table rebuilt for the staged
+ * days only). Not narrowed to the months of staged rows: that test hashed every staged row twice
+ * (8 of 14 ms at 100k rows), and a batch spanning months it holds no rows of (a late re-delivery next
+ * to new rows) only re-sums the month rows in between, a few per key and month.
+ */
 function inStagedMonths(invoices: WarehouseDataset, ref: string, refIsMonth: boolean): string {
   const bounds = windowBounds(invoices);
   if (!bounds) return "1 = 1";
-  return `${inMonths(ref, `CAST(${bounds.batchStart} AS DATE)`, `CAST(${bounds.batchEnd} AS DATE)`, refIsMonth)} AND ${refIsMonth ? ref : monthOf(ref)} IN (${STAGED_MONTHS})`;
+  return inMonths(ref, `CAST(${bounds.batchStart} AS DATE)`, `CAST(${bounds.batchEnd} AS DATE)`, refIsMonth);
 }
 
 /** The months the batch's range widened by the window spans (customers: invoices move anywhere inside it). */
