@@ -7,8 +7,9 @@
  *   - a --rescan run with nothing new (lists and hashes the whole lake: the old way, for comparison).
  * Rows are synthetic but shaped like the dataset: one row per second, the window column increasing,
  * the distribution key's value shared by 10 consecutive rows (an invoice's lines), other values cycling
- * through 1,000 distinct values. Prints a Markdown table and the ratio of each
- * batch load to the one at the smallest history (target: ≤ 1.5 at 10M rows).
+ * through 1,000 distinct values. The timed runs alternate between the sizes (run 1 of every size,
+ * then run 2, …), so other work on the machine slows every size alike. Prints a Markdown table and
+ * the ratio of each batch load to the one at the smallest history (target: ≤ 1.5 at 10M rows).
  *
  * With --trace it prints each statement of every size's last batch load with its time
  * (src/loader/trace.ts), so a load that grows with history shows which statement grows; with --keep it
@@ -118,58 +119,66 @@ async function main(): Promise<void> {
     `dataset ${dataset.name}, batch ${batch} rows, ${runs} run(s) per size, load average ${loadavg()[0].toFixed(2)}`,
   );
   const rows: Row[] = [];
+  const lakes: string[] = [];
   const writer = await DuckDBInstance.create(":memory:");
   const connection = await writer.connect();
   try {
     for (const history of sizes) {
       const lakeDir = mkdtempSync(join(tmpdir(), "tributary-bench-load-"));
-      try {
-        for (let from = 0, n = 0; from < history; from += FILE_ROWS, n++) {
-          await writeObject(
-            connection,
-            lakeDir,
-            dataset,
-            `${prefix}/h-${n}.parquet`,
-            from,
-            Math.min(history, from + FILE_ROWS),
-          );
-        }
-        const setup = process.hrtime.bigint();
-        const initial = await loadLakeOnce(lakeDir);
-        if (initial.results.some((r) => !r.ok)) throw new Error(JSON.stringify(initial.results));
-        console.log(`  history ${history}: initial load ${seconds(setup).toFixed(1)} s`);
-        const row: Row = { history, batch: [], nothingNew: [], rescan: 0 };
-        // Each run appends a new batch after the previous one, as successive loads do.
-        for (let run = 0, next = history; run < runs; run++, next += batch) {
-          await writeObject(connection, lakeDir, dataset, `${prefix}/b-${run}.parquet`, next, next + batch);
-          const trace: TraceEntry[] = [];
-          let t = process.hrtime.bigint();
-          const report = await loadLakeOnce(lakeDir, tracing ? { trace: (e) => trace.push(e) } : {});
-          row.batch.push(seconds(t));
-          if (tracing && run === runs - 1)
-            process.stdout.write(`  last batch load at history ${history}: ${formatTrace(trace)}`);
-          if (report.results.length !== 1 || !report.results[0].ok) throw new Error(JSON.stringify(report.results));
-          t = process.hrtime.bigint();
-          const idle = await loadLakeOnce(lakeDir);
-          row.nothingNew.push(seconds(t));
-          if (idle.results.length !== 0) throw new Error("the nothing-new run loaded something");
-        }
-        const t = process.hrtime.bigint();
-        await loadLakeOnce(lakeDir, { rescan: true });
-        row.rescan = seconds(t);
-        rows.push(row);
-        console.log(
-          `  batch ${row.batch.map((s) => s.toFixed(2)).join(" / ")} s; nothing new ${row.nothingNew.map((s) => s.toFixed(2)).join(" / ")} s; rescan ${row.rescan.toFixed(2)} s`,
+      lakes.push(lakeDir);
+      for (let from = 0, n = 0; from < history; from += FILE_ROWS, n++) {
+        await writeObject(
+          connection,
+          lakeDir,
+          dataset,
+          `${prefix}/h-${n}.parquet`,
+          from,
+          Math.min(history, from + FILE_ROWS),
         );
-      } finally {
-        if (keep) console.log(`  kept ${lakeDir}`);
-        else rmSync(lakeDir, { recursive: true, force: true });
       }
+      const setup = process.hrtime.bigint();
+      const initial = await loadLakeOnce(lakeDir);
+      if (initial.results.some((r) => !r.ok)) throw new Error(JSON.stringify(initial.results));
+      console.log(`  history ${history}: initial load ${seconds(setup).toFixed(1)} s`);
+      rows.push({ history, batch: [], nothingNew: [], rescan: 0 });
+    }
+    // Runs alternate between the sizes, so the machine's other work slows each size alike and the
+    // ratios stay comparable. Each run appends a new batch after the previous one, as successive loads do.
+    for (let run = 0; run < runs; run++) {
+      for (const [i, row] of rows.entries()) {
+        const lakeDir = lakes[i];
+        const next = row.history + run * batch;
+        await writeObject(connection, lakeDir, dataset, `${prefix}/b-${run}.parquet`, next, next + batch);
+        const trace: TraceEntry[] = [];
+        let t = process.hrtime.bigint();
+        const report = await loadLakeOnce(lakeDir, tracing ? { trace: (e) => trace.push(e) } : {});
+        row.batch.push(seconds(t));
+        if (tracing && run === runs - 1)
+          process.stdout.write(`  last batch load at history ${row.history}: ${formatTrace(trace)}`);
+        if (report.results.length !== 1 || !report.results[0].ok) throw new Error(JSON.stringify(report.results));
+        t = process.hrtime.bigint();
+        const idle = await loadLakeOnce(lakeDir);
+        row.nothingNew.push(seconds(t));
+        if (idle.results.length !== 0) throw new Error("the nothing-new run loaded something");
+      }
+    }
+    for (const [i, row] of rows.entries()) {
+      const t = process.hrtime.bigint();
+      await loadLakeOnce(lakes[i], { rescan: true });
+      row.rescan = seconds(t);
+      console.log(
+        `  history ${row.history}: batch ${row.batch.map((s) => s.toFixed(2)).join(" / ")} s; nothing new ${row.nothingNew.map((s) => s.toFixed(2)).join(" / ")} s; rescan ${row.rescan.toFixed(2)} s`,
+      );
     }
   } finally {
     connection.closeSync();
     writer.closeSync();
+    for (const lakeDir of lakes) {
+      if (keep) console.log(`  kept ${lakeDir}`);
+      else rmSync(lakeDir, { recursive: true, force: true });
+    }
   }
+  console.log(`load average at the end ${loadavg()[0].toFixed(2)}`);
   const base = median(rows[0].batch);
   console.log(
     `\n| history rows before the batch | load of the ${batch} batch (median) | vs. smallest | nothing new (median) | nothing new, --rescan |`,

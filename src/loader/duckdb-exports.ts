@@ -14,6 +14,7 @@ import {
 } from "../warehouse/exports";
 import { modelsFor } from "../warehouse/models";
 import { sqlIdentifier, sqlString } from "../warehouse/sql";
+import { traced, type Trace } from "./trace";
 
 /**
  * The offline twin of the Redshift UNLOAD (src/warehouse/exports.ts): the same pending rows, the same
@@ -92,6 +93,8 @@ export async function runDuckdbExports(
   bucket: string,
   datasets: readonly WarehouseDataset[],
   runId: string,
+  /** Called with each table's export time (its COPY, the folder swap and settling its pending rows). */
+  trace?: Trace,
 ): Promise<ExportResult[]> {
   const rows = (await connection.runAndReadAll(PENDING_EXPORTS_SQL)).getRows() as unknown as Array<
     [unknown, unknown, unknown, unknown]
@@ -101,9 +104,13 @@ export async function runDuckdbExports(
   for (const orphan of orphans) await connection.run(settlePendingSql(orphan.model, orphan.table, orphan.loadIds));
   const results: ExportResult[] = [];
   for (const pending of due) {
+    const { target, partitionPaths } = pending;
+    const what = `${target.model}.${target.table.name}, ${partitionPaths === undefined ? "whole" : `${partitionPaths.length} part.`}`;
     try {
-      await writeDuckdbExport(connection, pending, lakeDir, bucket, runId);
-      await connection.run(settlePendingSql(pending.target.model, pending.target.table.name, pending.loadIds));
+      await traced(trace, `export ${what}`, async () => {
+        await writeDuckdbExport(connection, pending, lakeDir, bucket, runId);
+        await connection.run(settlePendingSql(target.model, target.table.name, pending.loadIds));
+      });
       results.push(exportResultOf(pending));
     } catch (err) {
       results.push(exportResultOf(pending, err));

@@ -281,9 +281,8 @@ export async function loadLakeOnce(lakeDir: string, options: LocalLoadOptions = 
         )
       ).getRows()[0]?.[0];
     const bucket = options.bucket ?? objects[0]?.bucket ?? String((await lastBucket()) ?? OFFLINE_LAKE_BUCKET);
-    const lakeExports = await traced(options.trace, "model tables exported to analytics/ (COPY … TO Parquet)", () =>
-      runDuckdbExports(connection, lakeDir, bucket, allDatasets(), plan.loadId),
-    );
+    // Traced per table (COPY … TO Parquet, the folder swap, settling its pending rows).
+    const lakeExports = await runDuckdbExports(connection, lakeDir, bucket, allDatasets(), plan.loadId, options.trace);
     const done = new Set(plan.alreadyLoaded.map(ledgerKey));
     for (const r of results) if (r.ok) for (const o of r.objects) done.add(ledgerKey(o));
     // As the Lambda acknowledges SQS messages: only when every object named is in the ledger.

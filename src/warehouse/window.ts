@@ -143,6 +143,24 @@ export function onStagedDays(dataset: Dataset, ref: string): string {
 }
 
 /**
+ * `ref` (a timestamp or date) falls on one of the whole days the batch's range widened by the window
+ * touches: for summaries kept per day of rows that a refresh may have moved anywhere inside the window
+ * (a model row whose time is derived from several history rows). Needs a timestamp or date window column.
+ */
+export function onWindowDays(dataset: Dataset, ref: string): string {
+  const window = redeliveryWindowOf(dataset);
+  const bounds = windowBounds(dataset);
+  if (!window || !bounds) return "1 = 1";
+  if (window.kind === "epoch_millis") {
+    throw new TributaryError(
+      "TRIBUTARY_BAD_REDELIVERY_WINDOW",
+      `${dataset.name}: onWindowDays needs a timestamp or date window column, and ${window.column} holds epoch milliseconds.`,
+    );
+  }
+  return `${ref} >= CAST(${bounds.start} AS DATE) AND ${ref} < CAST(${bounds.end} AS DATE) + 1`;
+}
+
+/**
  * Literal bounds for engines whose planner prunes by zone maps only on constants (DuckDB: a scalar
  * subquery becomes a join filter that still reads every block's min/max but not its skip). The
  * adapter reads the staged range once, after staging is filled, and binds it into the statements

@@ -3,7 +3,7 @@ import { promises as fs } from "fs";
 import { allDatasets, type Dataset } from "../../src/datasets";
 import { loadLakeOnce, warehousePath } from "../../src/loader/duckdb";
 import { historyUpsertStatements } from "../../src/warehouse/models";
-import { redeliveryWindowOf } from "../../src/warehouse/window";
+import { onWindowDays, redeliveryWindowOf } from "../../src/warehouse/window";
 import { openDuckdb, tempDir, writeLakeParquet } from "./lake-fixtures";
 
 const DATASETS = allDatasets();
@@ -47,6 +47,41 @@ describe("warehouse: the re-delivery window", function () {
       const [late, remove] = historyUpsertStatements(dataset, { loadId: "load-1", loadedAt: new Date(T0) });
       assert.match(late, /^INSERT INTO tributary\.late_duplicates /, dataset.name);
       assert.ok(remove.startsWith(`DELETE FROM history.${dataset.name} WHERE ${window.column} BETWEEN (SELECT MIN(`));
+    }
+  });
+
+  it("onWindowDays holds for every whole day the staged range widened by the window touches", async () => {
+    const timed = WINDOWED.filter((d) => redeliveryWindowOf(d)!.kind === "timestamp");
+    assert.ok(timed.length > 0);
+    const db = await openDuckdb();
+    try {
+      for (const dataset of timed) {
+        const { column, windowDays } = redeliveryWindowOf(dataset)!;
+        await db.connection.run("CREATE SCHEMA IF NOT EXISTS staging");
+        await db.connection.run(`CREATE OR REPLACE TABLE staging.${dataset.name} (${column} TIMESTAMP)`);
+        await db.connection.run(
+          `INSERT INTO staging.${dataset.name} VALUES (TIMESTAMP '2024-03-10 05:00:00'), (TIMESTAMP '2024-03-11 22:00:00')`,
+        );
+        // Times at the first and last minute of each day of March: a day is in or out as a whole.
+        const selected = (
+          await db.connection.runAndReadAll(
+            `SELECT DISTINCT CAST(CAST(t AS DATE) AS VARCHAR) AS day FROM (
+SELECT CAST(range AS TIMESTAMP) AS t FROM range(TIMESTAMP '2024-03-01', TIMESTAMP '2024-04-01', INTERVAL 1 DAY)
+UNION ALL SELECT CAST(range AS TIMESTAMP) + INTERVAL '1439 minutes' FROM range(TIMESTAMP '2024-03-01', TIMESTAMP '2024-04-01', INTERVAL 1 DAY)
+) times WHERE ${onWindowDays(dataset, "t")} ORDER BY day`,
+          )
+        )
+          .getRows()
+          .map(([day]) => String(day));
+        const expected: string[] = [];
+        for (let ms = Date.UTC(2024, 2, 10 - windowDays); ms <= Date.UTC(2024, 2, 11 + windowDays); ms += 86_400_000)
+          if (ms >= Date.UTC(2024, 2, 1) && ms < Date.UTC(2024, 3, 1))
+            expected.push(new Date(ms).toISOString().slice(0, 10));
+        assert.deepEqual(selected, expected, dataset.name);
+        assert.equal(onWindowDays({ ...dataset, redelivery: false }, "t"), "1 = 1");
+      }
+    } finally {
+      db.close();
     }
   });
 
