@@ -158,6 +158,34 @@ WHERE ${predicate}`);
   return statements;
 }
 
+/**
+ * The statements, run in the load's transaction right before `model`'s refresh for `dataset`, that
+ * record every partition of an exported table the refresh writes while it is still empty. A refresh
+ * that names its changed rows records only their partitions (above), but a table that was empty
+ * before it (a first load, or a table added to a warehouse whose sources already held rows and filled
+ * whole from them) changed everywhere: its lake copy is rewritten whole, so it holds every row and
+ * nothing older. Both engines answer the guard without reading the table beyond its first row.
+ */
+export function pendingExportsOfEmptyTables(
+  model: Model,
+  dataset: string,
+  refresh: readonly string[],
+  load: PendingContext,
+): string[] {
+  const written = tablesWrittenBy(refresh);
+  return exportTargetsOf([model])
+    .filter(
+      (t) => written.has(t.table.name) && t.partitions.length > 0 && t.declaration.changedRows?.[dataset] !== undefined,
+    )
+    .map(
+      (
+        target,
+      ) => `INSERT INTO ${qualifiedName(PENDING_EXPORTS_TABLE)} (model, table_name, partition_path, load_id, recorded_at)
+SELECT ${sqlString(target.model, "model")}, ${sqlString(target.table.name, "table")}, ${sqlString(ALL_PARTITIONS, "partition")}, ${sqlString(load.loadId, "load id")}, ${sqlTimestamp(load.loadedAt)}
+WHERE NOT EXISTS (SELECT 1 FROM ${qualifiedName(target.table)})`,
+    );
+}
+
 /** What one export run writes for one table: every partition, or the listed ones. */
 export interface PendingExport {
   readonly target: ExportTarget;

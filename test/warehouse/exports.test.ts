@@ -32,8 +32,32 @@ describe("warehouse: exports to the lake", () => {
   it("each dataset's load records, in its transaction, the exported tables its refreshes write", () => {
     for (const dataset of DATASETS) {
       const statements = transformStatementsFor(dataset, DATASETS, LOAD);
-      const pending = statements.filter((s) => s.startsWith("INSERT INTO tributary.pending_exports"));
+      const recorded = statements.filter((s) => s.startsWith("INSERT INTO tributary.pending_exports"));
+      // Guards that record a whole table while it is empty come before the refresh that writes it.
+      const guards = recorded.filter((s) => s.includes("\nWHERE NOT EXISTS (SELECT 1 FROM analytics."));
+      const pending = recorded.filter((s) => !guards.includes(s));
+      for (const guard of guards) {
+        const table = /FROM analytics\.([a-z_]+)\)$/.exec(guard)?.[1];
+        assert.match(guard, /, '\*', 'load-1', /, `${dataset.name} → ${table}`);
+        const firstWrite = statements.findIndex((s) => tablesWrittenBy([s]).has(table!));
+        assert.ok(
+          statements.indexOf(guard) < firstWrite,
+          `${dataset.name}: the guard of ${table} runs before it is written`,
+        );
+      }
       const written = tablesWrittenBy(statements);
+      assert.deepEqual(
+        guards.map((g) => /FROM analytics\.([a-z_]+)\)$/.exec(g)?.[1]).sort(),
+        TARGETS.filter(
+          (t) =>
+            written.has(t.table.name) &&
+            t.partitions.length > 0 &&
+            t.declaration.changedRows?.[dataset.name] !== undefined,
+        )
+          .map((t) => t.table.name)
+          .sort(),
+        `${dataset.name}: a guard for each partitioned table whose changed rows are named`,
+      );
       const expected = TARGETS.filter((t) => written.has(t.table.name)).map((t) => t.table.name);
       assert.deepEqual(
         pending.map((s) => /'[a-z_]+', '([a-z_]+)'/.exec(s)?.[1]),

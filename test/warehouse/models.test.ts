@@ -393,4 +393,36 @@ describe("warehouse models on DuckDB over the real sample data", function () {
     assert.strictEqual(await lakeDiffersFromWarehouse(target, relation), 0);
     assert.strictEqual(await scalar("SELECT COUNT(*) FROM tributary.pending_exports"), 0);
   });
+
+  it("a table that is empty before a load (new in a warehouse whose sources hold rows) is exported whole, so its lake copy holds nothing older", async () => {
+    const { target, folder, relation } = songplaysInTheLake();
+    // As if songplays were added to this warehouse after its history was loaded: the table is empty.
+    await db.connection.run("DELETE FROM analytics.songplays");
+    db.close();
+    // Three plays of new sessions two months later: the refresh inserts only those.
+    const DAY_MS = 24 * 3600 * 1000;
+    const later = source.sparkify_events
+      .filter((e) => e.page === "NextSong")
+      .slice(5, 8)
+      .map((e) => ({ ...e, ts: Number(e.ts) + 62 * DAY_MS, session_id: Number(e.session_id) + 200_000 }));
+    const writer = await openDuckdb();
+    await writeLakeParquet(
+      writer.connection,
+      lakeDir,
+      BUCKET,
+      "curated/sparkify_events/part-4.parquet",
+      "sparkify_events",
+      later,
+    );
+    writer.close();
+    const run = await loadLakeOnce(lakeDir, { now: () => new Date(ARRIVAL_MS) });
+    db = await openDuckdb(warehousePath(lakeDir));
+    const songplays = run.exports.find((e) => e.table === "songplays");
+    assert.ok(songplays?.ok, JSON.stringify(run.exports));
+    assert.strictEqual(await scalar("SELECT COUNT(*) FROM analytics.songplays"), 3);
+    // The whole folder was rewritten: November and December, no longer in the table, are gone.
+    assert.deepStrictEqual(await fs.readdir(folder), ["year=2019"]);
+    assert.strictEqual(await lakeDiffersFromWarehouse(target, relation), 0);
+    assert.strictEqual(await scalar("SELECT COUNT(*) FROM tributary.pending_exports"), 0);
+  });
 });
