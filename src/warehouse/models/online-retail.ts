@@ -1,5 +1,6 @@
 import type { WarehouseDataset } from "../../datasets/types";
 import { inRedeliveryWindow, onStagedDays, onWindowDays, windowBounds } from "../window";
+import type { TableColumn, TableSpec } from "../tables";
 import type { ExportPartition, Model } from "./types";
 
 /**
@@ -151,6 +152,46 @@ LEFT JOIN (
  */
 const EMPTY = (table: string) => `NOT EXISTS (SELECT 1 FROM analytics.${table})`;
 
+/** What stock_item_days and stock_item_months hold per stock item and period. */
+const STOCK_ITEM_SUMS: readonly TableColumn[] = [
+  { name: "units_sold", type: "bigint" },
+  { name: "net_amount", type: "double" },
+  { name: "first_sold_at", type: "timestamp" },
+  { name: "last_sold_at", type: "timestamp" },
+  { name: "last_sale_at", type: "timestamp" },
+  { name: "last_sale_invoice_no", type: "string" },
+  { name: "last_sale_description", type: "string" },
+  { name: "last_sale_unit_price", type: "double" },
+];
+
+/** What customer_days and customer_months hold per customer and period. */
+const CUSTOMER_SUMS: readonly TableColumn[] = [
+  { name: "country", type: "string" },
+  { name: "first_invoice_at", type: "timestamp" },
+  { name: "last_invoice_at", type: "timestamp" },
+  { name: "invoices", type: "bigint" },
+  { name: "cancellations", type: "bigint" },
+  { name: "gross_amount", type: "double" },
+  { name: "cancelled_amount", type: "double" },
+  { name: "net_amount", type: "double" },
+];
+
+/** A summary table of `sums` per `key` and day or month, sorted on the period (which loads rebuild). */
+function periodSummary(
+  name: string,
+  key: TableColumn,
+  period: "day" | "month",
+  sums: readonly TableColumn[],
+): TableSpec {
+  return {
+    schema: "analytics",
+    name,
+    columns: [key, { name: period, type: "date" }, ...sums],
+    sortKey: [period, key.name],
+    primaryKey: [key.name, period],
+  };
+}
+
 export const onlineRetailModel: Model = {
   name: "online_retail",
   description: "Online Retail: invoices, invoice items, customers, stock items, purchase history",
@@ -205,88 +246,20 @@ export const onlineRetailModel: Model = {
       sortKey: ["stock_code"],
       primaryKey: ["stock_code"],
     },
-    {
-      // One row per stock item and day it sold: stock_items sums these rather than all of history, so
-      // a load re-reads only the days it touched (history is sorted on invoice_date). The last sale of
-      // the day (latest invoice_date, then invoice_no, then unit_price, cancellations excluded) lets
-      // stock_items pick the item's last sale across days as a full recompute would.
-      schema: "analytics",
-      name: "stock_item_days",
-      columns: [
-        { name: "stock_code", type: "string" },
-        { name: "day", type: "date" },
-        { name: "units_sold", type: "bigint" },
-        { name: "net_amount", type: "double" },
-        { name: "first_sold_at", type: "timestamp" },
-        { name: "last_sold_at", type: "timestamp" },
-        { name: "last_sale_at", type: "timestamp" },
-        { name: "last_sale_invoice_no", type: "string" },
-        { name: "last_sale_description", type: "string" },
-        { name: "last_sale_unit_price", type: "double" },
-      ],
-      sortKey: ["day", "stock_code"],
-      primaryKey: ["stock_code", "day"],
-    },
-    {
-      // The days summed by month: stock_items sums a few rows per month an item sold, and a load
-      // re-sums only the months of its days, so neither grows with the days of history.
-      schema: "analytics",
-      name: "stock_item_months",
-      columns: [
-        { name: "stock_code", type: "string" },
-        { name: "month", type: "date" },
-        { name: "units_sold", type: "bigint" },
-        { name: "net_amount", type: "double" },
-        { name: "first_sold_at", type: "timestamp" },
-        { name: "last_sold_at", type: "timestamp" },
-        { name: "last_sale_at", type: "timestamp" },
-        { name: "last_sale_invoice_no", type: "string" },
-        { name: "last_sale_description", type: "string" },
-        { name: "last_sale_unit_price", type: "double" },
-      ],
-      sortKey: ["month", "stock_code"],
-      primaryKey: ["stock_code", "month"],
-    },
-    {
-      // One row per customer and day they invoiced, and the same by month: customers sums its months
-      // rather than every invoice. A load rebuilds the days its invoices were on before and after it
-      // (an invoice's date and customer come from its lines, which may move inside the re-delivery
-      // window), then the months of the window. Amounts stay unrounded until customers.
-      schema: "analytics",
-      name: "customer_days",
-      columns: [
-        { name: "customer_id", type: "bigint" },
-        { name: "day", type: "date" },
-        { name: "country", type: "string" },
-        { name: "first_invoice_at", type: "timestamp" },
-        { name: "last_invoice_at", type: "timestamp" },
-        { name: "invoices", type: "bigint" },
-        { name: "cancellations", type: "bigint" },
-        { name: "gross_amount", type: "double" },
-        { name: "cancelled_amount", type: "double" },
-        { name: "net_amount", type: "double" },
-      ],
-      sortKey: ["day", "customer_id"],
-      primaryKey: ["customer_id", "day"],
-    },
-    {
-      schema: "analytics",
-      name: "customer_months",
-      columns: [
-        { name: "customer_id", type: "bigint" },
-        { name: "month", type: "date" },
-        { name: "country", type: "string" },
-        { name: "first_invoice_at", type: "timestamp" },
-        { name: "last_invoice_at", type: "timestamp" },
-        { name: "invoices", type: "bigint" },
-        { name: "cancellations", type: "bigint" },
-        { name: "gross_amount", type: "double" },
-        { name: "cancelled_amount", type: "double" },
-        { name: "net_amount", type: "double" },
-      ],
-      sortKey: ["month", "customer_id"],
-      primaryKey: ["customer_id", "month"],
-    },
+    // One row per stock item and day it sold: stock_items sums these rather than all of history, so
+    // a load re-reads only the days it touched (history is sorted on invoice_date). The last sale of
+    // the day (latest invoice_date, then invoice_no, then unit_price, cancellations excluded) lets
+    // stock_items pick the item's last sale across days as a full recompute would.
+    periodSummary("stock_item_days", { name: "stock_code", type: "string" }, "day", STOCK_ITEM_SUMS),
+    // The days summed by month: stock_items sums a few rows per month an item sold, and a load
+    // re-sums only the months of its days, so neither grows with the days of history.
+    periodSummary("stock_item_months", { name: "stock_code", type: "string" }, "month", STOCK_ITEM_SUMS),
+    // One row per customer and day they invoiced, and the same by month: customers sums its months
+    // rather than every invoice. A load rebuilds the days its invoices were on before and after it
+    // (an invoice's date and customer come from its lines, which may move inside the re-delivery
+    // window), then the months of the window. Amounts stay unrounded until customers.
+    periodSummary("customer_days", { name: "customer_id", type: "bigint" }, "day", CUSTOMER_SUMS),
+    periodSummary("customer_months", { name: "customer_id", type: "bigint" }, "month", CUSTOMER_SUMS),
   ],
   views: [
     {
