@@ -166,8 +166,54 @@ export async function listErrorObjects(
   return found;
 }
 
-/** Bytes queued in the sender before packing waits: bounds memory on a large error object. */
+/** Bytes queued in the sender before packing waits: bounds memory on a large object. */
 const IN_FLIGHT_LIMIT = 16 * 1024 * 1024;
+
+/** How re-sent records reach their stream (both re-drives take these options). */
+export type ResendOptions = Pick<
+  RedriveOptions,
+  "streamName" | "concurrency" | "maxRetryTimeMs" | "retryBaseMs" | "destination"
+>;
+
+/**
+ * Sends records back through a stream exactly as `tributary ship` sends lines: the same Packer and
+ * BatchSender (≤ 500 lines a record, calls ≤ 4 MiB, failed entries resent), with the bytes not yet
+ * acknowledged bounded, counting the calls that reached the stream and the entries resent.
+ */
+export class RecordResender {
+  calls: number;
+  retries: number;
+  private readonly sender: BatchSender;
+  private readonly packer: Packer;
+
+  constructor(firehose: RecordBatchPort, options: ResendOptions) {
+    this.calls = 0;
+    this.retries = 0;
+    this.sender = new BatchSender(firehose, {
+      streamName: options.streamName,
+      concurrency: options.concurrency,
+      maxRetryTimeMs: options.maxRetryTimeMs,
+      retryBaseMs: options.retryBaseMs,
+      destination: options.destination,
+      onAcknowledged: () => undefined,
+      onCall: () => this.calls++,
+      onRetry: (entries) => (this.retries += entries),
+    });
+    this.packer = new Packer((call) => this.sender.submit(call));
+  }
+
+  /** Packs one record (`index`: its place in the object it came from); waits while too much is unacknowledged. */
+  async add(record: string, index: number): Promise<void> {
+    this.packer.add(record, Buffer.byteLength(record), 0, index, index);
+    if (this.sender.inFlightBytes > IN_FLIGHT_LIMIT) await this.sender.waitBelow(IN_FLIGHT_LIMIT);
+  }
+
+  /** Sends what is packed and waits until every record added is acknowledged (rejects otherwise). */
+  async drain(): Promise<void> {
+    this.packer.flush();
+    await this.sender.drain();
+  }
+}
 
 export async function redrive(
   ports: { readonly store: ErrorObjectStore; readonly firehose: RecordBatchPort },
@@ -175,19 +221,7 @@ export async function redrive(
 ): Promise<RedriveReport> {
   const types = options.types ?? ["processing-failed"];
   const objects = await listErrorObjects(ports.store, options.dataset, types, options.since);
-  let calls = 0;
-  let retries = 0;
-  const sender = new BatchSender(ports.firehose, {
-    streamName: options.streamName,
-    concurrency: options.concurrency,
-    maxRetryTimeMs: options.maxRetryTimeMs,
-    retryBaseMs: options.retryBaseMs,
-    destination: options.destination,
-    onAcknowledged: () => undefined,
-    onCall: () => calls++,
-    onRetry: (entries) => (retries += entries),
-  });
-  const packer = new Packer((call) => sender.submit(call));
+  const resender = new RecordResender(ports.firehose, options);
   const outcomes: ObjectOutcome[] = [];
   const tell = (outcome: ObjectOutcome) => {
     outcomes.push(outcome);
@@ -201,14 +235,9 @@ export async function redrive(
       tell({ key: object.key, documents: 0, lines: 0, problem: (err as Error).message });
       continue;
     }
-    for (let i = 0; i < decoded.lines.length; i++) {
-      const line = decoded.lines[i];
-      packer.add(line, Buffer.byteLength(line), 0, i, i);
-      if (sender.inFlightBytes > IN_FLIGHT_LIMIT) await sender.waitBelow(IN_FLIGHT_LIMIT);
-    }
-    packer.flush();
+    for (let i = 0; i < decoded.lines.length; i++) await resender.add(decoded.lines[i], i);
     // Every record of this object acknowledged (drain rejects otherwise): only now may it move.
-    await sender.drain();
+    await resender.drain();
     const movedTo = redrivenKey(object.key);
     await ports.store.move(object.key, movedTo);
     tell({ key: object.key, movedTo, documents: decoded.documents, lines: decoded.lines.length });
@@ -223,7 +252,7 @@ export async function redrive(
     skipped: outcomes.length - moved.length,
     documents: moved.reduce((n, o) => n + o.documents, 0),
     lines: moved.reduce((n, o) => n + o.lines, 0),
-    calls,
-    retries,
+    calls: resender.calls,
+    retries: resender.retries,
   };
 }

@@ -1,13 +1,13 @@
 import { createGunzip } from "node:zlib";
 import { Readable } from "node:stream";
 import { TributaryError } from "../errors";
-import { FIREHOSE_LIMITS, Packer } from "../shipper/packer";
-import { BatchSender, type RecordBatchPort } from "../shipper/sender";
+import { FIREHOSE_LIMITS } from "../shipper/packer";
+import type { RecordBatchPort } from "../shipper/sender";
 import { rawPrefix } from "../spec/names";
 import type { BackupObjectStore, ErrorObject } from "./ports";
 
 export type { BackupObjectStore } from "./ports";
-import { REDRIVEN_PREFIX } from "./redrive";
+import { RecordResender, REDRIVEN_PREFIX } from "./redrive";
 
 /**
  * Re-drive from the source-record backup: the stream's own copy of every record it received, before
@@ -238,9 +238,6 @@ export async function* backupRecords(
   yield* lines(Buffer.alloc(0), true);
 }
 
-/** Bytes queued in the sender before reading waits: bounds memory on a large backup. */
-const IN_FLIGHT_LIMIT = 16 * 1024 * 1024;
-
 export async function redriveSourceBackup(
   ports: { readonly store: BackupObjectStore; readonly firehose: RecordBatchPort },
   options: SourceBackupOptions,
@@ -270,19 +267,7 @@ export async function redriveSourceBackup(
       `${JSON.stringify({ startedAt: new Date(startedMs).toISOString(), stream: options.streamName, since: options.since.toISOString(), until: new Date(untilMs).toISOString() })}\n`,
     );
   }
-  let calls = 0;
-  let retries = 0;
-  const sender = new BatchSender(ports.firehose, {
-    streamName: options.streamName,
-    concurrency: options.concurrency,
-    maxRetryTimeMs: options.maxRetryTimeMs,
-    retryBaseMs: options.retryBaseMs,
-    destination: options.destination,
-    onAcknowledged: () => undefined,
-    onCall: () => calls++,
-    onRetry: (entries) => (retries += entries),
-  });
-  const packer = new Packer((call) => sender.submit(call));
+  const resender = new RecordResender(ports.firehose, options);
   const outcomes: BackupOutcome[] = [];
   let alreadyRedriven = 0;
   const tell = (outcome: BackupOutcome) => {
@@ -297,22 +282,19 @@ export async function redriveSourceBackup(
     let records = 0;
     try {
       for await (const line of backupRecords(await ports.store.open(object.key))) {
-        packer.add(line, Buffer.byteLength(line), 0, records, records);
+        await resender.add(line, records);
         records++;
-        if (sender.inFlightBytes > IN_FLIGHT_LIMIT) await sender.waitBelow(IN_FLIGHT_LIMIT);
       }
     } catch (err) {
       if (!(err instanceof TributaryError)) throw err;
       // Records of a backup broken mid-way may already be on their way: they stay sent (at least once),
       // and without a marker the next run sends the readable part again.
-      packer.flush();
-      await sender.drain();
+      await resender.drain();
       tell({ key: object.key, records, code: err.code, problem: err.message });
       continue;
     }
-    packer.flush();
     // Every record of this backup acknowledged (drain rejects otherwise): only now is it marked.
-    await sender.drain();
+    await resender.drain();
     const marker = backupMarkerKey(object.key);
     await ports.store.put(
       marker,
@@ -331,7 +313,7 @@ export async function redriveSourceBackup(
     alreadyRedriven,
     failed: outcomes.length - done.length,
     records: done.reduce((n, o) => n + o.records, 0),
-    calls,
-    retries,
+    calls: resender.calls,
+    retries: resender.retries,
   };
 }
