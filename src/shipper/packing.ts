@@ -36,11 +36,6 @@ export class Packing {
     this.pipeline = new LinePipeline(this.limits, this.callBuffers);
   }
 
-  /** The error that stopped packing, if any. */
-  get error(): Error | undefined {
-    return this.failure;
-  }
-
   /** Bytes packed but not yet handed out as a call (an idle flush sends them). */
   get bufferedBytes(): number {
     return this.pipeline?.bufferedBytes ?? 0;
@@ -67,13 +62,12 @@ export class Packing {
     this.step((p) => p.flush());
   }
 
-  /** Resolves at once (rejects if packing failed): kept so the reader reads as it did with a thread. */
-  async ready(): Promise<void> {
-    if (this.failure) throw this.failure;
-  }
-
-  /** Everything pushed so far has been applied already; rejects if packing failed. */
-  async sync(): Promise<void> {
+  /**
+   * Throws the error that stopped packing, if any: a reader that did not make the failing step (the
+   * readers of a followed pattern share this packing) stops at its next check. Everything pushed so
+   * far has been applied already, so there is nothing to wait for.
+   */
+  throwIfFailed(): void {
     if (this.failure) throw this.failure;
   }
 

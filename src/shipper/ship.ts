@@ -496,7 +496,7 @@ export class Shipper {
       }
       // Whatever was read goes out (also after a failure or a stop), then waits for acknowledgement.
       this.packing.flush();
-      await this.packing.sync();
+      this.packing.throwIfFailed();
       try {
         await this.sender.drain();
       } catch (err) {
@@ -798,7 +798,7 @@ export class Shipper {
     for (;;) {
       if (this.stopping) return position;
       await this.sender.waitBelow(this.maxInFlightBytes);
-      await this.packing.ready();
+      this.packing.throwIfFailed();
       // Packing consumes a chunk before push() returns (it keeps no reference), so read buffers are
       // reused; a followed file's readers run side by side, so each read takes its own from the pool.
       const buffer = this.spareBuffers.pop() ?? Buffer.allocUnsafeSlow(this.readChunkBytes);
@@ -823,7 +823,7 @@ export class Shipper {
   private async shipPath(path: string): Promise<void> {
     const draining: Draining[] = [];
     let handle: FileHandle | undefined;
-    // Reused for counting lines when following from the end; reads for shipping get fresh buffers.
+    // Reused for counting lines when following from the end; reads for shipping take theirs from spareBuffers.
     const buffer = Buffer.allocUnsafe(this.readChunkBytes);
     try {
       // Following: files renamed while we were stopped still hold lines we never shipped.
@@ -843,7 +843,7 @@ export class Shipper {
           return;
         }
         if (this.sender.error !== undefined) throw this.sender.error;
-        if (this.packing.error !== undefined) throw this.packing.error;
+        this.packing.throwIfFailed();
         await Promise.race([sleep(this.pollIntervalMs), this.stopped]);
         if (this.stopping) return;
         await this.pollDraining(draining);
@@ -950,7 +950,7 @@ export class Shipper {
    * file (the inherent window of copytruncate).
    */
   private async continueInCopy(path: string, source: SourceState, draining: Draining[]): Promise<void> {
-    await this.packing.sync();
+    this.packing.throwIfFailed();
     const from = source.read;
     let copy: FileHandle | undefined;
     for (const candidate of await this.rotatedNames(path)) {
