@@ -88,13 +88,15 @@ export interface WindowBounds {
 export function windowBounds(dataset: Dataset): WindowBounds | undefined {
   const window = redeliveryWindowOf(dataset);
   if (!window) return undefined;
+  const batchStart = staged(dataset, window, "MIN");
+  const batchEnd = staged(dataset, window, "MAX");
   return {
     column: window.column,
-    start: shift(staged(dataset, window, "MIN"), window, "-"),
-    end: shift(staged(dataset, window, "MAX"), window, "+"),
-    lateBefore: shift(staged(dataset, window, "MAX"), window, "-"),
-    batchStart: staged(dataset, window, "MIN"),
-    batchEnd: staged(dataset, window, "MAX"),
+    start: shift(batchStart, window, "-"),
+    end: shift(batchEnd, window, "+"),
+    lateBefore: shift(batchEnd, window, "-"),
+    batchStart,
+    batchEnd,
     timeInKey: dataset.dedupeKey.includes(window.column),
   };
 }
