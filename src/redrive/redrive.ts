@@ -83,18 +83,21 @@ export function redriveTypes(value: string | undefined): ErrorOutputType[] {
   return type === "all" ? [...ERROR_OUTPUT_TYPES] : [type as ErrorOutputType];
 }
 
-/** `--since`: an ISO date or time (`2026-11-28`, `2026-11-28T10:00:00Z`). */
-export function parseSince(value: string | undefined): Date | undefined {
+/** A time option (`--since`, `--until`): an ISO date or time (`2026-11-28`, `2026-11-28T10:00:00Z`). */
+export function parseTimeOption(flag: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(value);
   if (value.trim() === "" || Number.isNaN(date.getTime())) {
     throw new TributaryError(
       "TRIBUTARY_REDRIVE_BAD_OPTION",
-      `--since must be an ISO 8601 date or time such as 2026-11-28 or 2026-11-28T10:00:00Z, got "${value}".`,
+      `${flag} must be an ISO 8601 date or time such as 2026-11-28 or 2026-11-28T10:00:00Z, got "${value}".`,
     );
   }
   return date;
 }
+
+/** `--since`: see parseTimeOption. */
+export const parseSince = (value: string | undefined): Date | undefined => parseTimeOption("--since", value);
 
 /** Where a re-driven object goes: the same key relative to `errors/`, under `redriven/`. */
 export function redrivenKey(key: string): string {

@@ -7,7 +7,7 @@ import { rawPrefix } from "../spec/names";
 import type { BackupObjectStore, ErrorObject } from "./ports";
 
 export type { BackupObjectStore } from "./ports";
-import { RecordResender, REDRIVEN_PREFIX } from "./redrive";
+import { parseTimeOption, RecordResender, REDRIVEN_PREFIX } from "./redrive";
 
 /**
  * Re-drive from the source-record backup: the stream's own copy of every record it received, before
@@ -123,18 +123,8 @@ export function backupListPrefixes(root: string, sinceMs: number, untilMs: numbe
   return Array.from({ length: Math.max(days, 0) }, (_, i) => `${root}${dayPath(first + i * DAY_MS)}`);
 }
 
-/** `--until`: an ISO date or time. */
-export function parseUntil(value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const date = new Date(value);
-  if (value.trim() === "" || Number.isNaN(date.getTime())) {
-    throw new TributaryError(
-      "TRIBUTARY_REDRIVE_BAD_OPTION",
-      `--until must be an ISO 8601 date or time such as 2026-11-29 or 2026-11-29T10:00:00Z, got "${value}".`,
-    );
-  }
-  return date;
-}
+/** `--until`: see parseTimeOption. */
+export const parseUntil = (value: string | undefined): Date | undefined => parseTimeOption("--until", value);
 
 /** Backups of the dataset in [since, until), in key order, each with whether it already has a marker. */
 export async function listBackupObjects(
