@@ -18,6 +18,7 @@ import type { PulumiPort } from "../../src/shipper/stream-name";
 import { deliverySpecFor } from "../../src/spec";
 import { OFFLINE_LAKE_BUCKET } from "../../src/spec/names";
 import { FirehoseStandIn } from "../support/firehose-standin";
+import { keysUnder, redriveJson as redriveAnyJson } from "./support";
 import { errorDocuments } from "../support/lake-errors";
 import { S3StandIn } from "../support/s3-standin";
 
@@ -74,33 +75,9 @@ async function parquetRows(bucketDir: string, dataset: string): Promise<number> 
   }
 }
 
-async function keysUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
-      if (e.isDirectory()) await walk(path.join(d, e.name));
-      else out.push(path.relative(dir, path.join(d, e.name)).split(path.sep).join("/"));
-    }
-  };
-  await walk(dir);
-  return out.sort();
-}
-
-/** Runs the command in-process with its stdout captured; resolves with the exit status and the JSON report. */
-async function redriveJson(args: Parameters<typeof runRedrive>[0], pulumi?: PulumiPort) {
-  const write = process.stdout.write.bind(process.stdout);
-  const errWrite = process.stderr.write.bind(process.stderr);
-  let out = "";
-  process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    const code = await runRedrive({ json: true, ...args }, pulumi);
-    return { code, report: JSON.parse(out) as { moved: number; lines: number; skipped: number; calls: number } };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = errWrite;
-  }
-}
+/** `redrive --json` of the error output. */
+const redriveJson = (args: Parameters<typeof runRedrive>[0], pulumi?: PulumiPort) =>
+  redriveAnyJson<{ moved: number; lines: number; skipped: number; calls: number }>(args, pulumi);
 
 describe("tributary redrive", function () {
   this.timeout(120_000);

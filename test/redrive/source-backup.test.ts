@@ -17,6 +17,7 @@ import { FirehoseStandIn } from "../support/firehose-standin";
 import { errorDocuments } from "../support/lake-errors";
 import { S3StandIn } from "../support/s3-standin";
 import { applianceCatalog, applianceLines } from "../replay/fixtures";
+import { keysUnder, redriveJson as redriveAnyJson } from "./support";
 
 /**
  * `tributary redrive --source-backup`, for a dataset declared here (the appliance syslog of the replay
@@ -34,32 +35,9 @@ interface Report {
   objects: Array<{ key: string; marker?: string; records: number; code?: string; problem?: string }>;
 }
 
-async function redriveJson(args: Parameters<typeof runRedrive>[0], pulumi?: PulumiPort) {
-  const write = process.stdout.write.bind(process.stdout);
-  const errWrite = process.stderr.write.bind(process.stderr);
-  let out = "";
-  process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    const code = await runRedrive({ json: true, sourceBackup: true, ...args }, pulumi);
-    return { code, report: JSON.parse(out) as Report };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = errWrite;
-  }
-}
-
-async function keysUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
-      if (e.isDirectory()) await walk(path.join(d, e.name));
-      else out.push(path.relative(dir, path.join(d, e.name)).split(path.sep).join("/"));
-    }
-  };
-  await walk(dir);
-  return out.sort();
-}
+/** `redrive --source-backup --json`. */
+const redriveJson = (args: Parameters<typeof runRedrive>[0], pulumi?: PulumiPort) =>
+  redriveAnyJson<Report>({ sourceBackup: true, ...args }, pulumi);
 
 async function parquetRows(bucketDir: string, dataset: string): Promise<Array<{ device: string; detail: string }>> {
   const glob = path.join(bucketDir, "curated", dataset, "**", "*.parquet");
