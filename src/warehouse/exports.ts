@@ -123,8 +123,13 @@ interface PendingContext {
 }
 
 /**
- * The statements, run in the load's transaction right after `model`'s refresh for `dataset`, that
- * record which exported tables (and partitions) that refresh changed.
+ * The statements that record, in the load's transaction, which exported tables (and partitions)
+ * `model`'s refresh for `dataset` changes. `after` runs right after the refresh. A partitioned table
+ * whose refresh names its changed rows records only their partitions; but a table that was empty
+ * before the refresh (a first load, or a table added to a warehouse whose sources already held rows
+ * and filled whole from them) changed everywhere, so `before`, run right before the refresh, records
+ * it whole while it is still empty: its lake copy is rewritten with every row and nothing older. Both
+ * engines answer that guard without reading the table beyond its first row.
  */
 export function pendingExportStatements(
   model: Model,
@@ -132,58 +137,34 @@ export function pendingExportStatements(
   refresh: readonly string[],
   lookup: DatasetLookup,
   load: PendingContext,
-): string[] {
+): { readonly before: string[]; readonly after: string[] } {
   const written = tablesWrittenBy(refresh);
-  const statements: string[] = [];
+  const before: string[] = [];
+  const after: string[] = [];
   const into = `INSERT INTO ${qualifiedName(PENDING_EXPORTS_TABLE)} (model, table_name, partition_path, load_id, recorded_at)`;
-  const values = (target: ExportTarget, path: string) =>
-    `${into}\nVALUES (${sqlString(target.model, "model")}, ${sqlString(target.table.name, "table")}, ${sqlString(path, "partition")}, ${sqlString(load.loadId, "load id")}, ${sqlTimestamp(load.loadedAt)})`;
+  const constants = (target: ExportTarget, path: string) =>
+    `${sqlString(target.model, "model")}, ${sqlString(target.table.name, "table")}, ${sqlString(path, "partition")}, ${sqlString(load.loadId, "load id")}, ${sqlTimestamp(load.loadedAt)}`;
   for (const target of exportTargetsOf([model])) {
     if (!written.has(target.table.name)) continue;
     if (target.partitions.length === 0) {
-      statements.push(values(target, ""));
+      after.push(`${into}\nVALUES (${constants(target, "")})`);
       continue;
     }
     const changed = target.declaration.changedRows?.[dataset];
     if (changed === undefined) {
-      statements.push(values(target, ALL_PARTITIONS));
+      after.push(`${into}\nVALUES (${constants(target, ALL_PARTITIONS)})`);
       continue;
     }
+    before.push(`${into}
+SELECT ${constants(target, ALL_PARTITIONS)}
+WHERE NOT EXISTS (SELECT 1 FROM ${qualifiedName(target.table)})`);
     const predicate = typeof changed === "function" ? changed(lookup) : changed;
-    statements.push(`${into}
+    after.push(`${into}
 SELECT DISTINCT ${sqlString(target.model, "model")}, ${sqlString(target.table.name, "table")}, ${partitionPathExpression(target.partitions)}, ${sqlString(load.loadId, "load id")}, ${sqlTimestamp(load.loadedAt)}
 FROM ${qualifiedName(target.table)} t
 WHERE ${predicate}`);
   }
-  return statements;
-}
-
-/**
- * The statements, run in the load's transaction right before `model`'s refresh for `dataset`, that
- * record every partition of an exported table the refresh writes while it is still empty. A refresh
- * that names its changed rows records only their partitions (above), but a table that was empty
- * before it (a first load, or a table added to a warehouse whose sources already held rows and filled
- * whole from them) changed everywhere: its lake copy is rewritten whole, so it holds every row and
- * nothing older. Both engines answer the guard without reading the table beyond its first row.
- */
-export function pendingExportsOfEmptyTables(
-  model: Model,
-  dataset: string,
-  refresh: readonly string[],
-  load: PendingContext,
-): string[] {
-  const written = tablesWrittenBy(refresh);
-  return exportTargetsOf([model])
-    .filter(
-      (t) => written.has(t.table.name) && t.partitions.length > 0 && t.declaration.changedRows?.[dataset] !== undefined,
-    )
-    .map(
-      (
-        target,
-      ) => `INSERT INTO ${qualifiedName(PENDING_EXPORTS_TABLE)} (model, table_name, partition_path, load_id, recorded_at)
-SELECT ${sqlString(target.model, "model")}, ${sqlString(target.table.name, "table")}, ${sqlString(ALL_PARTITIONS, "partition")}, ${sqlString(load.loadId, "load id")}, ${sqlTimestamp(load.loadedAt)}
-WHERE NOT EXISTS (SELECT 1 FROM ${qualifiedName(target.table)})`,
-    );
+  return { before, after };
 }
 
 /** What one export run writes for one table: every partition, or the listed ones. */

@@ -7,7 +7,7 @@ import {
   stagingTable,
   RECORD_KEY_COLUMN,
 } from "../tables";
-import { pendingExportStatements, pendingExportsOfEmptyTables } from "../exports";
+import { pendingExportStatements } from "../exports";
 import { sqlIdentifier, sqlString, sqlTimestamp } from "../sql";
 import { windowBounds } from "../window";
 import { covidxModel, covidxPatientsModel } from "./covidx";
@@ -111,11 +111,10 @@ export function transformStatementsFor(dataset: Dataset, datasets: readonly Data
   for (const model of modelsFor(datasets)) {
     const declared = model.refresh[dataset.name] ?? [];
     const refresh = typeof declared === "function" ? declared(lookup) : declared;
-    // Before the refresh: a table it finds empty is exported whole.
-    statements.push(...pendingExportsOfEmptyTables(model, dataset.name, refresh, load));
-    statements.push(...refresh);
     // In the same transaction: the lake copy is brought up to date only once these rows commit.
-    statements.push(...pendingExportStatements(model, dataset.name, refresh, lookup, load));
+    // Before the refresh, a table it finds empty is recorded whole; after it, what it changed.
+    const pending = pendingExportStatements(model, dataset.name, refresh, lookup, load);
+    statements.push(...pending.before, ...refresh, ...pending.after);
   }
   return statements;
 }
